@@ -1,0 +1,1 @@
+//! The span allocator: Go's mheap / mcentral / mcache, for Rust.

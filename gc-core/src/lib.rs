@@ -1,0 +1,19 @@
+//! The runtime of tricolor-gc: the span allocator (this increment), and in later
+//! increments the collector, the sweeper, the pacer and the pool.
+//!
+//! Users depend on the facade crate `tricolor-gc` (library `gc`); this crate's public items
+//! beyond what the facade re-exports are for the facade, the derive, the benchmarks and the
+//! tests, and carry no stability promise.
+//!
+//! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
+//! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
+//! - `os`: reserve / release / residency of address space;
+//! - `sync`: the only import point for atomics and cells (loom-swappable).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod heap;
+mod os;
+mod sync;
+
+pub use os::process_rss_bytes;
