@@ -16,4 +16,4 @@ pub mod heap;
 mod os;
 mod sync;
 
-pub use os::process_rss_bytes;
+pub use os::{process_peak_rss_bytes, process_rss_bytes};

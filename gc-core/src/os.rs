@@ -92,6 +92,14 @@ pub fn process_rss_bytes() -> Option<usize> {
     Some(resident * OS_PAGE_BYTES)
 }
 
+/// Peak resident set size of the process (`VmHWM` in `/proc/self/status`, Linux).
+pub fn process_peak_rss_bytes() -> Option<usize> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

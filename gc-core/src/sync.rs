@@ -10,12 +10,12 @@
 
 #[cfg(not(tricolor_loom))]
 pub(crate) use std::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 #[cfg(tricolor_loom)]
 pub(crate) use loom::sync::atomic::{
-    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 /// An `UnsafeCell` with loom's closure-based access API.
@@ -33,6 +33,7 @@ impl<T> UnsafeCell<T> {
 #[cfg(not(tricolor_loom))]
 impl<T: ?Sized> UnsafeCell<T> {
     /// Runs `f` with a shared raw pointer to the contents.
+    #[allow(dead_code)] // API parity with loom's UnsafeCell; used by the collector's cells
     #[inline(always)]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         f(self.0.get())

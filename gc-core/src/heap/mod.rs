@@ -1,1 +1,416 @@
 //! The span allocator: Go's mheap / mcentral / mcache, for Rust.
+//!
+//! # Structure (each module opens with its own design note)
+//! | module | role | Go |
+//! |---|---|---|
+//! | `size_class` | request size -> size class -> slot size, pages per span | `sizeclasses.go` |
+//! | `arena` | 64 MiB arenas, the page map (address -> span in O(1)) | `heapArena`, `spanOf` |
+//! | `page_heap` | page runs for spans, first fit, coalescing, release | `mheap.go`, `mpagealloc.go` |
+//! | `scavenger` | background return of free pages to the OS | `mgcscavenge.go` |
+//! | `meta` | off-heap `Span` structs and bitmaps | `fixalloc`, `gcBits` |
+//! | `span` | one span: bitmaps, alloc cache, sweep | `mspan` |
+//! | `central` | per-class partial/full lists | `mcentral.go` |
+//! | `thread_cache` | per-thread current spans, the fast path | `mcache.go` |
+//!
+//! # The internal API (used by the collector, the sweeper and the pool)
+//! - [`alloc`]`(bytes, align, scan)`: one object; small requests go through the thread
+//!   cache, requests over 32 KiB (or aligned beyond 8 KiB) get their own span.
+//! - [`free`]`(ptr)`: explicit free; the slot is reusable after its span's next sweep.
+//! - [`lookup`]`(addr)`: the object containing an address, or `None` for anything that is
+//!   not inside an allocated object of this heap (never a wild read).
+//! - [`totals`](): bytes in use, in spans, mapped and released to the OS.
+//! - Crate-internal: span iteration (`Span::for_each_allocated`) and sweeping by bitmap
+//!   (`Span::sweep`), which the collector builds on.
+//!
+//! Dependency direction: `os`/`sync` <- `heap` <- collector <- public API.
+
+mod arena;
+mod central;
+mod meta;
+mod page_heap;
+mod scavenger;
+pub(crate) mod size_class;
+mod span;
+mod thread_cache;
+
+use core::fmt;
+use core::ptr::NonNull;
+use std::sync::OnceLock;
+
+pub use size_class::{
+    SizeClass, SpanClass, MAX_OBJECTS_PER_SPAN, MAX_SMALL_BYTES, NUM_SIZE_CLASSES,
+    NUM_SPAN_CLASSES, PAGE_BYTES, PAGE_SHIFT,
+};
+
+use central::Central;
+use page_heap::PageHeap;
+use span::Span;
+
+use crate::sync::{AtomicU32, Ordering};
+
+/// Why an allocation failed.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AllocError {
+    /// The request cannot be represented: its size (plus alignment) overflows the address
+    /// space, or the alignment is not a power of two.
+    TooLarge,
+    /// The operating system refused to map more memory.
+    OutOfMemory,
+}
+
+impl fmt::Display for AllocError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AllocError::TooLarge => {
+                f.write_str("tricolor-gc: allocation request too large for the address space")
+            }
+            AllocError::OutOfMemory => {
+                f.write_str("tricolor-gc: the operating system refused more memory")
+            }
+        }
+    }
+}
+
+impl std::error::Error for AllocError {}
+
+static PAGE_HEAP: PageHeap = PageHeap::new();
+
+fn page_heap() -> &'static PageHeap {
+    &PAGE_HEAP
+}
+
+fn centrals() -> &'static [Central] {
+    static CENTRALS: OnceLock<Vec<Central>> = OnceLock::new();
+    CENTRALS.get_or_init(|| {
+        (0..NUM_SPAN_CLASSES)
+            .map(|i| Central::new(SpanClass::from_index(i)))
+            .collect()
+    })
+}
+
+fn central(class: SpanClass) -> &'static Central {
+    &centrals()[class.index()]
+}
+
+/// The heap's sweep generation (Go's `mheap_.sweepgen`); advanced by 2 per collection
+/// once the sweeper exists. Spans compare their own `sweep_gen` against it.
+static SWEEP_GEN: AtomicU32 = AtomicU32::new(0);
+
+fn sweep_gen() -> u32 {
+    // Relaxed: only selects which half of a central list is "swept"; changes of the
+    // generation happen while the collector holds every central lock (sweeper increment).
+    SWEEP_GEN.load(Ordering::Relaxed)
+}
+
+/// In-use byte accounting (see [`HeapTotals::in_use_bytes`]).
+mod accounting {
+    use crate::sync::{AtomicUsize, Ordering};
+
+    static IN_USE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+    // Relaxed throughout: a statistic; no other memory is published through it.
+    pub(super) fn add_in_use(bytes: usize) {
+        IN_USE_BYTES.fetch_add(bytes, Ordering::Relaxed);
+    }
+    pub(super) fn sub_in_use(bytes: usize) {
+        IN_USE_BYTES.fetch_sub(bytes, Ordering::Relaxed);
+    }
+    pub(super) fn in_use() -> usize {
+        IN_USE_BYTES.load(Ordering::Relaxed)
+    }
+}
+
+/// Allocates `bytes` bytes aligned to `align` from the garbage-collected heap.
+///
+/// `scan` says whether the object may contain GC pointers (it selects the scan or noscan
+/// span class; the collector never scans noscan spans). The memory is uninitialised.
+/// A size of 0 is treated as 1.
+///
+/// # Errors
+/// [`AllocError::TooLarge`] if the request cannot fit the address space or `align` is not a
+/// power of two, [`AllocError::OutOfMemory`] if the OS refuses memory.
+///
+/// # Examples
+/// ```
+/// use tricolor_gc_core::heap;
+/// let p = heap::alloc(48, 8, false).expect("48 bytes");
+/// // SAFETY: the block is 48 writable bytes and nobody else uses it.
+/// unsafe { p.as_ptr().write_bytes(7, 48) };
+/// assert_eq!(heap::lookup(p.as_ptr() as usize + 47).unwrap().start(), p);
+/// // SAFETY: allocated above and freed once.
+/// unsafe { heap::free(p) };
+/// ```
+#[inline]
+pub fn alloc(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, AllocError> {
+    if !align.is_power_of_two() {
+        return Err(AllocError::TooLarge);
+    }
+    match SizeClass::for_request(bytes, align) {
+        Some(class) => thread_cache::alloc_small(SpanClass::new(class, !scan)),
+        None => alloc_large(bytes, align, scan),
+    }
+}
+
+/// An object of its own span: a whole number of pages, aligned to `align` (at least a page).
+#[cold]
+fn alloc_large(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, AllocError> {
+    let pages = bytes
+        .max(1)
+        .checked_add(PAGE_BYTES - 1)
+        .ok_or(AllocError::TooLarge)?
+        / PAGE_BYTES;
+    let align_pages = (align / PAGE_BYTES).max(1);
+    let class = SpanClass::new(SizeClass::LARGE, !scan);
+    let span = page_heap().alloc_span(pages, align_pages, class)?;
+    // SAFETY: a fresh span, exclusively ours until listed.
+    let span_ref = unsafe { span.as_ref() };
+    let p = span_ref
+        .try_alloc_fast()
+        .expect("tricolor-gc: fresh large span has no free slot");
+    accounting::add_in_use(span_ref.elem_bytes());
+    central(class).list_large(span);
+    Ok(p)
+}
+
+/// Frees an object returned by [`alloc`]. Its slot becomes reusable when its span is next
+/// swept (when its owning thread cache runs out of room, or at once if the span is idle).
+///
+/// # Safety
+/// - `ptr` was returned by [`alloc`] and has not been freed since.
+/// - No reference to the object is used after this call.
+///
+/// # Panics
+/// If `ptr` is not the start of an allocated object of this heap.
+pub unsafe fn free(ptr: NonNull<u8>) {
+    let addr = ptr.as_ptr() as usize;
+    let object = lookup(addr)
+        .unwrap_or_else(|| panic!("tricolor-gc: free of {addr:#x}, which is not a heap object"));
+    assert_eq!(
+        object.start().as_ptr() as usize,
+        addr,
+        "tricolor-gc: free of an interior pointer {addr:#x}"
+    );
+    // SAFETY: span structs live for the process; `lookup` validated it is in use.
+    let span_ref = unsafe { object.span.as_ref() };
+    let class = span_ref.span_class();
+    if class.size_class().is_large() {
+        // SAFETY: the caller guarantees the object is allocated and not freed again.
+        unsafe { span_ref.free(0) };
+        central(class).note_free(object.span);
+        return;
+    }
+    // SAFETY: the caller guarantees the slot is allocated and not freed twice.
+    let pending = unsafe { span_ref.free(object.index) };
+    if pending == span_ref.reuse_threshold() || pending >= span_ref.alloc_count() {
+        central(class).note_free(object.span);
+    }
+}
+
+/// An allocated object found by [`lookup`].
+#[derive(Copy, Clone, Debug)]
+pub struct ObjectRef {
+    span: NonNull<Span>,
+    index: usize,
+    start: NonNull<u8>,
+    bytes: usize,
+}
+
+impl ObjectRef {
+    /// The object's first byte.
+    pub fn start(&self) -> NonNull<u8> {
+        self.start
+    }
+    /// The object's slot size in bytes (its size class's size, or the large span's size).
+    pub fn slot_bytes(&self) -> usize {
+        self.bytes
+    }
+    /// The object's slot index within its span.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+}
+
+/// The allocated object containing `addr`, or `None` if `addr` is outside every arena, in
+/// a free page, in a span's tail, or in a free slot.
+///
+/// Reads only the arena map, the page map and span metadata, all of which stay mapped for
+/// the life of the process; a racing free can make the answer stale, never unsafe.
+///
+/// # Examples
+/// ```
+/// use tricolor_gc_core::heap;
+/// let on_stack = 5u64;
+/// assert!(heap::lookup(&on_stack as *const u64 as usize).is_none());
+/// assert!(heap::lookup(0).is_none());
+/// ```
+pub fn lookup(addr: usize) -> Option<ObjectRef> {
+    let span = arena::span_of(addr)?;
+    // SAFETY: span structs live for the process (meta.rs); fields are atomics.
+    let span_ref = unsafe { span.as_ref() };
+    if !span_ref.is_in_use() {
+        return None;
+    }
+    let index = span_ref.slot_of(addr)?;
+    if !span_ref.is_allocated(index) {
+        return None;
+    }
+    let start = NonNull::new(span_ref.slot_addr(index) as *mut u8)?;
+    Some(ObjectRef {
+        span,
+        index,
+        start,
+        bytes: span_ref.elem_bytes(),
+    })
+}
+
+/// Heap-wide totals.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeapTotals {
+    /// Bytes of allocated slots. Pessimistic like Go's `heapLive`: every slot of a span
+    /// that a thread cache currently holds counts, and explicitly freed slots count until
+    /// their span is swept.
+    pub in_use_bytes: usize,
+    /// Bytes of pages owned by spans.
+    pub span_bytes: usize,
+    /// Bytes of address space reserved in arenas.
+    pub mapped_bytes: usize,
+    /// Bytes of free pages (resident or released).
+    pub free_bytes: usize,
+    /// Bytes of free pages given back to the OS (not resident).
+    pub released_bytes: usize,
+}
+
+/// The current heap totals.
+///
+/// # Examples
+/// ```
+/// let t = tricolor_gc_core::heap::totals();
+/// assert!(t.span_bytes + t.free_bytes == t.mapped_bytes);
+/// ```
+pub fn totals() -> HeapTotals {
+    let pages = page_heap().totals();
+    HeapTotals {
+        in_use_bytes: accounting::in_use(),
+        span_bytes: pages.in_use_pages * PAGE_BYTES,
+        mapped_bytes: pages.mapped_pages * PAGE_BYTES,
+        free_bytes: pages.free_pages * PAGE_BYTES,
+        released_bytes: pages.released_pages * PAGE_BYTES,
+    }
+}
+
+/// Releases free pages to the OS now, keeping at most `keep_bytes` of free memory
+/// resident; returns the bytes released. The background scavenger does this on its own;
+/// this is for programs that know they just shrank.
+pub fn scavenge(keep_bytes: usize) -> usize {
+    page_heap().scavenge(keep_bytes)
+}
+
+/// Hands the calling thread's cached spans back to the central lists.
+pub fn flush_thread_cache() {
+    thread_cache::flush_current();
+}
+
+/// Counts for tests and diagnostics.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Census {
+    /// Thread caches registered (one per live thread that has allocated).
+    pub thread_caches: usize,
+    /// Spans cached by the calling thread.
+    pub spans_cached_here: usize,
+    /// Spans on central partial lists.
+    pub partial_spans: usize,
+    /// Spans on central full lists.
+    pub full_spans: usize,
+    /// Spans held by any thread cache (all threads).
+    pub cached_spans: usize,
+    /// Spans that own pages, wherever they are.
+    pub spans: usize,
+}
+
+/// Counts thread caches and central spans.
+pub fn census() -> Census {
+    let (thread_caches, spans_cached_here) = thread_cache::census();
+    let (partial_spans, full_spans) = centrals()
+        .iter()
+        .map(Central::census)
+        .fold((0, 0), |(p, f), (cp, cf)| (p + cp, f + cf));
+    let (mut cached_spans, mut spans) = (0, 0);
+    page_heap().for_each_span(|span| {
+        spans += 1;
+        cached_spans += (span.list() == span::ListId::Cached) as usize;
+    });
+    Census {
+        thread_caches,
+        spans_cached_here,
+        partial_spans,
+        full_spans,
+        cached_spans,
+        spans,
+    }
+}
+
+/// Checks every structural invariant of the page heap and the central lists (recounting
+/// bitmaps and lists); panics with a `tricolor-gc:` message on a violation. Expensive:
+/// for tests and debugging.
+pub fn check_invariants() {
+    page_heap().check_invariants();
+    for c in centrals() {
+        c.check_invariants();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_requests_are_errors_not_ub() {
+        assert_eq!(alloc(16, 3, false), Err(AllocError::TooLarge));
+        assert_eq!(alloc(usize::MAX - 10, 8, false), Err(AllocError::TooLarge));
+        assert_eq!(alloc(1 << 62, 8, false), Err(AllocError::OutOfMemory));
+    }
+
+    #[test]
+    fn lookup_finds_objects_and_rejects_free_slots() {
+        let a = alloc(100, 8, true).expect("a");
+        let b = alloc(100, 8, true).expect("b");
+        let found = lookup(a.as_ptr() as usize + 50).expect("interior");
+        assert_eq!(found.start(), a);
+        assert!(found.slot_bytes() >= 100);
+        // SAFETY: allocated above, freed once.
+        unsafe { free(a) };
+        assert!(
+            lookup(a.as_ptr() as usize).is_none(),
+            "freed slot is not an object"
+        );
+        assert!(lookup(b.as_ptr() as usize).is_some());
+        // SAFETY: allocated above, freed once.
+        unsafe { free(b) };
+    }
+
+    #[test]
+    fn alignment_is_honoured_for_small_and_large() {
+        for &(bytes, align) in &[
+            (24, 16),
+            (100, 64),
+            (3000, 4096),
+            (5000, 8192),
+            (70_000, 1 << 16),
+            (10, 1 << 20),
+        ] {
+            let p = alloc(bytes, align, false).expect("aligned");
+            assert_eq!(
+                p.as_ptr() as usize % align,
+                0,
+                "{bytes} bytes aligned to {align}"
+            );
+            // SAFETY: `bytes` writable bytes.
+            unsafe { p.as_ptr().write_bytes(1, bytes) };
+            // SAFETY: allocated above, freed once.
+            unsafe { free(p) };
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Central span lists: one `Central` per span class (mirrors Go's `mcentral.go`).
+//!
+//! # Algorithm
+//! 1. `cache_span` (a thread cache needs a span): pop a partial span of the swept half,
+//!    merging its pending explicit frees first; if the list is empty, grow: ask the page
+//!    heap for a fresh span. The span is marked `Cached`: from now on its owner is the
+//!    thread cache.
+//! 2. `uncache_span` (a thread cache hands a span back, because it is full or because the
+//!    thread exits): merge pending frees; an empty span goes back to the page heap, a span
+//!    with free slots to the partial list, a full one to the full list.
+//! 3. `note_free` (an explicit free hit a span that is not cached): a span on the full list
+//!    whose free plus pending slots reach its reuse threshold (an eighth of its slots)
+//!    moves to the partial list; a listed span whose every slot is now freed is swept and
+//!    its pages go back to the page heap, so idle memory reaches the scavenger without
+//!    waiting for a thread to allocate. The threshold keeps a span with one free slot from
+//!    bouncing between a cache and the lists once per allocation.
+//!
+//! Spans are kept on intrusive doubly linked lists (`Span::links`), so moving a span
+//! between lists is O(1). Each list exists twice, indexed by sweep-generation parity like
+//! Go's `partial[2]` / `full[2]`: the *swept* half is `sweep_gen / 2 % 2`, the other half
+//! holds spans not yet swept this cycle. Until the collector advances sweep generations
+//! (the sweeper increment), every span lives in the swept half and the unswept half stays
+//! empty (checked by `check_invariants`).
+//!
+//! # Invariants
+//! - A span is on at most one list, and `Span::list()` names it (`Partial` / `Full`), or is
+//!   `Cached` while a thread cache owns it.
+//! - A span on a partial list has at least one free slot (it had `reuse_threshold` when
+//!   listed; "full" means "not worth caching", and may hold a few free slots).
+//!
+//! # Locking
+//! The `Mutex` is taken on refill and hand-back (once per span's worth of allocations),
+//! and on the rare frees that change a span's list. Lock order: central -> page heap.
+
+use core::ptr::NonNull;
+
+use parking_lot::Mutex;
+
+use super::size_class::SpanClass;
+use super::span::{ListId, Span};
+use super::{accounting, page_heap, AllocError};
+
+/// An intrusive list head.
+#[derive(Debug, Default)]
+struct SpanList {
+    head: Option<NonNull<Span>>,
+    len: usize,
+}
+
+/// A span pointer plus the lock token that allows touching its `links`.
+fn links(span: NonNull<Span>, _lists: &mut Lists) -> &mut super::span::Links {
+    // SAFETY: `links` is protected by the central lock of the span's class; holding
+    // `&mut Lists` proves the caller holds that lock (the only way to get one).
+    unsafe { &mut *(*span.as_ptr()).links.get() }
+}
+
+#[derive(Debug, Default)]
+struct Lists {
+    partial: [SpanList; 2],
+    full: [SpanList; 2],
+}
+
+impl Lists {
+    fn list_mut(&mut self, id: ListId, half: usize) -> &mut SpanList {
+        match id {
+            ListId::Partial => &mut self.partial[half],
+            ListId::Full => &mut self.full[half],
+            other => unreachable!("tricolor-gc: span list {other:?} has no central list"),
+        }
+    }
+
+    fn push(&mut self, span: NonNull<Span>, id: ListId, half: usize) {
+        let old_head = self.list_mut(id, half).head;
+        {
+            let l = links(span, self);
+            l.prev = None;
+            l.next = old_head;
+            l.half = half as u8;
+        }
+        if let Some(head) = old_head {
+            links(head, self).prev = Some(span);
+        }
+        let list = self.list_mut(id, half);
+        list.head = Some(span);
+        list.len += 1;
+        // SAFETY: span structs live for the process; list id is lock-protected state.
+        unsafe { span.as_ref() }.set_list(id);
+    }
+
+    fn remove(&mut self, span: NonNull<Span>) {
+        // SAFETY: as in `push`.
+        let id = unsafe { span.as_ref() }.list();
+        let (prev, next, half) = {
+            let l = links(span, self);
+            (l.prev.take(), l.next.take(), l.half as usize)
+        };
+        match prev {
+            Some(p) => links(p, self).next = next,
+            None => self.list_mut(id, half).head = next,
+        }
+        if let Some(n) = next {
+            links(n, self).prev = prev;
+        }
+        self.list_mut(id, half).len -= 1;
+        // SAFETY: as in `push`.
+        unsafe { span.as_ref() }.set_list(ListId::Nowhere);
+    }
+
+    fn pop(&mut self, id: ListId, half: usize) -> Option<NonNull<Span>> {
+        let head = self.list_mut(id, half).head?;
+        self.remove(head);
+        Some(head)
+    }
+}
+
+/// The central free lists of one span class.
+#[derive(Debug)]
+pub(crate) struct Central {
+    class: SpanClass,
+    lists: Mutex<Lists>,
+}
+
+// SAFETY: the raw span pointers inside `Lists` are only followed under the mutex, and span
+// structs are process-lifetime metadata.
+unsafe impl Send for Central {}
+// SAFETY: as above.
+unsafe impl Sync for Central {}
+
+/// Which half of each list holds swept spans.
+fn swept_half() -> usize {
+    (super::sweep_gen() / 2 % 2) as usize
+}
+
+impl Central {
+    pub(crate) fn new(class: SpanClass) -> Central {
+        Central {
+            class,
+            lists: Mutex::new(Lists::default()),
+        }
+    }
+
+    /// Sweeps explicit frees out of a span the caller owns exclusively and updates the
+    /// in-use accounting (the span is uncached, so it is counted by `alloc_count`).
+    fn merge_frees(span: &Span) {
+        if span.pending_frees() > 0 {
+            let before = span.alloc_count();
+            // SAFETY: the caller owns the span (central lock held, span not cached).
+            unsafe { span.sweep(false, |_| {}) };
+            accounting::sub_in_use((before - span.alloc_count()) * span.elem_bytes());
+        }
+    }
+
+    /// A span with at least one free slot, now owned by the caller's thread cache.
+    pub(crate) fn cache_span(&self) -> Result<NonNull<Span>, AllocError> {
+        let half = swept_half();
+        {
+            let mut lists = self.lists.lock();
+            while let Some(span) = lists.pop(ListId::Partial, half) {
+                // SAFETY: span structs live for the process; we own it under the lock.
+                let span_ref = unsafe { span.as_ref() };
+                Self::merge_frees(span_ref);
+                if span_ref.free_slots() > 0 {
+                    span_ref.set_list(ListId::Cached);
+                    accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+                    return Ok(span);
+                }
+                lists.push(span, ListId::Full, half);
+            }
+        }
+        let size = self.class.size_class();
+        let span = page_heap().alloc_span(size.span_pages(), 1, self.class)?;
+        // SAFETY: fresh span, exclusively ours until published in a cache.
+        let span_ref = unsafe { span.as_ref() };
+        span_ref.set_list(ListId::Cached);
+        accounting::add_in_use(span_ref.elem_count() * span_ref.elem_bytes());
+        Ok(span)
+    }
+
+    /// Takes back a span from a thread cache.
+    ///
+    /// # Safety
+    /// `span` belongs to this class and is cached by the calling thread's cache, which
+    /// gives up ownership.
+    pub(crate) unsafe fn uncache_span(&self, span: NonNull<Span>) {
+        // SAFETY: span structs live for the process.
+        let span_ref = unsafe { span.as_ref() };
+        debug_assert_eq!(span_ref.list(), ListId::Cached);
+        let mut lists = self.lists.lock();
+        // While cached, every slot counted as in use; from now on only allocated ones do.
+        accounting::sub_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+        span_ref.set_list(ListId::Nowhere);
+        Self::merge_frees(span_ref);
+        self.file(&mut lists, span, span_ref);
+    }
+
+    /// Puts an owned, merged span where it belongs: the page heap if empty, else a list.
+    fn file(&self, lists: &mut Lists, span: NonNull<Span>, span_ref: &Span) {
+        if span_ref.alloc_count() == 0 {
+            // SAFETY: we own the span (on no list, not cached) and it holds no object.
+            unsafe { page_heap().free_span(span) };
+            super::scavenger::note_pages_freed();
+        } else if span_ref.free_slots() >= span_ref.reuse_threshold() {
+            lists.push(span, ListId::Partial, swept_half());
+        } else {
+            lists.push(span, ListId::Full, swept_half());
+        }
+    }
+
+    /// Registers a large-object span (one slot, already allocated) on the full list, so
+    /// that it is enumerable like every other span.
+    pub(crate) fn list_large(&self, span: NonNull<Span>) {
+        let mut lists = self.lists.lock();
+        lists.push(span, ListId::Full, swept_half());
+    }
+
+    /// Called after an explicit free on a span that may not be cached (see module docs,
+    /// step 3). The caller calls it only when the free may have changed the span's list:
+    /// the first pending free, or one that may have freed the span's last object.
+    pub(crate) fn note_free(&self, span: NonNull<Span>) {
+        let mut lists = self.lists.lock();
+        // SAFETY: span structs live for the process; its list state is read under the lock.
+        let span_ref = unsafe { span.as_ref() };
+        match span_ref.list() {
+            ListId::Cached | ListId::Nowhere => {}
+            list @ (ListId::Full | ListId::Partial) => {
+                let pending = span_ref.pending_frees();
+                let all_freed = pending >= span_ref.alloc_count();
+                let worth_reuse = span_ref.free_slots() + pending >= span_ref.reuse_threshold();
+                if all_freed || (list == ListId::Full && worth_reuse) {
+                    lists.remove(span);
+                    Self::merge_frees(span_ref);
+                    self.file(&mut lists, span, span_ref);
+                }
+            }
+        }
+    }
+
+    /// Spans on this class's lists: (partial, full).
+    pub(crate) fn census(&self) -> (usize, usize) {
+        let lists = self.lists.lock();
+        (
+            lists.partial.iter().map(|l| l.len).sum(),
+            lists.full.iter().map(|l| l.len).sum(),
+        )
+    }
+
+    /// Walks every list and checks the invariants in the module docs.
+    pub(crate) fn check_invariants(&self) {
+        let mut lists = self.lists.lock();
+        let half = swept_half();
+        for (id, which) in [
+            (ListId::Partial, 0),
+            (ListId::Partial, 1),
+            (ListId::Full, 0),
+            (ListId::Full, 1),
+        ] {
+            let mut count = 0;
+            let mut cursor = lists.list_mut(id, which).head;
+            let mut prev = None;
+            while let Some(span) = cursor {
+                // SAFETY: listed spans are live span structs; links read under the lock.
+                let span_ref = unsafe { span.as_ref() };
+                assert_eq!(
+                    span_ref.list(),
+                    id,
+                    "tricolor-gc: span {:#x} on the wrong list",
+                    span_ref.start()
+                );
+                assert_eq!(
+                    span_ref.span_class(),
+                    self.class,
+                    "tricolor-gc: span {:#x} in the wrong class",
+                    span_ref.start()
+                );
+                let l = links(span, &mut lists);
+                assert_eq!(l.prev, prev, "tricolor-gc: broken back link at span");
+                assert_eq!(l.half as usize, which, "tricolor-gc: span list half");
+                prev = Some(span);
+                cursor = l.next;
+                count += 1;
+                span_ref.check_invariants();
+                if id == ListId::Partial {
+                    assert!(
+                        span_ref.free_slots() > 0,
+                        "tricolor-gc: partial span {:#x} has no free slot",
+                        span_ref.start()
+                    );
+                }
+            }
+            assert_eq!(
+                count,
+                lists.list_mut(id, which).len,
+                "tricolor-gc: list length"
+            );
+            if which != half {
+                assert_eq!(
+                    count, 0,
+                    "tricolor-gc: unswept half is used before sweep generations advance"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The background scavenger: gives free pages back to the OS so that resident memory
+//! follows the live heap down (the role of Go's `mgcscavenge.go`, with a simpler policy).
+//!
+//! # Policy
+//! Free pages may stay resident (cheap to reuse) up to a retain bound:
+//! `retain = max(SCAVENGE_MIN_RETAIN_BYTES, in-use span bytes / 8)`. Go keeps about 10%
+//! over its heap goal; one eighth of the span footprint is the same idea without a goal
+//! (the pacer increment can tighten it to the goal). Anything above the bound is released
+//! by `PageHeap::scavenge`, highest addresses first, 64 pages per lock hold.
+//!
+//! # Algorithm
+//! 1. The thread starts on the first call to `note_pages_freed` (i.e. the first time a
+//!    span goes back to the page heap) and lives for the rest of the process.
+//! 2. It sleeps on a condition variable. `note_pages_freed` wakes it when the free
+//!    resident pages exceed the bound; otherwise it wakes every `PERIOD` to re-check.
+//! 3. Awake, it calls `PageHeap::scavenge(retain)` and sleeps again.
+//!
+//! Retained memory is therefore bounded by the retain bound plus whatever is freed during
+//! one scavenge pass.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::page_heap;
+use super::size_class::PAGE_BYTES;
+
+/// Free memory that may always stay resident.
+pub(crate) const SCAVENGE_MIN_RETAIN_BYTES: usize = 8 << 20;
+const PERIOD: Duration = Duration::from_millis(500);
+
+struct Scavenger {
+    wake: Mutex<bool>,
+    signal: Condvar,
+}
+
+static SCAVENGER: OnceLock<Scavenger> = OnceLock::new();
+
+/// The retain bound for the current heap (see module docs).
+pub(crate) fn retain_bytes() -> usize {
+    let totals = page_heap().totals();
+    SCAVENGE_MIN_RETAIN_BYTES.max(totals.in_use_pages * PAGE_BYTES / 8)
+}
+
+/// Whether free resident memory is over the retain bound.
+fn over_bound() -> bool {
+    let totals = page_heap().totals();
+    (totals.free_pages - totals.released_pages) * PAGE_BYTES > retain_bytes()
+}
+
+/// Called after spans are returned to the page heap.
+pub(crate) fn note_pages_freed() {
+    let scavenger = SCAVENGER.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("tricolor-gc scavenger".into())
+            .spawn(run)
+            .expect("tricolor-gc: cannot start the scavenger thread");
+        Scavenger {
+            wake: Mutex::new(false),
+            signal: Condvar::new(),
+        }
+    });
+    if over_bound() {
+        *scavenger.wake.lock() = true;
+        scavenger.signal.notify_one();
+    }
+}
+
+fn run() {
+    let scavenger = loop {
+        // The spawning call publishes the state right after spawning us.
+        if let Some(s) = SCAVENGER.get() {
+            break s;
+        }
+        std::thread::yield_now();
+    };
+    loop {
+        {
+            let mut wake = scavenger.wake.lock();
+            if !*wake {
+                scavenger.signal.wait_for(&mut wake, PERIOD);
+            }
+            *wake = false;
+        }
+        if over_bound() {
+            page_heap().scavenge(retain_bytes());
+        }
+    }
+}

@@ -1,0 +1,705 @@
+//! Spans: a run of pages cut into objects of one size class (Go's `mspan`).
+//!
+//! # Design
+//! A span owns `pages` pages from `start` and `elem_count` slots of `elem_bytes` each.
+//! Its state lives in three bitmaps (one bit per slot, off-heap, see `meta.rs`) and a
+//! handful of counters:
+//! - `alloc_bits`: slots allocated as of the last sweep;
+//! - `mark_bits`: slots the collector marked this cycle (set concurrently with atomic OR);
+//! - `freed_bits`: slots explicitly freed since the last sweep (set by any thread with
+//!   atomic OR, mimalloc's "thread-free" idea as a bitmap);
+//! - `free_index`: every slot below it is allocated; allocation searches from here;
+//! - `alloc_cache`: the inverted alloc bits from `free_index` to the end of its 64-bit
+//!   word, so the next free slot is one count-trailing-zeros away (Go's `allocCache`).
+//!
+//! A slot is allocated iff `index < free_index || alloc_bits[index]`, and not yet freed
+//! iff additionally `!freed_bits[index]`.
+//!
+//! # Algorithm
+//! 1. `try_alloc_fast`: `ctz(alloc_cache)`; if it names a slot below `elem_count`, take it:
+//!    shift the cache, bump `free_index` and `alloc_count`. No lock, no atomic
+//!    read-modify-write: the span is owned by one thread cache while it allocates.
+//! 2. `refill_alloc_cache` (slow path): load the next word of `alloc_bits` that has a free
+//!    slot at or after `free_index`; `false` when the span is full.
+//! 3. `free`: set the slot's `freed_bits` bit (Release) and bump `freed_count`. The slot
+//!    is not reusable until the span is swept.
+//! 4. `sweep`: with exclusive ownership, compute per word
+//!    `allocated = alloc | below(free_index)`, `keep = mark (GC sweep) or all`,
+//!    report `allocated & !keep & !freed` as dead (the caller runs drop glue),
+//!    and make `allocated & keep & !freed` the new alloc bits — for a GC sweep by writing
+//!    them into the mark bitmap and swapping the two bitmap pointers (Go's
+//!    `allocBits = gcmarkBits`), then clearing the new mark bitmap. `free_index` restarts
+//!    at 0.
+//!
+//! # Ownership (who may touch what)
+//! - Identity fields (`start`, `pages`, `span_class`, `elem_*`) are written by `init`
+//!   before the page map publishes the span and are constant until `reset_free`.
+//! - Owner fields (`alloc_cache`, writes of `free_index` and `alloc_count`, `sweep`) belong
+//!   to the thread cache that has the span cached, otherwise to whoever holds the
+//!   span class's central lock. Ownership moves only through that lock, so each hand-over
+//!   is a happens-before edge.
+//! - `mark_bits` is written by markers (atomic OR) only while no sweep runs (the collector
+//!   never overlaps a mark phase and a sweep of the same span).
+//! - `freed_bits` / `freed_count` may be set by any thread at any time.
+//! - `links` / `list` belong to the central list and are protected by its lock.
+//!
+//! # Memory ordering
+//! (1) `free` sets the freed bit with Release; `sweep` swaps the word out with Acquire, so
+//!     the freeing thread's last accesses to the object happen-before the slot's reuse.
+//! (2) `free_index` is stored with Release by the owner after each allocation; readers
+//!     that iterate allocated slots (`for_each_allocated`) load it with Acquire.
+
+use core::ptr::NonNull;
+
+use super::meta;
+use super::size_class::{SizeClass, SpanClass, PAGE_BYTES};
+use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering, UnsafeCell};
+
+/// Where a span is, for the central lists. Authoritative under the central lock; read
+/// racily elsewhere only as a hint.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub(crate) enum ListId {
+    /// Free span struct, or a span in transit.
+    Nowhere = 0,
+    /// Cached by a thread cache: allocation happens here.
+    Cached = 1,
+    /// On the partial list: has free slots (or pending frees).
+    Partial = 2,
+    /// On the full list: no free slot at the time it was listed.
+    Full = 3,
+}
+
+impl ListId {
+    fn from_u8(value: u8) -> ListId {
+        match value {
+            0 => ListId::Nowhere,
+            1 => ListId::Cached,
+            2 => ListId::Partial,
+            3 => ListId::Full,
+            _ => unreachable!("tricolor-gc: corrupt span list id {value}"),
+        }
+    }
+}
+
+/// Intrusive list links, protected by the central lock of the span's class.
+#[derive(Debug)]
+pub(crate) struct Links {
+    pub(crate) prev: Option<NonNull<Span>>,
+    pub(crate) next: Option<NonNull<Span>>,
+    /// Which sweep-generation half of the central list the span is on (0 or 1).
+    pub(crate) half: u8,
+}
+
+/// What a sweep did.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SweepOutcome {
+    /// Slots that were allocated before and are free now (dead + explicitly freed).
+    pub(crate) freed_slots: usize,
+    /// Slots still allocated.
+    pub(crate) live_slots: usize,
+}
+
+/// A run of pages holding objects of one size class. See the module docs.
+#[derive(Debug)]
+pub(crate) struct Span {
+    // -- identity: constant while in use --
+    start: AtomicUsize,
+    pages: AtomicUsize,
+    elem_bytes: AtomicUsize,
+    elem_count: AtomicU32,
+    span_class: AtomicU8,
+    in_use: AtomicU8,
+    // -- bitmaps: `3 * bitmap_words` words from `meta::alloc_bitmaps` --
+    bitmap_block: AtomicPtr<AtomicU64>,
+    alloc_bits: AtomicPtr<AtomicU64>,
+    mark_bits: AtomicPtr<AtomicU64>,
+    freed_bits: AtomicPtr<AtomicU64>,
+    bitmap_words: AtomicU32,
+    // -- owner fields --
+    free_index: AtomicU32,
+    alloc_count: AtomicU32,
+    alloc_cache: UnsafeCell<u64>,
+    // -- any thread --
+    freed_count: AtomicU32,
+    /// Sweep generation: the heap's generation when this span was last swept. Read and
+    /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
+    #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
+    pub(crate) sweep_gen: AtomicU32,
+    // -- central list --
+    list: AtomicU8,
+    pub(crate) links: UnsafeCell<Links>,
+}
+
+// SAFETY: shared fields are atomics; `alloc_cache` and `links` are only accessed by the
+// span's current owner (its thread cache, or the holder of its central lock), and
+// ownership moves only through the central lock (module docs, "Ownership").
+unsafe impl Sync for Span {}
+// SAFETY: as above; a `Span` holds no thread-bound data.
+unsafe impl Send for Span {}
+
+/// Bit mask of the slots `[0, n)` that fall in word `word`.
+#[inline]
+fn below_mask(n: usize, word: usize) -> u64 {
+    let lo = word * 64;
+    if n <= lo {
+        0
+    } else if n >= lo + 64 {
+        !0
+    } else {
+        (1u64 << (n - lo)) - 1
+    }
+}
+
+impl Span {
+    /// A span struct in the free state (also the "no span" sentinel of thread caches).
+    pub(crate) const fn new_free() -> Span {
+        Span {
+            start: AtomicUsize::new(0),
+            pages: AtomicUsize::new(0),
+            elem_bytes: AtomicUsize::new(0),
+            elem_count: AtomicU32::new(0),
+            span_class: AtomicU8::new(0),
+            in_use: AtomicU8::new(0),
+            bitmap_block: AtomicPtr::new(core::ptr::null_mut()),
+            alloc_bits: AtomicPtr::new(core::ptr::null_mut()),
+            mark_bits: AtomicPtr::new(core::ptr::null_mut()),
+            freed_bits: AtomicPtr::new(core::ptr::null_mut()),
+            bitmap_words: AtomicU32::new(0),
+            free_index: AtomicU32::new(0),
+            alloc_count: AtomicU32::new(0),
+            alloc_cache: UnsafeCell::new(0),
+            freed_count: AtomicU32::new(0),
+            sweep_gen: AtomicU32::new(0),
+            list: AtomicU8::new(ListId::Nowhere as u8),
+            links: UnsafeCell::new(Links {
+                prev: None,
+                next: None,
+                half: 0,
+            }),
+        }
+    }
+
+    /// Sets up a free span struct to own `pages` pages at `start` for `class`.
+    /// Returns `false` (leaving the struct free) if bitmap memory cannot be had.
+    ///
+    /// Must be called before the span is published in the page map, by its only user.
+    pub(crate) fn init(&self, start: usize, pages: usize, class: SpanClass) -> bool {
+        let size = class.size_class();
+        let (elem_bytes, elem_count) = if size.is_large() {
+            (pages * PAGE_BYTES, 1)
+        } else {
+            (size.object_bytes(), size.objects_per_span())
+        };
+        let words = elem_count.div_ceil(64);
+        let Some(block) = meta::alloc_bitmaps(words) else {
+            return false;
+        };
+        // All stores Relaxed: the span is not yet visible to any other thread; the page
+        // map's Release store (arena.rs fact (2)) or the central lock publishes them.
+        self.start.store(start, Ordering::Relaxed);
+        self.pages.store(pages, Ordering::Relaxed);
+        self.elem_bytes.store(elem_bytes, Ordering::Relaxed);
+        self.elem_count.store(elem_count as u32, Ordering::Relaxed);
+        self.span_class
+            .store(class.index() as u8, Ordering::Relaxed);
+        self.bitmap_words.store(words as u32, Ordering::Relaxed);
+        self.bitmap_block.store(block.as_ptr(), Ordering::Relaxed);
+        // SAFETY: the block holds `3 * words` words (meta::alloc_bitmaps).
+        let (mark, freed) = unsafe { (block.as_ptr().add(words), block.as_ptr().add(2 * words)) };
+        self.alloc_bits.store(block.as_ptr(), Ordering::Relaxed);
+        self.mark_bits.store(mark, Ordering::Relaxed);
+        self.freed_bits.store(freed, Ordering::Relaxed);
+        self.free_index.store(0, Ordering::Relaxed);
+        self.alloc_count.store(0, Ordering::Relaxed);
+        self.freed_count.store(0, Ordering::Relaxed);
+        self.list.store(ListId::Nowhere as u8, Ordering::Relaxed);
+        // A fresh span has every slot free: the first word's inverted bits are all ones.
+        self.alloc_cache.with_mut(|cache| {
+            // SAFETY: we are the only user of an unpublished span.
+            unsafe { *cache = !0 }
+        });
+        self.in_use.store(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Returns the span to the free state and its bitmaps to `meta`. The caller then
+    /// clears the page map and frees the pages.
+    ///
+    /// # Safety
+    /// The caller owns the span exclusively and no live object remains in it.
+    pub(crate) unsafe fn reset_free(&self) {
+        let words = self.bitmap_words.load(Ordering::Relaxed) as usize;
+        if let Some(block) = NonNull::new(self.bitmap_block.load(Ordering::Relaxed)) {
+            // SAFETY: the block came from `alloc_bitmaps(words)` in `init` and the span is
+            // exclusively ours, so no one uses the bitmaps any more.
+            unsafe { meta::free_bitmaps(block, words) };
+        }
+        self.bitmap_block
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.alloc_bits
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.mark_bits
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.freed_bits
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.elem_count.store(0, Ordering::Relaxed);
+        self.in_use.store(0, Ordering::Release);
+    }
+
+    // ---- identity ----
+
+    /// First byte of the span.
+    #[inline]
+    pub(crate) fn start(&self) -> usize {
+        self.start.load(Ordering::Relaxed)
+    }
+    /// Pages in the span.
+    #[inline]
+    pub(crate) fn pages(&self) -> usize {
+        self.pages.load(Ordering::Relaxed)
+    }
+    /// Bytes per slot.
+    #[inline]
+    pub(crate) fn elem_bytes(&self) -> usize {
+        self.elem_bytes.load(Ordering::Relaxed)
+    }
+    /// Number of slots.
+    #[inline]
+    pub(crate) fn elem_count(&self) -> usize {
+        self.elem_count.load(Ordering::Relaxed) as usize
+    }
+    /// The span class.
+    #[inline]
+    pub(crate) fn span_class(&self) -> SpanClass {
+        SpanClass::from_index(self.span_class.load(Ordering::Relaxed) as usize)
+    }
+    /// Whether the span currently owns pages (a racy hint outside the owner).
+    #[inline]
+    pub(crate) fn is_in_use(&self) -> bool {
+        self.in_use.load(Ordering::Acquire) == 1
+    }
+    /// Allocated slots as counted by the owner (exact for the owner, a hint for others).
+    #[inline]
+    pub(crate) fn alloc_count(&self) -> usize {
+        self.alloc_count.load(Ordering::Relaxed) as usize
+    }
+    /// Explicit frees not yet merged by a sweep.
+    #[inline]
+    pub(crate) fn pending_frees(&self) -> usize {
+        self.freed_count.load(Ordering::Relaxed) as usize
+    }
+    /// Where the span is listed.
+    #[inline]
+    pub(crate) fn list(&self) -> ListId {
+        ListId::from_u8(self.list.load(Ordering::Relaxed))
+    }
+    /// Records where the span is listed. Called under the central lock.
+    #[inline]
+    pub(crate) fn set_list(&self, list: ListId) {
+        self.list.store(list as u8, Ordering::Relaxed);
+    }
+
+    /// The slot index of `addr`, if `addr` points into a slot of this span.
+    #[inline]
+    pub(crate) fn slot_of(&self, addr: usize) -> Option<usize> {
+        let offset = addr.checked_sub(self.start())?;
+        let class = self.span_class().size_class();
+        let index = if class.is_large() {
+            0
+        } else {
+            class.object_index(offset)
+        };
+        (index < self.elem_count() && offset < self.pages() * PAGE_BYTES).then_some(index)
+    }
+
+    /// The address of slot `index`.
+    #[inline]
+    pub(crate) fn slot_addr(&self, index: usize) -> usize {
+        debug_assert!(index < self.elem_count());
+        self.start() + index * self.elem_bytes()
+    }
+
+    #[inline]
+    fn word(bits: *mut AtomicU64, word: usize) -> &'static AtomicU64 {
+        // SAFETY: callers pass one of this span's three bitmaps and `word < bitmap_words`;
+        // bitmap memory is never unmapped (meta.rs), so `'static` cannot dangle.
+        unsafe { &*bits.add(word) }
+    }
+
+    #[inline]
+    fn words(&self) -> usize {
+        self.bitmap_words.load(Ordering::Relaxed) as usize
+    }
+
+    // ---- allocation (owner only) ----
+
+    /// Takes the next free slot if the allocation cache has one. Owner only.
+    #[inline(always)]
+    pub(crate) fn try_alloc_fast(&self) -> Option<NonNull<u8>> {
+        self.alloc_cache.with_mut(|cache_ptr| {
+            // SAFETY: only the span's owner calls this (module docs, "Ownership").
+            let cache = unsafe { *cache_ptr };
+            let bit = cache.trailing_zeros();
+            if bit == 64 {
+                return None;
+            }
+            let index = self.free_index.load(Ordering::Relaxed) + bit;
+            if index >= self.elem_count.load(Ordering::Relaxed) {
+                return None;
+            }
+            // SAFETY: as above.
+            unsafe { *cache_ptr = (cache >> bit) >> 1 };
+            // Release: fact (2).
+            self.free_index.store(index + 1, Ordering::Release);
+            let count = self.alloc_count.load(Ordering::Relaxed);
+            self.alloc_count.store(count + 1, Ordering::Relaxed);
+            let addr = self.start.load(Ordering::Relaxed)
+                + index as usize * self.elem_bytes.load(Ordering::Relaxed);
+            // SAFETY: a slot address inside a mapped arena is never null.
+            Some(unsafe { NonNull::new_unchecked(addr as *mut u8) })
+        })
+    }
+
+    /// Loads the allocation cache from the first word at or after `free_index` that has a
+    /// free slot. Returns `false` if the span has no free slot. Owner only.
+    pub(crate) fn refill_alloc_cache(&self) -> bool {
+        let count = self.elem_count();
+        let alloc = self.alloc_bits.load(Ordering::Relaxed);
+        let mut index = self.free_index.load(Ordering::Relaxed) as usize;
+        while index < count {
+            let word = index / 64;
+            let free = !Self::word(alloc, word).load(Ordering::Relaxed) & below_mask(count, word);
+            let window = free >> (index % 64);
+            if window != 0 {
+                self.alloc_cache.with_mut(|cache| {
+                    // SAFETY: owner only (module docs).
+                    unsafe { *cache = window }
+                });
+                self.free_index.store(index as u32, Ordering::Release);
+                return true;
+            }
+            index = (word + 1) * 64;
+        }
+        self.free_index.store(count as u32, Ordering::Release);
+        self.alloc_cache.with_mut(|cache| {
+            // SAFETY: owner only (module docs).
+            unsafe { *cache = 0 }
+        });
+        false
+    }
+
+    // ---- freeing ----
+
+    /// Marks slot `index` as freed; the slot becomes reusable at the span's next sweep.
+    /// Returns the number of pending frees including this one. Any thread.
+    ///
+    /// The count is raised *before* the bit is set, so `freed_count` is never below the
+    /// number of set freed bits and a sweep's subtraction cannot wrap it. It may briefly
+    /// over-report; it is only a heuristic (list moves), never the basis for freeing a span
+    /// (that decision reads the bitmaps in `sweep`).
+    ///
+    /// # Safety
+    /// Slot `index` is allocated and not already freed (no double free).
+    pub(crate) unsafe fn free(&self, index: usize) -> usize {
+        let pending = self.freed_count.fetch_add(1, Ordering::Relaxed) as usize + 1;
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        let bit = 1u64 << (index % 64);
+        // Release: fact (1).
+        let old = Self::word(freed, index / 64).fetch_or(bit, Ordering::Release);
+        debug_assert!(old & bit == 0, "tricolor-gc: double free of slot {index}");
+        pending
+    }
+
+    /// Free slots (current plus pending) that make a span worth allocating from:
+    /// an eighth of its slots, at least one. Below it, handing the span to a thread cache
+    /// would cost a refill per handful of allocations.
+    #[inline]
+    pub(crate) fn reuse_threshold(&self) -> usize {
+        (self.elem_count() / 8).max(1)
+    }
+
+    // ---- marking (collector) ----
+
+    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Sets the mark bit of slot `index`; returns whether it was clear before.
+    #[inline]
+    pub(crate) fn mark(&self, index: usize) -> bool {
+        let bit = 1u64 << (index % 64);
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        Self::word(marks, index / 64).fetch_or(bit, Ordering::Relaxed) & bit == 0
+    }
+
+    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Whether slot `index` is marked.
+    #[inline]
+    pub(crate) fn is_marked(&self, index: usize) -> bool {
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        Self::word(marks, index / 64).load(Ordering::Relaxed) & (1u64 << (index % 64)) != 0
+    }
+
+    /// Whether slot `index` is allocated and not explicitly freed.
+    pub(crate) fn is_allocated(&self, index: usize) -> bool {
+        if index >= self.elem_count() {
+            return false;
+        }
+        let bit = 1u64 << (index % 64);
+        let word = index / 64;
+        let freed =
+            Self::word(self.freed_bits.load(Ordering::Relaxed), word).load(Ordering::Acquire);
+        if freed & bit != 0 {
+            return false;
+        }
+        // Acquire: fact (2).
+        index < self.free_index.load(Ordering::Acquire) as usize
+            || Self::word(self.alloc_bits.load(Ordering::Relaxed), word).load(Ordering::Relaxed)
+                & bit
+                != 0
+    }
+
+    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
+    #[cfg_attr(not(test), allow(dead_code))]
+    /// Calls `f(index)` for every allocated, not explicitly freed slot.
+    pub(crate) fn for_each_allocated(&self, mut f: impl FnMut(usize)) {
+        let count = self.elem_count();
+        // Acquire: fact (2).
+        let free_index = self.free_index.load(Ordering::Acquire) as usize;
+        let alloc = self.alloc_bits.load(Ordering::Relaxed);
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        for word in 0..self.words() {
+            let mut bits = (Self::word(alloc, word).load(Ordering::Relaxed)
+                | below_mask(free_index, word))
+                & below_mask(count, word)
+                & !Self::word(freed, word).load(Ordering::Acquire);
+            while bits != 0 {
+                let bit = bits.trailing_zeros() as usize;
+                f(word * 64 + bit);
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    // ---- sweeping (exclusive owner) ----
+
+    /// Merges explicit frees and, if `use_marks`, the collector's marks into the
+    /// allocation state; calls `on_dead(index)` for each slot that dies by not being marked
+    /// (explicitly freed slots are not reported: their owner already disposed of them).
+    /// Restarts allocation from slot 0.
+    ///
+    /// # Safety
+    /// The caller owns the span exclusively (not cached elsewhere, central lock held or
+    /// span in transit) and, if `use_marks`, marking of this span's cycle has finished.
+    pub(crate) unsafe fn sweep(
+        &self,
+        use_marks: bool,
+        mut on_dead: impl FnMut(usize),
+    ) -> SweepOutcome {
+        let count = self.elem_count();
+        let free_index = self.free_index.load(Ordering::Relaxed) as usize;
+        let alloc = self.alloc_bits.load(Ordering::Relaxed);
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        let mut freed_slots = 0;
+        let mut live_slots = 0;
+        let mut taken_frees = 0u32;
+        for word in 0..self.words() {
+            let valid = below_mask(count, word);
+            let allocated = (Self::word(alloc, word).load(Ordering::Relaxed)
+                | below_mask(free_index, word))
+                & valid;
+            // Acquire: fact (1).
+            let gone = Self::word(freed, word).swap(0, Ordering::Acquire);
+            taken_frees += gone.count_ones();
+            let keep = if use_marks {
+                Self::word(marks, word).load(Ordering::Relaxed)
+            } else {
+                !0
+            };
+            let mut dead = allocated & !keep & !gone;
+            while dead != 0 {
+                on_dead(word * 64 + dead.trailing_zeros() as usize);
+                dead &= dead - 1;
+            }
+            let live = allocated & keep & !gone;
+            freed_slots += (allocated & !live).count_ones() as usize;
+            live_slots += live.count_ones() as usize;
+            if use_marks {
+                Self::word(marks, word).store(live, Ordering::Relaxed);
+            } else {
+                Self::word(alloc, word).store(live, Ordering::Relaxed);
+            }
+        }
+        if use_marks {
+            // O(1) role swap: the mark bitmap (now holding the live set) becomes the
+            // allocation bitmap; the old allocation bitmap is cleared for the next cycle.
+            self.alloc_bits.store(marks, Ordering::Relaxed);
+            self.mark_bits.store(alloc, Ordering::Relaxed);
+            for word in 0..self.words() {
+                Self::word(alloc, word).store(0, Ordering::Relaxed);
+            }
+        }
+        self.freed_count.fetch_sub(taken_frees, Ordering::Relaxed);
+        self.alloc_count.store(live_slots as u32, Ordering::Relaxed);
+        self.free_index.store(0, Ordering::Release);
+        self.refill_alloc_cache();
+        SweepOutcome {
+            freed_slots,
+            live_slots,
+        }
+    }
+
+    /// Free slots right now, as seen by the owner (ignores pending frees).
+    pub(crate) fn free_slots(&self) -> usize {
+        self.elem_count() - self.alloc_count()
+    }
+
+    /// Recounts the bitmaps and checks the span's equations; panics with a
+    /// `tricolor-gc:` message on a violation. Owner only; for tests and debug checks.
+    pub(crate) fn check_invariants(&self) {
+        let count = self.elem_count();
+        let free_index = self.free_index.load(Ordering::Relaxed) as usize;
+        assert!(
+            free_index <= count,
+            "tricolor-gc: span {:#x} free_index {free_index} > elem_count {count}",
+            self.start()
+        );
+        let mut allocated = 0;
+        let alloc = self.alloc_bits.load(Ordering::Relaxed);
+        for word in 0..self.words() {
+            let bits = Self::word(alloc, word).load(Ordering::Relaxed);
+            assert!(
+                bits & !below_mask(count, word) == 0,
+                "tricolor-gc: span {:#x} has alloc bits past elem_count in word {word}",
+                self.start()
+            );
+            allocated += ((bits | below_mask(free_index, word)) & below_mask(count, word))
+                .count_ones() as usize;
+        }
+        assert_eq!(
+            allocated,
+            self.alloc_count(),
+            "tricolor-gc: span {:#x} alloc_count disagrees with its bitmap",
+            self.start()
+        );
+        let class: SizeClass = self.span_class().size_class();
+        if !class.is_large() {
+            assert_eq!(
+                self.elem_bytes(),
+                class.object_bytes(),
+                "tricolor-gc: span slot size"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::heap::size_class::SizeClass;
+
+    fn test_span(class_bytes: usize) -> (Box<Span>, Vec<u8>) {
+        let class = SizeClass::for_request(class_bytes, 8).expect("small class");
+        let span = Box::new(Span::new_free());
+        let pages = class.span_pages();
+        let memory = vec![0u8; pages * PAGE_BYTES + PAGE_BYTES];
+        let start = (memory.as_ptr() as usize).next_multiple_of(PAGE_BYTES);
+        assert!(span.init(start, pages, SpanClass::new(class, false)));
+        (span, memory)
+    }
+
+    fn alloc_index(span: &Span) -> Option<usize> {
+        let p = span.try_alloc_fast().or_else(|| {
+            span.refill_alloc_cache()
+                .then(|| span.try_alloc_fast())
+                .flatten()
+        })?;
+        span.slot_of(p.as_ptr() as usize)
+    }
+
+    #[test]
+    fn allocates_every_slot_once_in_order_then_reports_full() {
+        let (span, _mem) = test_span(16);
+        let n = span.elem_count();
+        for expect in 0..n {
+            assert_eq!(alloc_index(&span), Some(expect));
+        }
+        assert_eq!(alloc_index(&span), None);
+        assert_eq!(span.alloc_count(), n);
+        span.check_invariants();
+    }
+
+    #[test]
+    fn frees_become_reusable_only_after_sweep() {
+        let (span, _mem) = test_span(64);
+        let n = span.elem_count();
+        for _ in 0..n {
+            alloc_index(&span).expect("slot");
+        }
+        // Free slots at word edges: 0, 63, 64, and the last.
+        let edges = [0, 63, 64, n - 1];
+        for &i in &edges {
+            // SAFETY: allocated above, freed once.
+            unsafe { span.free(i) };
+        }
+        assert_eq!(span.pending_frees(), 4);
+        assert!(!span.is_allocated(63));
+        assert_eq!(alloc_index(&span), None, "no reuse before sweep");
+        // SAFETY: the test owns the span.
+        let outcome = unsafe { span.sweep(false, |_| panic!("no marks used: nothing dies")) };
+        assert_eq!(
+            outcome,
+            SweepOutcome {
+                freed_slots: 4,
+                live_slots: n - 4
+            }
+        );
+        assert_eq!(span.pending_frees(), 0);
+        span.check_invariants();
+        let mut again: Vec<usize> = (0..4).map(|_| alloc_index(&span).expect("reuse")).collect();
+        again.sort();
+        assert_eq!(again, edges);
+        assert_eq!(alloc_index(&span), None);
+    }
+
+    #[test]
+    fn gc_sweep_keeps_marked_reports_dead_and_skips_freed() {
+        let (span, _mem) = test_span(32);
+        for _ in 0..130 {
+            alloc_index(&span).expect("slot");
+        }
+        for i in (0..130).step_by(2) {
+            span.mark(i);
+        }
+        // SAFETY: slot 1 is allocated and unmarked; freeing it explicitly means the sweep
+        // must not report it dead a second time.
+        unsafe { span.free(1) };
+        let mut dead = Vec::new();
+        // SAFETY: the test owns the span; marking is over.
+        let outcome = unsafe { span.sweep(true, |i| dead.push(i)) };
+        let expected: Vec<usize> = (3..130).step_by(2).collect();
+        assert_eq!(dead, expected);
+        assert_eq!(outcome.live_slots, 65);
+        assert_eq!(outcome.freed_slots, 65);
+        for i in 0..130 {
+            assert_eq!(span.is_allocated(i), i % 2 == 0, "slot {i}");
+            assert!(!span.is_marked(i), "marks cleared after sweep");
+        }
+        span.check_invariants();
+        let mut seen = Vec::new();
+        span.for_each_allocated(|i| seen.push(i));
+        assert_eq!(seen, (0..130).step_by(2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn slot_of_maps_interior_pointers() {
+        let (span, _mem) = test_span(48);
+        let size = span.elem_bytes();
+        assert_eq!(span.slot_of(span.start()), Some(0));
+        assert_eq!(span.slot_of(span.start() + size - 1), Some(0));
+        assert_eq!(span.slot_of(span.start() + size), Some(1));
+        assert_eq!(span.slot_of(span.start() - 1), None);
+        assert_eq!(span.slot_of(span.start() + span.elem_count() * size), None);
+    }
+}
