@@ -160,6 +160,14 @@ pub fn __trace_edges<T: Trace + ?Sized>(value: &T) -> Vec<NonNull<u8>> {
     tracer.edges
 }
 
+/// Stands in for a type's own name in the `NEEDS_TRACE` expression that `#[derive(Trace)]`
+/// writes for a recursive type (`struct Node { children: Vec<Node> }`), which would
+/// otherwise be a cycle in const evaluation. Uninhabited, and `NEEDS_TRACE` is false: the
+/// least fixed point of "a `Node` needs tracing if any field does".
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum __SelfPlaceholder {}
+
 /// Leaf types: they hold no handle, so `NEEDS_TRACE` is false and `trace` is empty.
 macro_rules! impl_leaf {
     ($($ty:ty),* $(,)?) => {$(
@@ -209,6 +217,7 @@ impl_leaf!(
     std::path::PathBuf,
     std::ffi::OsStr,
     std::ffi::OsString,
+    __SelfPlaceholder,
 );
 
 // SAFETY: `PhantomData` holds nothing, so it reports nothing (all rules hold for any `T`).
