@@ -105,6 +105,12 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 /// }
 /// assert!(!<Ring<u32> as Trace>::NEEDS_TRACE);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "tricolor-gc: `{Self}` does not implement `Trace`",
+    label = "the collector cannot find the `Gc` handles inside `{Self}`",
+    note = "use #[derive(Trace)] on your own types, and #[gc(skip)] on a field that holds no `Gc`",
+    note = "`Rc`, `Arc`, references and cells (`Cell`, `RefCell`, `Mutex`, `RwLock`) have no impl on purpose: see the `# Safety` rules of `Trace`"
+)]
 pub unsafe trait Trace {
     /// `false` when no value of this type can ever contain a `Gc`.
     ///
@@ -392,6 +398,11 @@ mod tests {
         edges
     }
 
+    /// `T::NEEDS_TRACE` through a function, so asserts on it are not constant to clippy.
+    fn needs_trace<T: Trace + ?Sized>() -> bool {
+        T::NEEDS_TRACE
+    }
+
     fn addrs(indices: &[usize]) -> Vec<NonNull<u8>> {
         let mut v: Vec<_> = indices.iter().map(|&i| addr(i)).collect();
         v.sort();
@@ -416,34 +427,34 @@ mod tests {
         assert!(edges("str").is_empty());
         assert!(edges(&String::from("s")).is_empty());
         assert!(edges(&core::time::Duration::from_secs(1)).is_empty());
-        assert!(!<u8 as Trace>::NEEDS_TRACE);
-        assert!(!<f64 as Trace>::NEEDS_TRACE);
-        assert!(!<() as Trace>::NEEDS_TRACE);
-        assert!(!<str as Trace>::NEEDS_TRACE);
-        assert!(!<String as Trace>::NEEDS_TRACE);
-        assert!(!<core::num::NonZeroU64 as Trace>::NEEDS_TRACE);
-        assert!(!<std::path::PathBuf as Trace>::NEEDS_TRACE);
-        assert!(!<std::ffi::OsString as Trace>::NEEDS_TRACE);
-        assert!(!<PhantomData<FakeGc> as Trace>::NEEDS_TRACE);
+        assert!(!needs_trace::<u8>());
+        assert!(!needs_trace::<f64>());
+        assert!(!needs_trace::<()>());
+        assert!(!needs_trace::<str>());
+        assert!(!needs_trace::<String>());
+        assert!(!needs_trace::<core::num::NonZeroU64>());
+        assert!(!needs_trace::<std::path::PathBuf>());
+        assert!(!needs_trace::<std::ffi::OsString>());
+        assert!(!needs_trace::<PhantomData<FakeGc>>());
         assert!(edges(&PhantomData::<FakeGc>).is_empty());
     }
 
     #[test]
     fn needs_trace_follows_element_types() {
-        assert!(!<Vec<u8> as Trace>::NEEDS_TRACE);
-        assert!(<Vec<FakeGc> as Trace>::NEEDS_TRACE);
-        assert!(<Option<(u8, FakeGc)> as Trace>::NEEDS_TRACE);
-        assert!(!<Option<(u8, String)> as Trace>::NEEDS_TRACE);
-        assert!(<Result<u8, FakeGc> as Trace>::NEEDS_TRACE);
-        assert!(<Result<FakeGc, u8> as Trace>::NEEDS_TRACE);
-        assert!(!<Result<u8, String> as Trace>::NEEDS_TRACE);
-        assert!(<HashMap<u32, FakeGc> as Trace>::NEEDS_TRACE);
-        assert!(<BTreeMap<FakeGc, u32> as Trace>::NEEDS_TRACE);
-        assert!(!<BTreeMap<u32, String> as Trace>::NEEDS_TRACE);
-        assert!(<Box<[FakeGc]> as Trace>::NEEDS_TRACE);
-        assert!(!<Box<str> as Trace>::NEEDS_TRACE);
-        assert!(!<[u8; 4] as Trace>::NEEDS_TRACE);
-        assert!(<[FakeGc; 0] as Trace>::NEEDS_TRACE);
+        assert!(!needs_trace::<Vec<u8>>());
+        assert!(needs_trace::<Vec<FakeGc>>());
+        assert!(needs_trace::<Option<(u8, FakeGc)>>());
+        assert!(!needs_trace::<Option<(u8, String)>>());
+        assert!(needs_trace::<Result<u8, FakeGc>>());
+        assert!(needs_trace::<Result<FakeGc, u8>>());
+        assert!(!needs_trace::<Result<u8, String>>());
+        assert!(needs_trace::<HashMap<u32, FakeGc>>());
+        assert!(needs_trace::<BTreeMap<FakeGc, u32>>());
+        assert!(!needs_trace::<BTreeMap<u32, String>>());
+        assert!(needs_trace::<Box<[FakeGc]>>());
+        assert!(!needs_trace::<Box<str>>());
+        assert!(!needs_trace::<[u8; 4]>());
+        assert!(needs_trace::<[FakeGc; 0]>());
     }
 
     #[test]

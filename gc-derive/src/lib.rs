@@ -23,7 +23,7 @@
 //!    pin-project's conflicting-impls trick inside `const _: () = { ... };`: a local trait
 //!    with a blanket impl for every `T: Drop` plus an impl for the derived type. A manual
 //!    `Drop` impl on the type then makes the two impls overlap, and the error names the
-//!    trait `DeriveTraceForbidsDrop_OptOutWith_gc_unsafe_drop`.
+//!    trait `TypesDerivingTraceMustNotImplementDrop_OptOutWith_gc_unsafe_drop`.
 //!
 //! Mirrors nothing in Go (the Go compiler emits pointer bitmaps instead); the shape follows
 //! gc-arena's `#[derive(Collect)]` (its `no_drop` check) and serde's `crate = "..."`.
@@ -35,7 +35,7 @@
 //! - Generated local names start with `__gc_`, so user field names cannot clash.
 
 use proc_macro::TokenStream;
-use proc_macro2::{TokenStream as TokenStream2, TokenTree};
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
@@ -158,9 +158,12 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
     let generics = add_bounds(&input.generics, krate, &traced);
     let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
     let name = &input.ident;
-    let field_types = traced
-        .iter()
-        .map(|f| replace_self_references(f.ty, input, krate));
+    // Spanned at each field type, so a missing impl is reported at the field.
+    let needs_trace_terms = traced.iter().map(|f| {
+        let ty = replace_self_references(f.ty, input, krate);
+        let krate = respan(krate, f.ty.span());
+        quote_spanned!(f.ty.span()=> || <#ty as #krate::Trace>::NEEDS_TRACE)
+    });
 
     let drop_check = if options.unsafe_drop || traced.is_empty() {
         quote!()
@@ -173,7 +176,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         // The derive visits each field once and reads only through `&self`, which is what
         // the rules of `Trace` ask; the drop check below enforces rule 6.
         unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
-            const NEEDS_TRACE: bool = false #(|| <#field_types as #krate::Trace>::NEEDS_TRACE)*;
+            const NEEDS_TRACE: bool = false #(#needs_trace_terms)*;
 
             #[inline]
             fn trace(&self, __gc_tracer: &mut #krate::Tracer) {
@@ -196,7 +199,7 @@ fn destructure<'a>(
         let binding = if parse_field_skip(&field.attrs)? {
             quote!(_)
         } else {
-            let binding = format_ident!("__gc_field_{}", traced.len());
+            let binding = format_ident!("__gc_field_{}", traced.len(), span = field.ty.span());
             traced.push(TracedField {
                 ty: &field.ty,
                 binding: binding.clone(),
@@ -218,9 +221,34 @@ fn destructure<'a>(
 fn trace_calls(krate: &Path, fields: &[TracedField<'_>]) -> TokenStream2 {
     let calls = fields.iter().map(|f| {
         let binding = &f.binding;
+        let krate = respan(krate, f.ty.span());
         quote_spanned!(f.ty.span()=> #krate::Trace::trace(#binding, __gc_tracer);)
     });
     quote!(#(#calls)*)
+}
+
+/// `path` with every token's span set to `span`, so that an unsatisfied `Trace` bound in an
+/// expression built from it is reported at `span` (the field) rather than at the derive.
+fn respan(path: &Path, span: Span) -> TokenStream2 {
+    fn respan_stream(tokens: TokenStream2, span: Span) -> TokenStream2 {
+        tokens
+            .into_iter()
+            .map(|mut tt| {
+                if let TokenTree::Group(group) = &tt {
+                    let mut new = proc_macro2::Group::new(
+                        group.delimiter(),
+                        respan_stream(group.stream(), span),
+                    );
+                    new.set_span(span);
+                    tt = TokenTree::Group(new);
+                } else {
+                    tt.set_span(span);
+                }
+                tt
+            })
+            .collect()
+    }
+    respan_stream(quote!(#path), span)
 }
 
 /// Adds `P: Trace` for each type parameter used in a traced field, and `F: Trace` for each
@@ -358,7 +386,10 @@ fn drop_check(input: &DeriveInput) -> TokenStream2 {
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let span = name.span();
-    let check = Ident::new("DeriveTraceForbidsDrop_OptOutWith_gc_unsafe_drop", span);
+    let check = Ident::new(
+        "TypesDerivingTraceMustNotImplementDrop_OptOutWith_gc_unsafe_drop",
+        span,
+    );
     quote_spanned! {span=>
         // A manual `Drop` impl on the type makes these two impls overlap (E0119): a `Drop`
         // run by the sweeper could dereference a `Gc` whose target was already freed.
