@@ -6,6 +6,7 @@
 //! tests, and carry no stability promise.
 //!
 //! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
+//! - [`trace`]: the `Trace` trait, its `Tracer`, and the impls for std types;
 //! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
 //! - `os`: reserve / release / residency of address space;
 //! - `sync`: the only import point for atomics and cells (loom-swappable).
@@ -15,5 +16,6 @@
 pub mod heap;
 mod os;
 mod sync;
+pub mod trace;
 
 pub use os::{process_peak_rss_bytes, process_rss_bytes};
