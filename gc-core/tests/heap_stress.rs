@@ -167,6 +167,12 @@ fn threads_allocate_and_free_random_sizes_without_overlap() {
     heap::check_invariants();
     let census = heap::census();
     assert_eq!(
+        census.spans, census.empty_spans,
+        "only empty spans remain: {census:?}"
+    );
+    heap::release_empty_spans();
+    let census = heap::census();
+    assert_eq!(
         census.spans, 0,
         "every span returned to the page heap: {census:?}"
     );

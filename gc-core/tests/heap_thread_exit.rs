@@ -65,11 +65,17 @@ fn exiting_threads_return_their_spans() {
     let drained = heap::census();
     assert_eq!(
         drained.spans,
-        drained.partial_spans + drained.full_spans + drained.cached_spans
+        drained.partial_spans + drained.full_spans + drained.empty_spans + drained.cached_spans
     );
     assert_eq!(
-        drained.spans, 0,
-        "every span was emptied and returned to the page heap"
+        drained.spans, drained.empty_spans,
+        "every span was emptied: {drained:?}"
+    );
+    heap::release_empty_spans();
+    assert_eq!(
+        heap::census().spans,
+        0,
+        "every empty span went back to the page heap"
     );
     // The freed memory is reused, not grown.
     let mapped = heap::totals().mapped_bytes;

@@ -15,6 +15,12 @@
 //!    waiting for a thread to allocate. The threshold keeps a span with one free slot from
 //!    bouncing between a cache and the lists once per allocation.
 //!
+//! 4. Empty small-object spans wait on an empty list, in two ages: a span emptied since the
+//!    scavenger's last period is new; the scavenger returns old ones to the page heap and
+//!    ages the new ones (`release_empty`). `cache_span` takes empty spans (old first)
+//!    before growing the heap, so a thread that frees and reallocates a batch does not
+//!    round-trip its spans through the page heap (and its lock) every time.
+//!
 //! Spans are kept on intrusive doubly linked lists (`Span::links`), so moving a span
 //! between lists is O(1). Each list exists twice, indexed by sweep-generation parity like
 //! Go's `partial[2]` / `full[2]`: the *swept* half is `sweep_gen / 2 % 2`, the other half
@@ -58,13 +64,21 @@ fn links(span: NonNull<Span>, _lists: &mut Lists) -> &mut super::span::Links {
 struct Lists {
     partial: [SpanList; 2],
     full: [SpanList; 2],
+    /// Empty spans by age: `[0]` emptied since the scavenger's last period, `[1]` before.
+    empty: [SpanList; 2],
 }
+
+/// Age index of spans that became empty since the last scavenger period.
+const EMPTY_NEW: usize = 0;
+/// Age index of spans that have been empty for at least one whole period.
+const EMPTY_OLD: usize = 1;
 
 impl Lists {
     fn list_mut(&mut self, id: ListId, half: usize) -> &mut SpanList {
         match id {
             ListId::Partial => &mut self.partial[half],
             ListId::Full => &mut self.full[half],
+            ListId::Empty => &mut self.empty[half],
             other => unreachable!("tricolor-gc: span list {other:?} has no central list"),
         }
     }
@@ -166,6 +180,15 @@ impl Central {
                 }
                 lists.push(span, ListId::Full, half);
             }
+            for age in [EMPTY_OLD, EMPTY_NEW] {
+                if let Some(span) = lists.pop(ListId::Empty, age) {
+                    // SAFETY: span structs live for the process; we own it under the lock.
+                    let span_ref = unsafe { span.as_ref() };
+                    span_ref.set_list(ListId::Cached);
+                    accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+                    return Ok(span);
+                }
+            }
         }
         let size = self.class.size_class();
         let span = page_heap().alloc_span(size.span_pages(), 1, self.class)?;
@@ -193,11 +216,17 @@ impl Central {
         self.file(&mut lists, span, span_ref);
     }
 
-    /// Puts an owned, merged span where it belongs: the page heap if empty, else a list.
+    /// Puts an owned, merged span where it belongs: an empty small-object span on the
+    /// empty list (reused before the heap grows; released by the scavenger after a
+    /// period), an empty large-object span straight back to the page heap, else a list.
     fn file(&self, lists: &mut Lists, span: NonNull<Span>, span_ref: &Span) {
         if span_ref.alloc_count() == 0 {
-            // SAFETY: we own the span (on no list, not cached) and it holds no object.
-            unsafe { page_heap().free_span(span) };
+            if self.class.size_class().is_large() {
+                // SAFETY: we own the span (on no list, not cached) and it holds no object.
+                unsafe { page_heap().free_span(span) };
+            } else {
+                lists.push(span, ListId::Empty, EMPTY_NEW);
+            }
             super::scavenger::note_pages_freed();
         } else if span_ref.free_slots() >= span_ref.reuse_threshold() {
             lists.push(span, ListId::Partial, swept_half());
@@ -221,7 +250,7 @@ impl Central {
         // SAFETY: span structs live for the process; its list state is read under the lock.
         let span_ref = unsafe { span.as_ref() };
         match span_ref.list() {
-            ListId::Cached | ListId::Nowhere => {}
+            ListId::Cached | ListId::Nowhere | ListId::Empty => {}
             list @ (ListId::Full | ListId::Partial) => {
                 let pending = span_ref.pending_frees();
                 let all_freed = pending >= span_ref.alloc_count();
@@ -235,12 +264,36 @@ impl Central {
         }
     }
 
-    /// Spans on this class's lists: (partial, full).
-    pub(crate) fn census(&self) -> (usize, usize) {
+    /// Returns empty spans to the page heap: those that were already old, and, if `all`,
+    /// the new ones too; otherwise new ones become old. Returns the spans released.
+    pub(crate) fn release_empty(&self, all: bool) -> usize {
+        let mut lists = self.lists.lock();
+        let mut released = 0;
+        let ages: &[usize] = if all {
+            &[EMPTY_OLD, EMPTY_NEW]
+        } else {
+            &[EMPTY_OLD]
+        };
+        for &age in ages {
+            while let Some(span) = lists.pop(ListId::Empty, age) {
+                // SAFETY: we own the span (popped under the lock) and it holds no object.
+                unsafe { page_heap().free_span(span) };
+                released += 1;
+            }
+        }
+        while let Some(span) = lists.pop(ListId::Empty, EMPTY_NEW) {
+            lists.push(span, ListId::Empty, EMPTY_OLD);
+        }
+        released
+    }
+
+    /// Spans on this class's lists: (partial, full, empty).
+    pub(crate) fn census(&self) -> (usize, usize, usize) {
         let lists = self.lists.lock();
         (
             lists.partial.iter().map(|l| l.len).sum(),
             lists.full.iter().map(|l| l.len).sum(),
+            lists.empty.iter().map(|l| l.len).sum(),
         )
     }
 
@@ -279,6 +332,14 @@ impl Central {
                 cursor = l.next;
                 count += 1;
                 span_ref.check_invariants();
+                if id == ListId::Empty {
+                    assert_eq!(
+                        span_ref.alloc_count(),
+                        0,
+                        "tricolor-gc: span {:#x} on the empty list holds objects",
+                        span_ref.start()
+                    );
+                }
                 if id == ListId::Partial {
                     assert!(
                         span_ref.free_slots() > 0,

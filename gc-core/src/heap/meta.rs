@@ -8,8 +8,9 @@
 //! 2. Memory comes from the OS in 1 MiB chunks (`os::reserve_aligned`, zero-filled) and is
 //!    carved by a bump pointer.
 //! 3. Bitmap blocks are sized by words per bitmap (1..=16: at most 1024 objects per span);
-//!    each block holds the three bitmaps of one span (alloc, mark, freed) back to back, so
-//!    spans of one size class recycle each other's blocks exactly.
+//!    each block holds the `BITMAPS_PER_SPAN` bitmaps of one span (alloc, mark, freed,
+//!    local-freed) back to back, so spans of one size class recycle each other's blocks
+//!    exactly.
 //!
 //! Everything here is behind one `Mutex`, taken only when a span is created or destroyed
 //! (far from the allocation fast path).
@@ -24,15 +25,19 @@ use crate::os;
 use crate::sync::AtomicU64;
 
 const CHUNK_BYTES: usize = 1 << 20;
+/// Alignment of span structs and bitmap blocks (see `Span`'s `repr(align)`).
+const CACHE_LINE: usize = 64;
 /// Words in one bitmap of the largest span (1024 objects).
 pub(crate) const MAX_BITMAP_WORDS: usize = MAX_OBJECTS_PER_SPAN / 64;
+/// Bitmaps per span: alloc, mark, freed (any thread), local-freed (owner only).
+pub(crate) const BITMAPS_PER_SPAN: usize = 4;
 
 struct Store {
     /// Bump region of the current chunk.
     next: usize,
     end: usize,
     free_spans: Vec<NonNull<Span>>,
-    /// `free_bitmaps[w - 1]` holds blocks of `3 * w` words.
+    /// `free_bitmaps[w - 1]` holds blocks of `BITMAPS_PER_SPAN * w` words.
     free_bitmaps: [Vec<NonNull<AtomicU64>>; MAX_BITMAP_WORDS],
 }
 
@@ -83,7 +88,8 @@ pub(crate) unsafe fn free_span_struct(span: NonNull<Span>) {
     STORE.lock().free_spans.push(span);
 }
 
-/// A zeroed block of `3 * words` bitmap words, or `None` if the OS refuses memory.
+/// A zeroed block of `BITMAPS_PER_SPAN * words` bitmap words, or `None` if the OS
+/// refuses memory.
 pub(crate) fn alloc_bitmaps(words: usize) -> Option<NonNull<AtomicU64>> {
     assert!(
         (1..=MAX_BITMAP_WORDS).contains(&words),
@@ -92,13 +98,18 @@ pub(crate) fn alloc_bitmaps(words: usize) -> Option<NonNull<AtomicU64>> {
     let mut store = STORE.lock();
     if let Some(block) = store.free_bitmaps[words - 1].pop() {
         // Zero a recycled block outside of any span's view: it is exclusively ours now.
-        for i in 0..3 * words {
-            // SAFETY: the block has `3 * words` words and nobody else holds it.
+        for i in 0..BITMAPS_PER_SPAN * words {
+            // SAFETY: the block has `BITMAPS_PER_SPAN * words` words and nobody else holds it.
             unsafe { (*block.as_ptr().add(i)).store(0, crate::sync::Ordering::Relaxed) };
         }
         return Some(block);
     }
-    let raw = store.bump(3 * words * 8, 8)?;
+    // Cache-line aligned and padded: the owner writes its span's bitmaps on every local
+    // free, so two spans owned by different threads must not share a line.
+    let raw = store.bump(
+        (BITMAPS_PER_SPAN * words * 8).next_multiple_of(CACHE_LINE),
+        CACHE_LINE,
+    )?;
     // Fresh chunk memory is zero-filled by the OS: all bitmaps start clear.
     Some(raw.cast())
 }

@@ -200,6 +200,12 @@ pub unsafe fn free(ptr: NonNull<u8>) {
         central(class).note_free(object.span);
         return;
     }
+    if thread_cache::owns(span_ref) {
+        // SAFETY: this thread's cache owns the span; the caller guarantees the slot is
+        // allocated and not freed twice.
+        unsafe { span_ref.free_local(object.index) };
+        return;
+    }
     // SAFETY: the caller guarantees the slot is allocated and not freed twice.
     let pending = unsafe { span_ref.free(object.index) };
     if pending == span_ref.reuse_threshold() || pending >= span_ref.alloc_count() {
@@ -300,11 +306,31 @@ pub fn totals() -> HeapTotals {
     }
 }
 
-/// Releases free pages to the OS now, keeping at most `keep_bytes` of free memory
-/// resident; returns the bytes released. The background scavenger does this on its own;
-/// this is for programs that know they just shrank.
+/// Returns every empty span kept for reuse to the page heap, then releases free pages to
+/// the OS, keeping at most `keep_bytes` of free memory resident; returns the bytes
+/// released. The background scavenger does this on its own, one period at a time; this
+/// is for programs that know they just shrank (Go's `debug.FreeOSMemory`).
+///
+/// # Examples
+/// ```
+/// let released = tricolor_gc_core::heap::scavenge(0);
+/// assert_eq!(tricolor_gc_core::heap::totals().free_bytes, tricolor_gc_core::heap::totals().released_bytes);
+/// # let _ = released;
+/// ```
 pub fn scavenge(keep_bytes: usize) -> usize {
+    release_empty_spans();
     page_heap().scavenge(keep_bytes)
+}
+
+/// Returns every empty span kept on the central lists to the page heap now (the scavenger
+/// otherwise does it once a span has been empty for a whole period); returns how many.
+pub fn release_empty_spans() -> usize {
+    centrals().iter().map(|c| c.release_empty(true)).sum()
+}
+
+/// The scavenger's periodic pass: returns spans that stayed empty for a whole period.
+fn release_aged_empty_spans() -> usize {
+    centrals().iter().map(|c| c.release_empty(false)).sum()
 }
 
 /// Hands the calling thread's cached spans back to the central lists.
@@ -324,6 +350,8 @@ pub struct Census {
     pub partial_spans: usize,
     /// Spans on central full lists.
     pub full_spans: usize,
+    /// Empty spans kept on central lists for reuse (released by the scavenger).
+    pub empty_spans: usize,
     /// Spans held by any thread cache (all threads).
     pub cached_spans: usize,
     /// Spans that own pages, wherever they are.
@@ -333,10 +361,12 @@ pub struct Census {
 /// Counts thread caches and central spans.
 pub fn census() -> Census {
     let (thread_caches, spans_cached_here) = thread_cache::census();
-    let (partial_spans, full_spans) = centrals()
+    let (partial_spans, full_spans, empty_spans) = centrals()
         .iter()
         .map(Central::census)
-        .fold((0, 0), |(p, f), (cp, cf)| (p + cp, f + cf));
+        .fold((0, 0, 0), |(p, f, e), (cp, cf, ce)| {
+            (p + cp, f + cf, e + ce)
+        });
     let (mut cached_spans, mut spans) = (0, 0);
     page_heap().for_each_span(|span| {
         spans += 1;
@@ -347,6 +377,7 @@ pub fn census() -> Census {
         spans_cached_here,
         partial_spans,
         full_spans,
+        empty_spans,
         cached_spans,
         spans,
     }

@@ -9,11 +9,13 @@
 //! by `PageHeap::scavenge`, highest addresses first, 64 pages per lock hold.
 //!
 //! # Algorithm
-//! 1. The thread starts on the first call to `note_pages_freed` (i.e. the first time a
-//!    span goes back to the page heap) and lives for the rest of the process.
+//! 1. The thread starts on the first call to `note_pages_freed` (the first time a span
+//!    becomes empty) and lives for the rest of the process.
 //! 2. It sleeps on a condition variable. `note_pages_freed` wakes it when the free
 //!    resident pages exceed the bound; otherwise it wakes every `PERIOD` to re-check.
-//! 3. Awake, it calls `PageHeap::scavenge(retain)` and sleeps again.
+//! 3. Awake, it returns the central lists' old empty spans to the page heap (a span
+//!    must stay empty for a whole period first; see `central.rs`, step 4), calls
+//!    `PageHeap::scavenge(retain)` if still over the bound, and sleeps again.
 //!
 //! Retained memory is therefore bounded by the retain bound plus whatever is freed during
 //! one scavenge pass.
@@ -83,6 +85,7 @@ fn run() {
             }
             *wake = false;
         }
+        super::release_aged_empty_spans();
         if over_bound() {
             page_heap().scavenge(retain_bytes());
         }

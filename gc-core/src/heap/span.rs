@@ -6,14 +6,16 @@
 //! handful of counters:
 //! - `alloc_bits`: slots allocated as of the last sweep;
 //! - `mark_bits`: slots the collector marked this cycle (set concurrently with atomic OR);
-//! - `freed_bits`: slots explicitly freed since the last sweep (set by any thread with
-//!   atomic OR, mimalloc's "thread-free" idea as a bitmap);
+//! - `freed_bits`: slots explicitly freed since the last sweep by a thread that does not
+//!   own the span (atomic OR; mimalloc's "thread-free" list, as a bitmap);
+//! - `local_freed_bits`: slots freed by the owning thread cache's thread (plain load and
+//!   store, no read-modify-write; mimalloc's "local free" list);
 //! - `free_index`: every slot below it is allocated; allocation searches from here;
 //! - `alloc_cache`: the inverted alloc bits from `free_index` to the end of its 64-bit
 //!   word, so the next free slot is one count-trailing-zeros away (Go's `allocCache`).
 //!
 //! A slot is allocated iff `index < free_index || alloc_bits[index]`, and not yet freed
-//! iff additionally `!freed_bits[index]`.
+//! iff additionally neither freed bitmap has it.
 //!
 //! # Algorithm
 //! 1. `try_alloc_fast`: `ctz(alloc_cache)`; if it names a slot below `elem_count`, take it:
@@ -21,11 +23,13 @@
 //!    read-modify-write: the span is owned by one thread cache while it allocates.
 //! 2. `refill_alloc_cache` (slow path): load the next word of `alloc_bits` that has a free
 //!    slot at or after `free_index`; `false` when the span is full.
-//! 3. `free`: set the slot's `freed_bits` bit (Release) and bump `freed_count`. The slot
-//!    is not reusable until the span is swept.
+//! 3. `free` (another thread): bump `freed_count`, set the slot's `freed_bits` bit
+//!    (Release). `free_local` (the owner): set the `local_freed_bits` bit and bump
+//!    `local_freed_count` with plain stores. Either way the slot is not reusable until
+//!    the span is swept.
 //! 4. `sweep`: with exclusive ownership, compute per word
 //!    `allocated = alloc | below(free_index)`, `keep = mark (GC sweep) or all`,
-//!    report `allocated & !keep & !freed` as dead (the caller runs drop glue),
+//!    `freed = freed | local_freed`, report `allocated & !keep & !freed` as dead (the caller runs drop glue),
 //!    and make `allocated & keep & !freed` the new alloc bits — for a GC sweep by writing
 //!    them into the mark bitmap and swapping the two bitmap pointers (Go's
 //!    `allocBits = gcmarkBits`), then clearing the new mark bitmap. `free_index` restarts
@@ -41,6 +45,8 @@
 //! - `mark_bits` is written by markers (atomic OR) only while no sweep runs (the collector
 //!   never overlaps a mark phase and a sweep of the same span).
 //! - `freed_bits` / `freed_count` may be set by any thread at any time.
+//! - `local_freed_bits` / `local_freed_count` are written only by the owning cache's
+//!   thread (like `alloc_cache`); others may read them racily through atomics.
 //! - `links` / `list` belong to the central list and are protected by its lock.
 //!
 //! # Memory ordering
@@ -68,6 +74,9 @@ pub(crate) enum ListId {
     Partial = 2,
     /// On the full list: no free slot at the time it was listed.
     Full = 3,
+    /// On the empty list: no allocated slot; kept for reuse until the scavenger's next
+    /// period, then returned to the page heap.
+    Empty = 4,
 }
 
 impl ListId {
@@ -77,6 +86,7 @@ impl ListId {
             1 => ListId::Cached,
             2 => ListId::Partial,
             3 => ListId::Full,
+            4 => ListId::Empty,
             _ => unreachable!("tricolor-gc: corrupt span list id {value}"),
         }
     }
@@ -87,7 +97,8 @@ impl ListId {
 pub(crate) struct Links {
     pub(crate) prev: Option<NonNull<Span>>,
     pub(crate) next: Option<NonNull<Span>>,
-    /// Which sweep-generation half of the central list the span is on (0 or 1).
+    /// Which half of the central list the span is on (0 or 1): the sweep-generation half
+    /// for partial/full lists, the age (0 new, 1 old) for the empty list.
     pub(crate) half: u8,
 }
 
@@ -101,7 +112,12 @@ pub(crate) struct SweepOutcome {
 }
 
 /// A run of pages holding objects of one size class. See the module docs.
+///
+/// Cache-line aligned: the owner writes `free_index`, `alloc_count` and the local-free
+/// count on its fast paths, and span structs of different threads sit side by side in
+/// `meta`'s chunks; sharing a line would make two threads' fast paths contend.
 #[derive(Debug)]
+#[repr(align(64))]
 pub(crate) struct Span {
     // -- identity: constant while in use --
     start: AtomicUsize,
@@ -115,13 +131,20 @@ pub(crate) struct Span {
     alloc_bits: AtomicPtr<AtomicU64>,
     mark_bits: AtomicPtr<AtomicU64>,
     freed_bits: AtomicPtr<AtomicU64>,
+    local_freed_bits: AtomicPtr<AtomicU64>,
     bitmap_words: AtomicU32,
     // -- owner fields --
+    /// Id (address) of the thread cache that owns the span, 0 if none. Written by that
+    /// cache (set after it receives the span, cleared before it gives it back); read by
+    /// `free` on any thread, which only compares it with its own cache's id.
+    owner: AtomicUsize,
     free_index: AtomicU32,
     alloc_count: AtomicU32,
     alloc_cache: UnsafeCell<u64>,
     // -- any thread --
     freed_count: AtomicU32,
+    // -- owner only (written); see module docs --
+    local_freed_count: AtomicU32,
     /// Sweep generation: the heap's generation when this span was last swept. Read and
     /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
     #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
@@ -165,11 +188,14 @@ impl Span {
             alloc_bits: AtomicPtr::new(core::ptr::null_mut()),
             mark_bits: AtomicPtr::new(core::ptr::null_mut()),
             freed_bits: AtomicPtr::new(core::ptr::null_mut()),
+            local_freed_bits: AtomicPtr::new(core::ptr::null_mut()),
             bitmap_words: AtomicU32::new(0),
+            owner: AtomicUsize::new(0),
             free_index: AtomicU32::new(0),
             alloc_count: AtomicU32::new(0),
             alloc_cache: UnsafeCell::new(0),
             freed_count: AtomicU32::new(0),
+            local_freed_count: AtomicU32::new(0),
             sweep_gen: AtomicU32::new(0),
             list: AtomicU8::new(ListId::Nowhere as u8),
             links: UnsafeCell::new(Links {
@@ -205,14 +231,22 @@ impl Span {
             .store(class.index() as u8, Ordering::Relaxed);
         self.bitmap_words.store(words as u32, Ordering::Relaxed);
         self.bitmap_block.store(block.as_ptr(), Ordering::Relaxed);
-        // SAFETY: the block holds `3 * words` words (meta::alloc_bitmaps).
-        let (mark, freed) = unsafe { (block.as_ptr().add(words), block.as_ptr().add(2 * words)) };
+        // SAFETY: the block holds `BITMAPS_PER_SPAN * words` words (meta::alloc_bitmaps).
+        let (mark, freed, local) = unsafe {
+            (
+                block.as_ptr().add(words),
+                block.as_ptr().add(2 * words),
+                block.as_ptr().add(3 * words),
+            )
+        };
         self.alloc_bits.store(block.as_ptr(), Ordering::Relaxed);
         self.mark_bits.store(mark, Ordering::Relaxed);
         self.freed_bits.store(freed, Ordering::Relaxed);
+        self.local_freed_bits.store(local, Ordering::Relaxed);
         self.free_index.store(0, Ordering::Relaxed);
         self.alloc_count.store(0, Ordering::Relaxed);
         self.freed_count.store(0, Ordering::Relaxed);
+        self.local_freed_count.store(0, Ordering::Relaxed);
         self.list.store(ListId::Nowhere as u8, Ordering::Relaxed);
         // A fresh span has every slot free: the first word's inverted bits are all ones.
         self.alloc_cache.with_mut(|cache| {
@@ -242,6 +276,8 @@ impl Span {
         self.mark_bits
             .store(core::ptr::null_mut(), Ordering::Relaxed);
         self.freed_bits
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.local_freed_bits
             .store(core::ptr::null_mut(), Ordering::Relaxed);
         self.elem_count.store(0, Ordering::Relaxed);
         self.in_use.store(0, Ordering::Release);
@@ -284,10 +320,23 @@ impl Span {
     pub(crate) fn alloc_count(&self) -> usize {
         self.alloc_count.load(Ordering::Relaxed) as usize
     }
+    /// The owning thread cache's id, 0 if none.
+    #[inline]
+    pub(crate) fn owner(&self) -> usize {
+        // Relaxed: a thread compares it with its own id; only that thread ever stores its
+        // id here, so a match cannot be stale (module docs, "Ownership").
+        self.owner.load(Ordering::Relaxed)
+    }
+    /// Records the owning cache (0 when handing the span back). Owner only.
+    #[inline]
+    pub(crate) fn set_owner(&self, cache_id: usize) {
+        self.owner.store(cache_id, Ordering::Relaxed);
+    }
     /// Explicit frees not yet merged by a sweep.
     #[inline]
     pub(crate) fn pending_frees(&self) -> usize {
-        self.freed_count.load(Ordering::Relaxed) as usize
+        (self.freed_count.load(Ordering::Relaxed) + self.local_freed_count.load(Ordering::Relaxed))
+            as usize
     }
     /// Where the span is listed.
     #[inline]
@@ -411,6 +460,25 @@ impl Span {
         pending
     }
 
+    /// The owner's free: marks slot `index` as freed with plain stores (no read-modify-write).
+    ///
+    /// # Safety
+    /// - The calling thread's cache owns the span (module docs, "Ownership").
+    /// - Slot `index` is allocated and not already freed.
+    #[inline]
+    pub(crate) unsafe fn free_local(&self, index: usize) {
+        let local = self.local_freed_bits.load(Ordering::Relaxed);
+        let bit = 1u64 << (index % 64);
+        let word = Self::word(local, index / 64);
+        let old = word.load(Ordering::Relaxed);
+        debug_assert!(old & bit == 0, "tricolor-gc: double free of slot {index}");
+        // Relaxed: only the owner writes this bitmap; other threads read it as a hint, and
+        // the owner itself sweeps it (program order).
+        word.store(old | bit, Ordering::Relaxed);
+        let count = self.local_freed_count.load(Ordering::Relaxed);
+        self.local_freed_count.store(count + 1, Ordering::Relaxed);
+    }
+
     /// Free slots (current plus pending) that make a span worth allocating from:
     /// an eighth of its slots, at least one. Below it, handing the span to a thread cache
     /// would cost a refill per handful of allocations.
@@ -447,8 +515,10 @@ impl Span {
         }
         let bit = 1u64 << (index % 64);
         let word = index / 64;
-        let freed =
-            Self::word(self.freed_bits.load(Ordering::Relaxed), word).load(Ordering::Acquire);
+        let freed = Self::word(self.freed_bits.load(Ordering::Relaxed), word)
+            .load(Ordering::Acquire)
+            | Self::word(self.local_freed_bits.load(Ordering::Relaxed), word)
+                .load(Ordering::Relaxed);
         if freed & bit != 0 {
             return false;
         }
@@ -468,11 +538,13 @@ impl Span {
         let free_index = self.free_index.load(Ordering::Acquire) as usize;
         let alloc = self.alloc_bits.load(Ordering::Relaxed);
         let freed = self.freed_bits.load(Ordering::Relaxed);
+        let local = self.local_freed_bits.load(Ordering::Relaxed);
         for word in 0..self.words() {
             let mut bits = (Self::word(alloc, word).load(Ordering::Relaxed)
                 | below_mask(free_index, word))
                 & below_mask(count, word)
-                & !Self::word(freed, word).load(Ordering::Acquire);
+                & !Self::word(freed, word).load(Ordering::Acquire)
+                & !Self::word(local, word).load(Ordering::Relaxed);
             while bits != 0 {
                 let bit = bits.trailing_zeros() as usize;
                 f(word * 64 + bit);
@@ -501,6 +573,7 @@ impl Span {
         let alloc = self.alloc_bits.load(Ordering::Relaxed);
         let marks = self.mark_bits.load(Ordering::Relaxed);
         let freed = self.freed_bits.load(Ordering::Relaxed);
+        let local = self.local_freed_bits.load(Ordering::Relaxed);
         let mut freed_slots = 0;
         let mut live_slots = 0;
         let mut taken_frees = 0u32;
@@ -510,8 +583,12 @@ impl Span {
                 | below_mask(free_index, word))
                 & valid;
             // Acquire: fact (1).
-            let gone = Self::word(freed, word).swap(0, Ordering::Acquire);
-            taken_frees += gone.count_ones();
+            let remote = Self::word(freed, word).swap(0, Ordering::Acquire);
+            taken_frees += remote.count_ones();
+            // The local bitmap is only written by the owner, which is us or handed the
+            // span over through the central lock: a plain load and store suffice.
+            let gone = remote | Self::word(local, word).load(Ordering::Relaxed);
+            Self::word(local, word).store(0, Ordering::Relaxed);
             let keep = if use_marks {
                 Self::word(marks, word).load(Ordering::Relaxed)
             } else {
@@ -541,6 +618,7 @@ impl Span {
             }
         }
         self.freed_count.fetch_sub(taken_frees, Ordering::Relaxed);
+        self.local_freed_count.store(0, Ordering::Relaxed);
         self.alloc_count.store(live_slots as u32, Ordering::Relaxed);
         self.free_index.store(0, Ordering::Release);
         self.refill_alloc_cache();

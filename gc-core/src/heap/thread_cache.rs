@@ -4,10 +4,16 @@
 //! 1. Fast path (`alloc_small`): read the thread's cache pointer from a const-initialised
 //!    thread local, index the current span of the span class, `Span::try_alloc_fast`.
 //!    No lock, no atomic read-modify-write.
-//! 2. Slow path (`alloc_slow`): reload the span's allocation cache from its bitmap;
-//!    if the span is full but has at least `reuse_threshold` pending explicit frees, sweep
-//!    it in place and go on using it; otherwise hand it back to its `Central` and cache
-//!    another one.
+//! 2. Slow path (`alloc_slow`): reload the span's allocation cache from its bitmap; if
+//!    the span is full, move it to the class's ring of retained spans (up to
+//!    `RETAINED_PER_CLASS`; the oldest goes back to its `Central`). Then reuse a retained
+//!    span that has gathered `reuse_threshold` pending frees (sweeping it in place), or
+//!    cache a span from the `Central`.
+//!
+//! Retained spans stay owned by the cache (their `owner` is the cache's id), so the
+//! thread's own frees into them are local (`Span::free_local`: no atomics) and a thread
+//! that frees what it allocated recycles its spans without touching a lock. This is
+//! mimalloc's thread-owned pages, bounded so one thread cannot hoard a class.
 //! 3. First use on a thread creates the cache, registers it in the global registry and
 //!    arms a thread-exit guard. At thread exit the guard hands every cached span back to
 //!    the central lists and unregisters the cache, so no span stays stranded.
@@ -42,8 +48,16 @@ fn empty_span() -> NonNull<Span> {
 /// One thread's cache of spans.
 #[derive(Debug)]
 pub(crate) struct ThreadCache {
+    /// The current span of each class: allocation happens here.
     alloc: [NonNull<Span>; NUM_SPAN_CLASSES],
+    /// Spans of each class that filled up recently, still owned by this cache (so this
+    /// thread's frees into them stay local and they come back without the central lock).
+    retained: [[Option<NonNull<Span>>; RETAINED_PER_CLASS]; NUM_SPAN_CLASSES],
 }
+
+/// Full spans a cache keeps per class before handing the oldest back to its `Central`.
+/// Bounds what one thread can hold privately: 8 spans of the class's size.
+const RETAINED_PER_CLASS: usize = 8;
 
 // SAFETY: a cache is used by one thread at a time: its own, or (the orphan cache) whoever
 // holds the ORPHAN lock. Moving it between threads moves ownership of its spans with it;
@@ -54,6 +68,7 @@ impl ThreadCache {
     fn new() -> ThreadCache {
         ThreadCache {
             alloc: [empty_span(); NUM_SPAN_CLASSES],
+            retained: [[None; RETAINED_PER_CLASS]; NUM_SPAN_CLASSES],
         }
     }
 
@@ -69,25 +84,68 @@ impl ThreadCache {
                     return Ok(p);
                 }
             }
-            if span.pending_frees() >= span.reuse_threshold() {
-                // SAFETY: the span is owned by this cache, so nobody else sweeps it.
-                unsafe { span.sweep(false, |_| {}) };
-                if let Some(p) = span.try_alloc_fast() {
-                    return Ok(p);
-                }
-            }
             self.alloc[class.index()] = empty_span();
-            // SAFETY: the span is cached by this cache, which gives it up here.
-            unsafe { central(class).uncache_span(current) };
+            self.retain(class, current);
         }
-        let fresh = central(class).cache_span()?;
-        self.alloc[class.index()] = fresh;
-        // SAFETY: the span was just handed to this cache.
-        let span = unsafe { fresh.as_ref() };
+        let next = match self.take_reusable(class) {
+            Some(span) => span,
+            None => {
+                let fresh = central(class).cache_span()?;
+                // SAFETY: the span was just handed to this cache.
+                unsafe { fresh.as_ref() }.set_owner(self.id());
+                fresh
+            }
+        };
+        self.alloc[class.index()] = next;
+        // SAFETY: the span is owned by this cache.
+        let span = unsafe { next.as_ref() };
         span.refill_alloc_cache();
         Ok(span
             .try_alloc_fast()
-            .expect("tricolor-gc: central list handed out a span with no free slot"))
+            .expect("tricolor-gc: a span with free slots had no free slot"))
+    }
+
+    /// This cache's identity, as recorded in the spans it owns.
+    fn id(&self) -> usize {
+        self as *const ThreadCache as usize
+    }
+
+    /// Keeps a full span in the class's ring; the oldest one goes back to the central list
+    /// when the ring is full.
+    fn retain(&mut self, class: SpanClass, span: NonNull<Span>) {
+        let ring = &mut self.retained[class.index()];
+        if let Some(slot) = ring.iter_mut().find(|s| s.is_none()) {
+            *slot = Some(span);
+            return;
+        }
+        let oldest = ring[0].take().expect("a full ring has a first entry");
+        ring.rotate_left(1);
+        ring[RETAINED_PER_CLASS - 1] = Some(span);
+        self.give_back(class, oldest);
+    }
+
+    /// A retained span with enough pending frees to be worth reusing, swept and ready.
+    fn take_reusable(&mut self, class: SpanClass) -> Option<NonNull<Span>> {
+        let ring = &mut self.retained[class.index()];
+        let position = ring.iter().position(|slot| {
+            slot.is_some_and(|span| {
+                // SAFETY: retained spans are live metadata owned by this cache.
+                let span = unsafe { span.as_ref() };
+                span.pending_frees() >= span.reuse_threshold()
+            })
+        })?;
+        let span = ring[position].take().expect("position found a span");
+        // SAFETY: the span is owned by this cache, so nobody else sweeps it.
+        unsafe { span.as_ref().sweep(false, |_| {}) };
+        Some(span)
+    }
+
+    /// Hands a span this cache owns back to its central list.
+    fn give_back(&mut self, class: SpanClass, span: NonNull<Span>) {
+        // SAFETY: the span is owned by this cache.
+        unsafe { span.as_ref() }.set_owner(0);
+        // SAFETY: the span is cached by this cache, which gives it up here.
+        unsafe { central(class).uncache_span(span) };
     }
 
     /// Allocates one object of `class`.
@@ -101,20 +159,31 @@ impl ThreadCache {
         }
     }
 
-    /// Hands every cached span back to the central lists.
+    /// Hands every span this cache owns (current and retained) back to the central lists.
     fn release_all(&mut self) {
         for index in 0..NUM_SPAN_CLASSES {
+            let class = SpanClass::from_index(index);
             let span = core::mem::replace(&mut self.alloc[index], empty_span());
             if span != empty_span() {
-                // SAFETY: the span is cached by this cache, which gives it up here.
-                unsafe { central(SpanClass::from_index(index)).uncache_span(span) };
+                self.give_back(class, span);
+            }
+            for slot in 0..RETAINED_PER_CLASS {
+                if let Some(span) = self.retained[index][slot].take() {
+                    self.give_back(class, span);
+                }
             }
         }
     }
 
-    /// Number of non-empty slots (spans this cache owns).
+    /// Number of spans this cache owns.
     fn cached_spans(&self) -> usize {
         self.alloc.iter().filter(|s| **s != empty_span()).count()
+            + self
+                .retained
+                .iter()
+                .flatten()
+                .filter(|s| s.is_some())
+                .count()
     }
 }
 
@@ -197,6 +266,16 @@ pub(crate) fn flush_current() {
     if let Some(orphan) = ORPHAN.lock().as_mut() {
         orphan.release_all();
     }
+}
+
+/// Whether the calling thread's cache currently owns `span`: then the thread may free
+/// into it with `Span::free_local`. (Owner ids are cleared before a cache hands a span
+/// back and before the cache is freed, so a recycled cache address never matches a stale
+/// owner.)
+#[inline]
+pub(crate) fn owns(span: &Span) -> bool {
+    let cache = CURRENT.with(|c| c.get());
+    !cache.is_null() && span.owner() == cache as usize
 }
 
 /// (registered caches, spans cached by the calling thread).
