@@ -5,3 +5,13 @@
 
 #[doc(hidden)]
 pub use tricolor_gc_core as __core;
+
+pub use tricolor_gc_core::pool::{Pool, PoolStats};
+
+/// Hooks for tests and the derive; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    /// Runs the pool part of a cycle start; tests call it where they will call
+    /// `gc::collect()` once the collector exists.
+    pub use tricolor_gc_core::pool::{__registered_pools, __simulate_cycle_start};
+}

@@ -7,6 +7,7 @@
 //!
 //! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
 //! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
+//! - [`pool`]: `Pool<T>`, reusable values emptied by cycles with a victim generation;
 //! - `os`: reserve / release / residency of address space;
 //! - `sync`: the only import point for atomics and cells (loom-swappable).
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -14,6 +15,7 @@
 
 pub mod heap;
 mod os;
+pub mod pool;
 mod sync;
 
 pub use os::process_rss_bytes;
