@@ -1,6 +1,8 @@
 //! tricolor-gc: a concurrent, tricolor mark-sweep garbage collector for Rust, after Go's.
 //!
-//! This increment ships the allocator the collector will sit on; the `Gc<T>` API follows.
+//! This increment ships the allocator the collector will sit on and [`Pool`], a set of
+//! reusable values that collection cycles empty with a one-cycle victim generation (Go's
+//! `sync.Pool`); the `Gc<T>` API follows.
 #![warn(missing_docs)]
 
 #[doc(hidden)]
