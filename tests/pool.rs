@@ -283,12 +283,22 @@ fn many_short_threads_reuse_indices_and_lose_nothing() {
     let _serial = serial();
     let tracker = Tracker::new(4096);
     let pool = tracker.pool();
-    for _ in 0..50 {
-        std::thread::scope(|s| {
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|s| {
+        // Cycle starts race with the threads' exit hooks.
+        let cycles = s.spawn(|| {
+            while !stop.load(Ordering::SeqCst) {
+                cycle();
+                std::thread::yield_now();
+            }
+        });
+        for _ in 0..50 {
             let threads: Vec<_> = (0..4)
                 .map(|_| {
                     s.spawn(|| {
                         let v = pool.get();
+                        tracker.take(v.tag);
+                        tracker.give_back(v.tag);
                         pool.put(v);
                     })
                 })
@@ -297,10 +307,12 @@ fn many_short_threads_reuse_indices_and_lose_nothing() {
             threads
                 .into_iter()
                 .for_each(|t| t.join().expect("no panic"));
-        });
-    }
+        }
+        stop.store(true, Ordering::SeqCst);
+        cycles.join().expect("no panic");
+    });
     assert!(tracker.made() <= 4 * 50);
-    assert!(pool.stats().hits > 0, "exited threads' values were reused");
+    assert_eq!(pool.stats().misses as usize, tracker.made());
     drop(pool);
     tracker.assert_each_dropped_once();
 }
