@@ -1,7 +1,8 @@
 //! tricolor-gc: a concurrent, tricolor mark-sweep garbage collector for Rust, after Go's.
 //!
-//! This increment ships the allocator the collector will sit on and the [`Trace`] trait
-//! with `#[derive(Trace)]`. The pointer API (`Gc<T>`, `GcCell<T>`, `collect()`, `stats()`)
+//! This increment ships the allocator the collector will sit on, the [`Trace`] trait
+//! with `#[derive(Trace)]`, and [`Pool`], a set of reusable values that collection cycles
+//! empty with a one-cycle victim generation (Go's `sync.Pool`). The pointer API (`Gc<T>`, `GcCell<T>`, `collect()`, `stats()`)
 //! is coming in later increments; `Trace` is how it will find the handles inside a value.
 //!
 //! # Tracing
@@ -119,9 +120,14 @@ pub use tricolor_gc_core::trace::Tracer;
 /// ```
 pub use tricolor_gc_derive::Trace;
 
-/// Support for the derive's tests and expansion; not part of the API.
+pub use tricolor_gc_core::pool::{Pool, PoolStats};
+
+/// Support for the derive's expansion and for tests; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    /// Runs the pool part of a cycle start; tests call it where they will call
+    /// `gc::collect()` once the collector exists.
+    pub use tricolor_gc_core::pool::{__registered_pools, __simulate_cycle_start};
     /// Replaces a derived type's own name in its `NEEDS_TRACE` expression.
     pub use tricolor_gc_core::trace::__SelfPlaceholder;
     /// The target addresses that `value.trace(..)` reports, in report order.

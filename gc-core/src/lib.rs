@@ -8,6 +8,7 @@
 //! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
 //! - [`trace`]: the `Trace` trait, its `Tracer`, and the impls for std types;
 //! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
+//! - [`pool`]: `Pool<T>`, reusable values emptied by cycles with a victim generation;
 //! - `os`: reserve / release / residency of address space;
 //! - `sync`: the only import point for atomics and cells (loom-swappable).
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -15,6 +16,7 @@
 
 pub mod heap;
 mod os;
+pub mod pool;
 mod sync;
 pub mod trace;
 

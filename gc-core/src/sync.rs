@@ -18,6 +18,12 @@ pub(crate) use loom::sync::atomic::{
     AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
+// Process-wide registries (the pool's) live in statics and in thread-local storage, which
+// loom cannot model; both builds use the std / parking_lot versions of these.
+pub(crate) use parking_lot::Mutex;
+pub(crate) use std::sync::Arc;
+pub(crate) use std::thread_local;
+
 /// An `UnsafeCell` with loom's closure-based access API.
 #[cfg(not(tricolor_loom))]
 #[derive(Debug, Default)]
