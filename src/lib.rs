@@ -121,6 +121,10 @@ pub use tricolor_gc_core::trace::Tracer;
 pub use tricolor_gc_derive::Trace;
 
 pub use tricolor_gc_core::pool::{Pool, PoolStats};
+pub use tricolor_gc_core::{
+    collect, set_gc_percent, set_memory_limit, stats, BorrowError, BorrowMutError, Gc, GcCell,
+    GcRef, GcRefMut, Stats,
+};
 
 /// Support for the derive's expansion and for tests; not part of the API.
 #[doc(hidden)]

@@ -14,10 +14,16 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+mod collector;
+mod gc;
+mod gc_cell;
 pub mod heap;
 mod os;
 pub mod pool;
 mod sync;
 pub mod trace;
 
+pub use collector::{__set_force_period, collect, set_gc_percent, set_memory_limit, stats, Stats};
+pub use gc::Gc;
+pub use gc_cell::{BorrowError, BorrowMutError, GcCell, GcRef, GcRefMut};
 pub use os::{process_peak_rss_bytes, process_rss_bytes};

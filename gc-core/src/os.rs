@@ -85,6 +85,41 @@ pub(crate) unsafe fn resident_pages(addr: NonNull<u8>, bytes: usize) -> Option<u
     (rc == 0).then(|| vec.iter().filter(|b| **b & 1 != 0).count())
 }
 
+// Linux uapi `membarrier_cmd` values (stable kernel ABI, linux/membarrier.h).
+const MEMBARRIER_CMD_QUERY: libc::c_long = 0;
+const MEMBARRIER_CMD_PRIVATE_EXPEDITED: libc::c_long = 1 << 3;
+const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: libc::c_long = 1 << 4;
+
+/// Registers the process for expedited private memory barriers. Returns whether
+/// [`membarrier`] can be used.
+pub(crate) fn membarrier_register() -> bool {
+    // SAFETY: the membarrier syscall takes integer arguments only and has no memory
+    // effects on our address space beyond its barrier semantics.
+    let query = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) };
+    if query < 0 || query & MEMBARRIER_CMD_PRIVATE_EXPEDITED == 0 {
+        return false;
+    }
+    // SAFETY: as above.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_membarrier,
+            MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+            0,
+            0,
+        )
+    };
+    rc == 0
+}
+
+/// Makes every running thread of this process execute a full memory barrier before this
+/// returns (Linux `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`). Requires a successful
+/// [`membarrier_register`]. Returns whether it succeeded.
+pub(crate) fn membarrier() -> bool {
+    // SAFETY: as in `membarrier_register`.
+    let rc = unsafe { libc::syscall(libc::SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) };
+    rc == 0
+}
+
 /// Resident set size of the whole process, from `/proc/self/statm` (Linux).
 pub fn process_rss_bytes() -> Option<usize> {
     let text = std::fs::read_to_string("/proc/self/statm").ok()?;

@@ -10,13 +10,19 @@
 
 #[cfg(not(tricolor_loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize,
+    Ordering,
 };
 
 #[cfg(tricolor_loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+    fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
+/// loom has no compiler fences; under loom the mutator side uses a real fence.
+#[cfg(tricolor_loom)]
+pub(crate) fn compiler_fence(order: Ordering) {
+    loom::sync::atomic::fence(order)
+}
 
 // Process-wide registries (the pool's) live in statics and in thread-local storage, which
 // loom cannot model; both builds use the std / parking_lot versions of these.

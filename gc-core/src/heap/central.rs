@@ -131,6 +131,9 @@ impl Lists {
 #[derive(Debug)]
 pub(crate) struct Central {
     class: SpanClass,
+    /// Whether this central holds collector-managed spans (swept by cycles, so its lists
+    /// follow the heap's sweep generation) or raw ones (explicit frees; always "swept").
+    managed: bool,
     lists: Mutex<Lists>,
 }
 
@@ -140,16 +143,26 @@ unsafe impl Send for Central {}
 // SAFETY: as above.
 unsafe impl Sync for Central {}
 
-/// Which half of each list holds swept spans.
-fn swept_half() -> usize {
+/// Which half of each managed list holds swept spans.
+fn managed_swept_half() -> usize {
     (super::sweep_gen() / 2 % 2) as usize
 }
 
 impl Central {
-    pub(crate) fn new(class: SpanClass) -> Central {
+    pub(crate) fn new(class: SpanClass, managed: bool) -> Central {
         Central {
             class,
+            managed,
             lists: Mutex::new(Lists::default()),
+        }
+    }
+
+    /// Which half of each list holds swept spans.
+    fn swept_half(&self) -> usize {
+        if self.managed {
+            managed_swept_half()
+        } else {
+            0
         }
     }
 
@@ -166,7 +179,7 @@ impl Central {
 
     /// A span with at least one free slot, now owned by the caller's thread cache.
     pub(crate) fn cache_span(&self) -> Result<NonNull<Span>, AllocError> {
-        let half = swept_half();
+        let half = self.swept_half();
         {
             let mut lists = self.lists.lock();
             while let Some(span) = lists.pop(ListId::Partial, half) {
@@ -176,6 +189,8 @@ impl Central {
                 if span_ref.free_slots() > 0 {
                     span_ref.set_list(ListId::Cached);
                     accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+                    drop(lists);
+                    super::check_trigger();
                     return Ok(span);
                 }
                 lists.push(span, ListId::Full, half);
@@ -186,6 +201,8 @@ impl Central {
                     let span_ref = unsafe { span.as_ref() };
                     span_ref.set_list(ListId::Cached);
                     accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+                    drop(lists);
+                    super::check_trigger();
                     return Ok(span);
                 }
             }
@@ -194,8 +211,10 @@ impl Central {
         let span = page_heap().alloc_span(size.span_pages(), 1, self.class)?;
         // SAFETY: fresh span, exclusively ours until published in a cache.
         let span_ref = unsafe { span.as_ref() };
+        span_ref.set_managed(self.managed);
         span_ref.set_list(ListId::Cached);
         accounting::add_in_use(span_ref.elem_count() * span_ref.elem_bytes());
+        super::check_trigger();
         Ok(span)
     }
 
@@ -229,9 +248,9 @@ impl Central {
             }
             super::scavenger::note_pages_freed();
         } else if span_ref.free_slots() >= span_ref.reuse_threshold() {
-            lists.push(span, ListId::Partial, swept_half());
+            lists.push(span, ListId::Partial, self.swept_half());
         } else {
-            lists.push(span, ListId::Full, swept_half());
+            lists.push(span, ListId::Full, self.swept_half());
         }
     }
 
@@ -239,7 +258,7 @@ impl Central {
     /// that it is enumerable like every other span.
     pub(crate) fn list_large(&self, span: NonNull<Span>) {
         let mut lists = self.lists.lock();
-        lists.push(span, ListId::Full, swept_half());
+        lists.push(span, ListId::Full, self.swept_half());
     }
 
     /// Called after an explicit free on a span that may not be cached (see module docs,
@@ -287,6 +306,53 @@ impl Central {
         released
     }
 
+    /// The spans on the unswept halves of the partial and full lists (pointers taken under
+    /// the lock; the spans stay listed). Nobody but the sweeper takes unswept spans.
+    pub(crate) fn unswept_spans(&self, out: &mut Vec<NonNull<Span>>) {
+        debug_assert!(self.managed);
+        let mut lists = self.lists.lock();
+        let unswept = 1 - self.swept_half();
+        for id in [ListId::Partial, ListId::Full] {
+            let mut cursor = lists.list_mut(id, unswept).head;
+            while let Some(span) = cursor {
+                out.push(span);
+                cursor = links(span, &mut lists).next;
+            }
+        }
+    }
+
+    /// Sweeps every unswept span with the collector's mark bits, calling `on_dead(span,
+    /// slot)` for each slot that dies, and files the span in the swept half (or returns it
+    /// to the heap when empty). Returns (objects freed, spans swept).
+    pub(crate) fn sweep_unswept(&self, mut on_dead: impl FnMut(&Span, usize)) -> (usize, usize) {
+        debug_assert!(self.managed);
+        let mut freed = 0;
+        let mut spans = 0;
+        loop {
+            let span = {
+                let mut lists = self.lists.lock();
+                let unswept = 1 - self.swept_half();
+                match lists
+                    .pop(ListId::Partial, unswept)
+                    .or_else(|| lists.pop(ListId::Full, unswept))
+                {
+                    Some(span) => span,
+                    None => return (freed, spans),
+                }
+            };
+            // SAFETY: popped under the lock: the span is ours alone until filed.
+            let span_ref = unsafe { span.as_ref() };
+            let before = span_ref.alloc_count();
+            // SAFETY: exclusive ownership (above); marking of this cycle has terminated.
+            let outcome = unsafe { span_ref.sweep(true, |slot| on_dead(span_ref, slot)) };
+            freed += outcome.freed_slots;
+            spans += 1;
+            accounting::sub_in_use((before - outcome.live_slots) * span_ref.elem_bytes());
+            let mut lists = self.lists.lock();
+            self.file(&mut lists, span, span_ref);
+        }
+    }
+
     /// Spans on this class's lists: (partial, full, empty).
     pub(crate) fn census(&self) -> (usize, usize, usize) {
         let lists = self.lists.lock();
@@ -300,7 +366,7 @@ impl Central {
     /// Walks every list and checks the invariants in the module docs.
     pub(crate) fn check_invariants(&self) {
         let mut lists = self.lists.lock();
-        let half = swept_half();
+        let half = self.swept_half();
         for (id, which) in [
             (ListId::Partial, 0),
             (ListId::Partial, 1),

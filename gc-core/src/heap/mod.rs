@@ -28,6 +28,7 @@ mod arena;
 mod central;
 mod meta;
 mod page_heap;
+mod safepoint;
 mod scavenger;
 pub(crate) mod size_class;
 mod span;
@@ -44,9 +45,12 @@ pub use size_class::{
 
 use central::Central;
 use page_heap::PageHeap;
-use span::Span;
+pub(crate) use span::Span;
+pub(crate) use thread_cache::{
+    enter_op, gc_objects_allocated, handshake, stop_the_world, Op, StoppedWorld,
+};
 
-use crate::sync::{AtomicU32, Ordering};
+use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 
 /// Why an allocation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -80,17 +84,36 @@ fn page_heap() -> &'static PageHeap {
     &PAGE_HEAP
 }
 
+/// Central lists: one per span class for raw objects (explicit `free`), then one per span
+/// class for objects managed by the collector (freed by sweeping). The two never share a
+/// span, so a collection cycle only ever sweeps managed spans.
 fn centrals() -> &'static [Central] {
     static CENTRALS: OnceLock<Vec<Central>> = OnceLock::new();
     CENTRALS.get_or_init(|| {
-        (0..NUM_SPAN_CLASSES)
-            .map(|i| Central::new(SpanClass::from_index(i)))
+        (0..2 * NUM_SPAN_CLASSES)
+            .map(|i| {
+                Central::new(
+                    SpanClass::from_index(i % NUM_SPAN_CLASSES),
+                    i >= NUM_SPAN_CLASSES,
+                )
+            })
             .collect()
     })
 }
 
-fn central(class: SpanClass) -> &'static Central {
-    &centrals()[class.index()]
+/// Index of `(class, managed)` in `centrals()` and in thread caches.
+#[inline]
+fn cache_index(class: SpanClass, managed: bool) -> usize {
+    managed as usize * NUM_SPAN_CLASSES + class.index()
+}
+
+fn central(class: SpanClass, managed: bool) -> &'static Central {
+    &centrals()[cache_index(class, managed)]
+}
+
+/// The central list a span belongs to.
+fn central_of(span: &Span) -> &'static Central {
+    central(span.span_class(), span.is_managed())
 }
 
 /// The heap's sweep generation (Go's `mheap_.sweepgen`); advanced by 2 per collection
@@ -146,15 +169,47 @@ pub fn alloc(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, Allo
     if !align.is_power_of_two() {
         return Err(AllocError::TooLarge);
     }
+    let op = thread_cache::enter_op();
+    alloc_in(&op, bytes, align, scan)
+}
+
+/// [`alloc`] inside an op the caller already holds (the collector's `Gc::new`).
+#[inline]
+pub(crate) fn alloc_in(
+    op: &Op,
+    bytes: usize,
+    align: usize,
+    scan: bool,
+) -> Result<NonNull<u8>, AllocError> {
     match SizeClass::for_request(bytes, align) {
-        Some(class) => thread_cache::alloc_small(SpanClass::new(class, !scan)),
-        None => alloc_large(bytes, align, scan),
+        Some(class) => op.alloc(SpanClass::new(class, !scan), false),
+        None => alloc_large(bytes, align, scan, false),
+    }
+}
+
+/// Allocates a collector-managed object inside `op` (never freed explicitly: the sweeper
+/// frees it). Otherwise like [`alloc`].
+#[inline]
+pub(crate) fn alloc_managed(
+    op: &Op,
+    bytes: usize,
+    align: usize,
+    scan: bool,
+) -> Result<NonNull<u8>, AllocError> {
+    match SizeClass::for_request(bytes, align) {
+        Some(class) => op.alloc(SpanClass::new(class, !scan), true),
+        None => alloc_large(bytes, align, scan, true),
     }
 }
 
 /// An object of its own span: a whole number of pages, aligned to `align` (at least a page).
 #[cold]
-fn alloc_large(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, AllocError> {
+fn alloc_large(
+    bytes: usize,
+    align: usize,
+    scan: bool,
+    managed: bool,
+) -> Result<NonNull<u8>, AllocError> {
     let pages = bytes
         .max(1)
         .checked_add(PAGE_BYTES - 1)
@@ -165,11 +220,13 @@ fn alloc_large(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, Al
     let span = page_heap().alloc_span(pages, align_pages, class)?;
     // SAFETY: a fresh span, exclusively ours until listed.
     let span_ref = unsafe { span.as_ref() };
+    span_ref.set_managed(managed);
     let p = span_ref
         .try_alloc_fast()
         .expect("tricolor-gc: fresh large span has no free slot");
     accounting::add_in_use(span_ref.elem_bytes());
-    central(class).list_large(span);
+    central(class, managed).list_large(span);
+    check_trigger();
     Ok(p)
 }
 
@@ -197,10 +254,11 @@ pub unsafe fn free(ptr: NonNull<u8>) {
     if class.size_class().is_large() {
         // SAFETY: the caller guarantees the object is allocated and not freed again.
         unsafe { span_ref.free(0) };
-        central(class).note_free(object.span);
+        central_of(span_ref).note_free(object.span);
         return;
     }
-    if thread_cache::owns(span_ref) {
+    let op = thread_cache::enter_op();
+    if op.owns(span_ref) {
         // SAFETY: this thread's cache owns the span; the caller guarantees the slot is
         // allocated and not freed twice.
         unsafe { span_ref.free_local(object.index) };
@@ -209,8 +267,90 @@ pub unsafe fn free(ptr: NonNull<u8>) {
     // SAFETY: the caller guarantees the slot is allocated and not freed twice.
     let pending = unsafe { span_ref.free(object.index) };
     if pending == span_ref.reuse_threshold() || pending >= span_ref.alloc_count() {
-        central(class).note_free(object.span);
+        central_of(span_ref).note_free(object.span);
     }
+}
+
+// ---- the collector's interface (crate-internal) ----
+
+/// In-use bytes at which `check_trigger` calls the trigger hook.
+static TRIGGER_BYTES: AtomicUsize = AtomicUsize::new(usize::MAX);
+static TRIGGER_HOOK: OnceLock<fn()> = OnceLock::new();
+
+/// Arms the allocation trigger: when in-use bytes reach `bytes` at a span refill or a
+/// large allocation, `hook` runs on the allocating thread (it must only signal).
+pub(crate) fn set_trigger(bytes: usize, hook: fn()) {
+    TRIGGER_HOOK.get_or_init(|| hook);
+    // Relaxed: a heuristic threshold; a stale value delays a cycle by one refill.
+    TRIGGER_BYTES.store(bytes, Ordering::Relaxed);
+}
+
+#[inline]
+fn check_trigger() {
+    if accounting::in_use() >= TRIGGER_BYTES.load(Ordering::Relaxed) {
+        if let Some(hook) = TRIGGER_HOOK.get() {
+            hook();
+        }
+    }
+}
+
+/// Stops span frees (deferring them) while the collector walks spans; see
+/// `PageHeap::freeze`.
+pub(crate) fn freeze_spans() {
+    page_heap().freeze();
+}
+
+/// Ends a [`freeze_spans`].
+pub(crate) fn thaw_spans() {
+    page_heap().thaw();
+}
+
+/// Every span holding managed objects, as of now. Valid to walk while frozen.
+pub(crate) fn managed_spans() -> Vec<NonNull<Span>> {
+    let mut spans = Vec::new();
+    page_heap().for_each_span(|span| {
+        if span.is_managed() {
+            spans.push(NonNull::from(span));
+        }
+    });
+    spans
+}
+
+/// Starts a new sweep generation (Go's `sweepgen += 2`): every managed span on a central
+/// list becomes unswept, and allocation takes only swept spans until the sweeper files
+/// them back. Requires a stopped world whose caches were flushed.
+pub(crate) fn advance_sweep_generation(_world: &StoppedWorld) {
+    // Relaxed: the stopped world orders it before every op that follows (safepoint fact 3).
+    SWEEP_GEN.fetch_add(2, Ordering::Relaxed);
+}
+
+/// Every managed span waiting to be swept.
+pub(crate) fn unswept_managed_spans() -> Vec<NonNull<Span>> {
+    let mut spans = Vec::new();
+    for c in &centrals()[NUM_SPAN_CLASSES..] {
+        c.unswept_spans(&mut spans);
+    }
+    spans
+}
+
+/// Sweeps every unswept managed span (see `Central::sweep_unswept`); returns (objects
+/// freed, spans swept).
+pub(crate) fn sweep_managed(mut on_dead: impl FnMut(&Span, usize)) -> (usize, usize) {
+    centrals()[NUM_SPAN_CLASSES..]
+        .iter()
+        .map(|c| c.sweep_unswept(&mut on_dead))
+        .fold((0, 0), |(f, s), (cf, cs)| (f + cf, s + cs))
+}
+
+/// The span and slot of the managed object starting at `addr`, without validating that
+/// the slot is allocated (the caller holds a handle to it).
+#[inline]
+pub(crate) fn managed_object(addr: usize) -> Option<(&'static Span, usize)> {
+    let span = arena::span_of(addr)?;
+    // SAFETY: span structs live for the process; a handle keeps this one in use.
+    let span_ref: &'static Span = unsafe { span.as_ref() };
+    let index = span_ref.slot_of(addr)?;
+    Some((span_ref, index))
 }
 
 /// An allocated object found by [`lookup`].
@@ -335,7 +475,7 @@ fn release_aged_empty_spans() -> usize {
 
 /// Hands the calling thread's cached spans back to the central lists.
 pub fn flush_thread_cache() {
-    thread_cache::flush_current();
+    thread_cache::enter_op().flush();
 }
 
 /// Counts for tests and diagnostics.

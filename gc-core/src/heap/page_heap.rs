@@ -69,7 +69,17 @@ pub(crate) struct PageTotals {
 struct Locked {
     arenas: Vec<ArenaPages>,
     totals: PageTotals,
+    /// While > 0, span frees are deferred (see `freeze`).
+    frozen: usize,
+    /// Spans whose free was deferred while frozen.
+    deferred: Vec<SpanPtr>,
 }
+
+/// A span pointer held in the deferred list.
+struct SpanPtr(NonNull<Span>);
+// SAFETY: span structs are process-lifetime metadata; the deferred list owns these spans
+// exclusively (their previous owner handed them to `free_span`).
+unsafe impl Send for SpanPtr {}
 
 /// The page heap. One per process (see `heap::page_heap()`).
 pub(crate) struct PageHeap {
@@ -170,6 +180,8 @@ impl PageHeap {
                     free_pages: 0,
                     released_pages: 0,
                 },
+                frozen: 0,
+                deferred: Vec::new(),
             }),
         }
     }
@@ -236,6 +248,43 @@ impl PageHeap {
     /// The caller owns the span exclusively (it is on no list and in no cache) and it holds
     /// no live object.
     pub(crate) unsafe fn free_span(&self, span: NonNull<Span>) {
+        {
+            let mut locked = self.locked.lock();
+            if locked.frozen > 0 {
+                locked.deferred.push(SpanPtr(span));
+                return;
+            }
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.free_span_now(span) }
+    }
+
+    /// Defers every span free until the matching `thaw`: no span struct is recycled and
+    /// no page is reused meanwhile, so a collector walking a snapshot of spans never sees
+    /// one change identity under it.
+    pub(crate) fn freeze(&self) {
+        self.locked.lock().frozen += 1;
+    }
+
+    /// Ends a `freeze`; performs the deferred frees when the last one ends.
+    pub(crate) fn thaw(&self) {
+        let deferred = {
+            let mut locked = self.locked.lock();
+            locked.frozen -= 1;
+            if locked.frozen > 0 {
+                return;
+            }
+            core::mem::take(&mut locked.deferred)
+        };
+        for span in deferred {
+            // SAFETY: `free_span`'s caller handed us exclusive ownership of an empty span.
+            unsafe { self.free_span_now(span.0) };
+        }
+    }
+
+    /// # Safety
+    /// As `free_span`.
+    unsafe fn free_span_now(&self, span: NonNull<Span>) {
         // SAFETY: span structs live for the whole process; the caller owns this one.
         let span_ref = unsafe { span.as_ref() };
         let start = span_ref.start();

@@ -125,6 +125,8 @@ pub(crate) struct Span {
     elem_bytes: AtomicUsize,
     elem_count: AtomicU32,
     span_class: AtomicU8,
+    /// 1 if the span holds collector-managed objects (see `heap::centrals`).
+    managed: AtomicU8,
     in_use: AtomicU8,
     // -- bitmaps: `3 * bitmap_words` words from `meta::alloc_bitmaps` --
     bitmap_block: AtomicPtr<AtomicU64>,
@@ -183,6 +185,7 @@ impl Span {
             elem_bytes: AtomicUsize::new(0),
             elem_count: AtomicU32::new(0),
             span_class: AtomicU8::new(0),
+            managed: AtomicU8::new(0),
             in_use: AtomicU8::new(0),
             bitmap_block: AtomicPtr::new(core::ptr::null_mut()),
             alloc_bits: AtomicPtr::new(core::ptr::null_mut()),
@@ -309,6 +312,27 @@ impl Span {
     #[inline]
     pub(crate) fn span_class(&self) -> SpanClass {
         SpanClass::from_index(self.span_class.load(Ordering::Relaxed) as usize)
+    }
+    /// Whether the span holds collector-managed objects.
+    #[inline]
+    pub(crate) fn is_managed(&self) -> bool {
+        self.managed.load(Ordering::Relaxed) == 1
+    }
+    /// Records whether the span holds managed objects; before any slot is allocated.
+    /// A managed span's slots start with a null first word (the object header's type
+    /// pointer, see `collector/header.rs`): the collector reads that word of any allocated
+    /// slot and must find null until `Gc::new` publishes the object.
+    pub(crate) fn set_managed(&self, managed: bool) {
+        if managed {
+            for slot in 0..self.elem_count() {
+                // SAFETY: slot addresses of a span we own exclusively (not yet handed out):
+                // in bounds, 8-aligned (slot sizes are multiples of 8, spans page-aligned).
+                let word = unsafe { &*(self.slot_addr(slot) as *const AtomicUsize) };
+                // Relaxed: published by the slot's allocation (`free_index` Release, fact 2).
+                word.store(0, Ordering::Relaxed);
+            }
+        }
+        self.managed.store(managed as u8, Ordering::Relaxed);
     }
     /// Whether the span currently owns pages (a racy hint outside the owner).
     #[inline]

@@ -32,11 +32,13 @@
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
+use super::safepoint;
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
 use super::span::Span;
-use super::{central, AllocError};
+use super::{cache_index, central, central_of, AllocError};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// The span every empty cache slot points at: no slots, so allocation always misses.
 static EMPTY_SPAN: Span = Span::new_free();
@@ -48,12 +50,21 @@ fn empty_span() -> NonNull<Span> {
 /// One thread's cache of spans.
 #[derive(Debug)]
 pub(crate) struct ThreadCache {
-    /// The current span of each class: allocation happens here.
-    alloc: [NonNull<Span>; NUM_SPAN_CLASSES],
+    /// Odd while the owning thread is inside an op (see `Op`). Written only by the owner
+    /// with plain stores; read by the collector.
+    op_seq: AtomicU64,
+    /// GC objects this thread allocated (written by the owner only).
+    gc_objects: AtomicU64,
+    /// The current span of each class (raw classes, then managed: `cache_index`):
+    /// allocation happens here.
+    alloc: [NonNull<Span>; CACHE_SLOTS],
     /// Spans of each class that filled up recently, still owned by this cache (so this
     /// thread's frees into them stay local and they come back without the central lock).
-    retained: [[Option<NonNull<Span>>; RETAINED_PER_CLASS]; NUM_SPAN_CLASSES],
+    retained: [[Option<NonNull<Span>>; RETAINED_PER_CLASS]; CACHE_SLOTS],
 }
+
+/// Raw and managed span classes.
+const CACHE_SLOTS: usize = 2 * NUM_SPAN_CLASSES;
 
 /// Full spans a cache keeps per class before handing the oldest back to its `Central`.
 /// Bounds what one thread can hold privately: 8 spans of the class's size.
@@ -67,15 +78,18 @@ unsafe impl Send for ThreadCache {}
 impl ThreadCache {
     fn new() -> ThreadCache {
         ThreadCache {
-            alloc: [empty_span(); NUM_SPAN_CLASSES],
-            retained: [[None; RETAINED_PER_CLASS]; NUM_SPAN_CLASSES],
+            op_seq: AtomicU64::new(0),
+            gc_objects: AtomicU64::new(0),
+            alloc: [empty_span(); CACHE_SLOTS],
+            retained: [[None; RETAINED_PER_CLASS]; CACHE_SLOTS],
         }
     }
 
-    /// The slow path: make the current span of `class` able to allocate, then allocate.
+    /// The slow path: make the current span of `slot` able to allocate, then allocate.
     #[cold]
-    fn alloc_slow(&mut self, class: SpanClass) -> Result<NonNull<u8>, AllocError> {
-        let current = self.alloc[class.index()];
+    fn alloc_slow(&mut self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
+        let slot = cache_index(class, managed);
+        let current = self.alloc[slot];
         if current != empty_span() {
             // SAFETY: a cached span is live metadata owned by this cache.
             let span = unsafe { current.as_ref() };
@@ -84,19 +98,19 @@ impl ThreadCache {
                     return Ok(p);
                 }
             }
-            self.alloc[class.index()] = empty_span();
-            self.retain(class, current);
+            self.alloc[slot] = empty_span();
+            self.retain(slot, current);
         }
-        let next = match self.take_reusable(class) {
+        let next = match self.take_reusable(slot) {
             Some(span) => span,
             None => {
-                let fresh = central(class).cache_span()?;
+                let fresh = central(class, managed).cache_span()?;
                 // SAFETY: the span was just handed to this cache.
                 unsafe { fresh.as_ref() }.set_owner(self.id());
                 fresh
             }
         };
-        self.alloc[class.index()] = next;
+        self.alloc[slot] = next;
         // SAFETY: the span is owned by this cache.
         let span = unsafe { next.as_ref() };
         span.refill_alloc_cache();
@@ -110,25 +124,25 @@ impl ThreadCache {
         self as *const ThreadCache as usize
     }
 
-    /// Keeps a full span in the class's ring; the oldest one goes back to the central list
+    /// Keeps a full span in its slot's ring; the oldest one goes back to the central list
     /// when the ring is full.
-    fn retain(&mut self, class: SpanClass, span: NonNull<Span>) {
-        let ring = &mut self.retained[class.index()];
-        if let Some(slot) = ring.iter_mut().find(|s| s.is_none()) {
-            *slot = Some(span);
+    fn retain(&mut self, slot: usize, span: NonNull<Span>) {
+        let ring = &mut self.retained[slot];
+        if let Some(free) = ring.iter_mut().find(|s| s.is_none()) {
+            *free = Some(span);
             return;
         }
         let oldest = ring[0].take().expect("a full ring has a first entry");
         ring.rotate_left(1);
         ring[RETAINED_PER_CLASS - 1] = Some(span);
-        self.give_back(class, oldest);
+        Self::give_back(oldest);
     }
 
     /// A retained span with enough pending frees to be worth reusing, swept and ready.
-    fn take_reusable(&mut self, class: SpanClass) -> Option<NonNull<Span>> {
-        let ring = &mut self.retained[class.index()];
-        let position = ring.iter().position(|slot| {
-            slot.is_some_and(|span| {
+    fn take_reusable(&mut self, slot: usize) -> Option<NonNull<Span>> {
+        let ring = &mut self.retained[slot];
+        let position = ring.iter().position(|entry| {
+            entry.is_some_and(|span| {
                 // SAFETY: retained spans are live metadata owned by this cache.
                 let span = unsafe { span.as_ref() };
                 span.pending_frees() >= span.reuse_threshold()
@@ -141,35 +155,35 @@ impl ThreadCache {
     }
 
     /// Hands a span this cache owns back to its central list.
-    fn give_back(&mut self, class: SpanClass, span: NonNull<Span>) {
+    fn give_back(span: NonNull<Span>) {
         // SAFETY: the span is owned by this cache.
-        unsafe { span.as_ref() }.set_owner(0);
+        let span_ref = unsafe { span.as_ref() };
+        span_ref.set_owner(0);
         // SAFETY: the span is cached by this cache, which gives it up here.
-        unsafe { central(class).uncache_span(span) };
+        unsafe { central_of(span_ref).uncache_span(span) };
     }
 
-    /// Allocates one object of `class`.
+    /// Allocates one object of `class` (managed or raw).
     #[inline(always)]
-    fn alloc(&mut self, class: SpanClass) -> Result<NonNull<u8>, AllocError> {
+    fn alloc(&mut self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: cached spans (and EMPTY_SPAN) are live span structs owned by this cache.
-        let span = unsafe { self.alloc[class.index()].as_ref() };
+        let span = unsafe { self.alloc[cache_index(class, managed)].as_ref() };
         match span.try_alloc_fast() {
             Some(p) => Ok(p),
-            None => self.alloc_slow(class),
+            None => self.alloc_slow(class, managed),
         }
     }
 
     /// Hands every span this cache owns (current and retained) back to the central lists.
     fn release_all(&mut self) {
-        for index in 0..NUM_SPAN_CLASSES {
-            let class = SpanClass::from_index(index);
-            let span = core::mem::replace(&mut self.alloc[index], empty_span());
+        for slot in 0..CACHE_SLOTS {
+            let span = core::mem::replace(&mut self.alloc[slot], empty_span());
             if span != empty_span() {
-                self.give_back(class, span);
+                Self::give_back(span);
             }
-            for slot in 0..RETAINED_PER_CLASS {
-                if let Some(span) = self.retained[index][slot].take() {
-                    self.give_back(class, span);
+            for entry in 0..RETAINED_PER_CLASS {
+                if let Some(span) = self.retained[slot][entry].take() {
+                    Self::give_back(span);
                 }
             }
         }
@@ -190,12 +204,31 @@ impl ThreadCache {
 /// Raw pointer wrapper for the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct CachePtr(*mut ThreadCache);
-// SAFETY: the registry only stores and compares these pointers; the owning thread alone
-// dereferences its cache (see module docs, "Ownership").
+// SAFETY: the registry only stores these pointers; a cache is dereferenced by its own
+// thread inside an op, by the collector while the world is stopped, or (only `op_seq`,
+// an atomic) by the collector waiting for a handshake. Caches are never freed (exited
+// threads' caches are parked in `SPARE`), so a stale pointer still points at a cache.
 unsafe impl Send for CachePtr {}
 
+impl CachePtr {
+    fn op_seq(&self) -> &AtomicU64 {
+        // SAFETY: caches are never freed (see above) and `op_seq` is atomic.
+        unsafe { &(*self.0).op_seq }
+    }
+}
+
+/// Caches of live threads that have allocated.
 static REGISTRY: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
+/// Caches of exited threads, empty, waiting for a new thread (never freed).
+static SPARE: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
+/// The cache of threads whose thread-local storage is being destroyed.
 static ORPHAN: Mutex<Option<ThreadCache>> = Mutex::new(None);
+/// GC objects allocated by threads that have exited.
+static EXITED_GC_OBJECTS: AtomicU64 = AtomicU64::new(0);
+/// Set while the world is stopped: ops wait at entry.
+static STOP: AtomicBool = AtomicBool::new(false);
+static STOP_WAIT: Mutex<()> = Mutex::new(());
+static STOP_DONE: Condvar = Condvar::new();
 
 thread_local! {
     /// This thread's cache, or null before first use and after thread-exit cleanup.
@@ -208,74 +241,244 @@ struct ExitGuard;
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
-        let cache = CURRENT.with(|c| c.replace(ptr::null_mut()));
+        let cache = CURRENT.with(|c| c.get());
         if cache.is_null() {
             return;
         }
+        {
+            let op = Op::enter_with(cache);
+            // SAFETY: inside an op on this thread's own cache.
+            unsafe { (*op.cache).release_all() };
+        }
+        CURRENT.with(|c| c.set(ptr::null_mut()));
         REGISTRY.lock().retain(|p| p.0 != cache);
-        // SAFETY: `cache` came from `Box::into_raw` in `install` on this thread and was
-        // just unpublished from both the thread local and the registry.
-        let mut owned = unsafe { Box::from_raw(cache) };
-        owned.release_all();
+        // SAFETY: the cache is unregistered and empty; only this thread touches it now.
+        let objects = unsafe { &(*cache).gc_objects };
+        EXITED_GC_OBJECTS.fetch_add(objects.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        SPARE.lock().push(CachePtr(cache));
     }
 }
 
-/// Creates and registers this thread's cache; `None` if the thread is exiting.
+/// Creates (or reuses) and registers this thread's cache; `None` if the thread is exiting.
 #[cold]
 fn install() -> Option<*mut ThreadCache> {
+    safepoint::init();
     // Arm the exit guard first: if thread-local destructors are already running this
     // fails and the caller falls back to the orphan cache.
     EXIT_GUARD.try_with(|_| ()).ok()?;
-    let cache = Box::into_raw(Box::new(ThreadCache::new()));
+    let cache = match SPARE.lock().pop() {
+        Some(spare) => spare.0,
+        None => Box::into_raw(Box::new(ThreadCache::new())),
+    };
     REGISTRY.lock().push(CachePtr(cache));
     CURRENT.with(|c| c.set(cache));
     Some(cache)
 }
 
-/// Allocates one object of span class `class` on the calling thread.
-#[inline(always)]
-pub(crate) fn alloc_small(class: SpanClass) -> Result<NonNull<u8>, AllocError> {
+/// A mutator operation in progress on this thread: the span of code in which the thread
+/// may use its cache, shade objects or read the collector's phase and act on it. The
+/// collector's handshakes wait for ops in flight to end, and a stopped world keeps new
+/// ones from starting (see `safepoint.rs`). Ops are short and run no user code that
+/// could block.
+pub(crate) struct Op {
+    cache: *mut ThreadCache,
+    /// Held instead of an op bracket when the thread has no cache of its own.
+    orphan: Option<MutexGuard<'static, Option<ThreadCache>>>,
+}
+
+impl Op {
+    /// Enters an op on `cache` (this thread's own), waiting while the world is stopped.
+    #[inline]
+    fn enter_with(cache: *mut ThreadCache) -> Op {
+        // SAFETY: this thread's own live cache.
+        let seq_cell = unsafe { &(*cache).op_seq };
+        loop {
+            let seq = seq_cell.load(Ordering::Relaxed);
+            debug_assert!(seq % 2 == 0, "tricolor-gc: nested mutator op");
+            // Relaxed + the mutator fence: the store must be visible before the STOP and
+            // phase loads below; safepoint fact (1).
+            seq_cell.store(seq + 1, Ordering::Relaxed);
+            safepoint::mutator_fence();
+            if !STOP.load(Ordering::Relaxed) {
+                return Op {
+                    cache,
+                    orphan: None,
+                };
+            }
+            seq_cell.store(seq + 2, Ordering::Release);
+            wait_while_stopped();
+        }
+    }
+
+    /// Allocates one object of span class `class`.
+    #[inline(always)]
+    pub(crate) fn alloc(&self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
+        // SAFETY: inside an op the cache is used only by this thread (or, for the orphan,
+        // by the holder of its lock, which we are), and no other reference to it is live.
+        unsafe { (*self.cache).alloc(class, managed) }
+    }
+
+    /// Whether this op's cache owns `span` (then frees into it may be local).
+    #[inline]
+    pub(crate) fn owns(&self, span: &Span) -> bool {
+        self.orphan.is_none() && span.owner() == self.cache as usize
+    }
+
+    /// Counts one GC object allocated by this thread (for `heap_objects`).
+    #[inline]
+    pub(crate) fn note_gc_object(&self) {
+        // SAFETY: as in `alloc`; a shared reference to an atomic field.
+        let counter = unsafe { &(*self.cache).gc_objects };
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Hands this thread's cached spans back to the central lists.
+    pub(crate) fn flush(&self) {
+        // SAFETY: as in `alloc`.
+        unsafe { (*self.cache).release_all() };
+    }
+}
+
+impl Drop for Op {
+    #[inline]
+    fn drop(&mut self) {
+        if self.orphan.is_none() {
+            // SAFETY: this thread's own live cache.
+            let seq_cell = unsafe { &(*self.cache).op_seq };
+            let seq = seq_cell.load(Ordering::Relaxed);
+            // Release: everything the op did happens-before a collector that sees the op
+            // ended (it loads `op_seq` with Acquire); safepoint fact (2).
+            seq_cell.store(seq + 1, Ordering::Release);
+        }
+    }
+}
+
+/// Enters a mutator op on the calling thread.
+#[inline]
+pub(crate) fn enter_op() -> Op {
     let cache = CURRENT.with(|c| c.get());
     if !cache.is_null() {
-        // SAFETY: the pointer is this thread's own live cache (module docs, "Ownership").
-        return unsafe { (*cache).alloc(class) };
+        return Op::enter_with(cache);
     }
-    alloc_uncached(class)
+    enter_op_slow()
 }
 
 #[cold]
-fn alloc_uncached(class: SpanClass) -> Result<NonNull<u8>, AllocError> {
+fn enter_op_slow() -> Op {
     match install() {
-        // SAFETY: just installed for this thread.
-        Some(cache) => unsafe { (*cache).alloc(class) },
-        None => ORPHAN
-            .lock()
-            .get_or_insert_with(ThreadCache::new)
-            .alloc(class),
+        Some(cache) => Op::enter_with(cache),
+        None => {
+            let mut guard = ORPHAN.lock();
+            let cache: *mut ThreadCache = guard.get_or_insert_with(ThreadCache::new);
+            Op {
+                cache,
+                orphan: Some(guard),
+            }
+        }
     }
 }
 
-/// Hands the calling thread's cached spans back to the central lists (the cache stays
-/// installed). Used before a whole-heap inspection in tests, and by the collector later.
-pub(crate) fn flush_current() {
-    let cache = CURRENT.with(|c| c.get());
-    if !cache.is_null() {
-        // SAFETY: this thread's own cache.
-        unsafe { (*cache).release_all() };
-    }
-    if let Some(orphan) = ORPHAN.lock().as_mut() {
-        orphan.release_all();
+#[cold]
+fn wait_while_stopped() {
+    let mut guard = STOP_WAIT.lock();
+    while STOP.load(Ordering::Acquire) {
+        STOP_DONE.wait(&mut guard);
     }
 }
 
-/// Whether the calling thread's cache currently owns `span`: then the thread may free
-/// into it with `Span::free_local`. (Owner ids are cleared before a cache hands a span
-/// back and before the cache is freed, so a recycled cache address never matches a stale
-/// owner.)
-#[inline]
-pub(crate) fn owns(span: &Span) -> bool {
-    let cache = CURRENT.with(|c| c.get());
-    !cache.is_null() && span.owner() == cache as usize
+/// The world, stopped: no thread is inside an op and none can enter one until this is
+/// dropped. Threads outside the library keep running.
+pub(crate) struct StoppedWorld {
+    registry: MutexGuard<'static, Vec<CachePtr>>,
+    orphan: MutexGuard<'static, Option<ThreadCache>>,
+}
+
+impl core::fmt::Debug for StoppedWorld {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StoppedWorld")
+            .field("threads", &self.registry.len())
+            .finish()
+    }
+}
+
+/// Stops the world: waits until no thread is inside an op; new ops wait at entry.
+/// Only one collector may call it at a time (the collector thread).
+pub(crate) fn stop_the_world() -> StoppedWorld {
+    // SeqCst store + fence, then membarrier: pairs with the mutator fence in
+    // `Op::enter_with`; safepoint fact (1).
+    STOP.store(true, Ordering::SeqCst);
+    safepoint::collector_fence();
+    let snapshot = REGISTRY.lock().clone();
+    for cache in &snapshot {
+        safepoint::wait_until(|| cache.op_seq().load(Ordering::Acquire) % 2 == 0);
+    }
+    let orphan = ORPHAN.lock();
+    let registry = REGISTRY.lock();
+    for cache in registry.iter() {
+        // A thread registered after the snapshot entered no op without seeing STOP.
+        debug_assert!(cache.op_seq().load(Ordering::Acquire) % 2 == 0);
+    }
+    StoppedWorld { registry, orphan }
+}
+
+impl StoppedWorld {
+    /// Hands every thread's cached spans back to the central lists (Go's `releaseAll` at
+    /// mark termination).
+    pub(crate) fn flush_caches(&mut self) {
+        for cache in self.registry.iter() {
+            // SAFETY: the world is stopped: the owning thread is outside any op and cannot
+            // enter one, so the cache is exclusively ours until we drop (fact (3)).
+            unsafe { (*cache.0).release_all() };
+        }
+        if let Some(orphan) = self.orphan.as_mut() {
+            orphan.release_all();
+        }
+    }
+
+    /// Number of registered mutator threads.
+    pub(crate) fn threads(&self) -> usize {
+        self.registry.len()
+    }
+}
+
+impl Drop for StoppedWorld {
+    fn drop(&mut self) {
+        let _wait = STOP_WAIT.lock();
+        // Release: the collector's work in the stopped world happens-before any op that
+        // starts after it (they load STOP with Acquire in `wait_while_stopped` or are
+        // ordered by the STOP_WAIT lock).
+        STOP.store(false, Ordering::Release);
+        STOP_DONE.notify_all();
+    }
+}
+
+/// A ragged handshake: returns once every op that was in flight when it began has ended.
+/// Ops that start afterwards see every store the caller made before calling.
+pub(crate) fn handshake() {
+    safepoint::collector_fence();
+    let snapshot = REGISTRY.lock().clone();
+    for cache in &snapshot {
+        let seq = cache.op_seq().load(Ordering::Acquire);
+        if seq % 2 == 1 {
+            safepoint::wait_until(|| cache.op_seq().load(Ordering::Acquire) != seq);
+        }
+    }
+    drop(ORPHAN.lock());
+}
+
+/// GC objects allocated by all threads so far (for `heap_objects`).
+pub(crate) fn gc_objects_allocated() -> u64 {
+    let registry = REGISTRY.lock();
+    let live: u64 = registry
+        .iter()
+        // SAFETY: caches are never freed; the counter is atomic.
+        .map(|c| unsafe { (*c.0).gc_objects.load(Ordering::Relaxed) })
+        .sum();
+    let orphan = ORPHAN
+        .lock()
+        .as_ref()
+        .map_or(0, |o| o.gc_objects.load(Ordering::Relaxed));
+    live + orphan + EXITED_GC_OBJECTS.load(Ordering::Relaxed)
 }
 
 /// (registered caches, spans cached by the calling thread).
@@ -285,7 +488,7 @@ pub(crate) fn census() -> (usize, usize) {
     let mine = if cache.is_null() {
         0
     } else {
-        // SAFETY: this thread's own cache.
+        // SAFETY: this thread's own cache; reading its slots (no op needed for a count).
         unsafe { (*cache).cached_spans() }
     };
     (registered, mine)

@@ -1,0 +1,267 @@
+//! The collector thread and the cycle driver (Go's `gcStart`, `gcMarkDone`,
+//! `gcMarkTermination`, `forcegchelper` and `runtime.GC`).
+//!
+//! # A cycle
+//! 1. Pools drop their victim generation (`pool::on_cycle_start`).
+//! 2. `Off -> Mark`, then a handshake: every op that began before it has ended, and every
+//!    op after it sees `Mark` (black allocation, barriers on). Recorded as a stall.
+//! 3. Freeze span frees; snapshot the managed spans; count, roots, mark (`mark.rs`).
+//! 4. Mark termination: drain the grey queue, stop the world, and if the queue is still
+//!    empty (no op was mid-shade) flush every thread cache, advance the sweep generation
+//!    and set `Sweep`; otherwise restart the world and drain again. Only this step stops
+//!    the world; its length depends on the number of threads, not on the heap.
+//! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, compute the next heap goal.
+//!
+//! # Triggers
+//! - `collect()`: waits for any running cycle, then runs a full one (like `runtime.GC`).
+//!   Concurrent callers share cycles: a caller waits for the first cycle that *starts*
+//!   after its call to complete.
+//! - The heap trigger: the allocator calls `on_heap_trigger` when in-use bytes reach the
+//!   trigger (7/8 of the way from the live heap to the goal, see `pacer_goal`).
+//! - The periodic cycle: if none ran for the forced period (2 minutes by default).
+//!
+//! # Control state
+//! `CONTROL` (a mutex) holds the cycle counters; `requested` is the number of completed
+//! cycles some caller waits for. The collector thread sleeps on `WAKE` with a timeout so
+//! that a signal lost to the race between `on_heap_trigger` (which does not lock) and the
+//! wait costs at most one timeout period.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::config;
+use super::mark;
+use super::phase::{set_phase, Phase};
+use super::stats::{CycleTrace, COUNTERS};
+use super::sweep;
+use crate::heap;
+use crate::sync::{AtomicBool, Ordering};
+use crate::trace::Tracer;
+
+/// The smallest heap goal (Go's `heapMinimum` at GOGC=100).
+pub(crate) const MIN_HEAP_GOAL: usize = 4 << 20;
+/// How long the collector thread sleeps between checks when idle.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+
+#[derive(Debug, Default)]
+struct ControlState {
+    /// Cycles completed.
+    completed: u64,
+    /// A cycle is running.
+    running: bool,
+    /// Some `collect()` waits until `completed` reaches this.
+    requested: u64,
+}
+
+static CONTROL: Mutex<ControlState> = Mutex::new(ControlState {
+    completed: 0,
+    running: false,
+    requested: 0,
+});
+/// Wakes the collector thread.
+static WAKE: Condvar = Condvar::new();
+/// Wakes `collect()` callers when a cycle completes.
+static DONE: Condvar = Condvar::new();
+/// Set by the allocation trigger.
+static HEAP_TRIGGERED: AtomicBool = AtomicBool::new(false);
+static STARTED: OnceLock<()> = OnceLock::new();
+
+/// Starts the collector thread (once) and arms the first trigger.
+pub(crate) fn ensure_started() {
+    STARTED.get_or_init(|| {
+        config::init_from_env();
+        let goal = pacer_goal(0);
+        COUNTERS.lock().heap_goal_bytes = goal;
+        arm_trigger(0, goal);
+        std::thread::Builder::new()
+            .name("tricolor-gc collector".into())
+            .spawn(collector_main)
+            .expect("tricolor-gc: cannot start the collector thread");
+    });
+}
+
+/// The heap goal for a live heap of `live` bytes (DESIGN §7): live × (1 + GC%/100), at
+/// least 4 MiB, at most the memory limit; `usize::MAX` when GC percent is negative.
+pub(crate) fn pacer_goal(live: usize) -> usize {
+    let percent = config::gc_percent();
+    let by_percent = if percent < 0 {
+        usize::MAX
+    } else {
+        let grown = live as u128 * (100 + percent as u128) / 100;
+        usize::try_from(grown)
+            .unwrap_or(usize::MAX)
+            .max(MIN_HEAP_GOAL)
+    };
+    by_percent.min(config::memory_limit())
+}
+
+fn arm_trigger(live: usize, goal: usize) {
+    let trigger = if goal == usize::MAX {
+        usize::MAX
+    } else {
+        live + (goal.saturating_sub(live)) / 8 * 7
+    };
+    heap::set_trigger(trigger, on_heap_trigger);
+}
+
+/// The allocator's trigger hook: runs on an allocating thread; only signals.
+fn on_heap_trigger() {
+    if !HEAP_TRIGGERED.swap(true, Ordering::Relaxed) {
+        WAKE.notify_one();
+    }
+}
+
+/// Runs a full cycle and returns when marking and sweeping are complete.
+pub(crate) fn collect() {
+    if sweep::in_sweep_drop() {
+        panic!("tricolor-gc: collect() called from a destructor that the collector is running; it would wait for itself");
+    }
+    ensure_started();
+    let mut state = CONTROL.lock();
+    // A running cycle may have started before this call: wait for the next one.
+    let target = state.completed + if state.running { 2 } else { 1 };
+    state.requested = state.requested.max(target);
+    WAKE.notify_one();
+    while state.completed < target {
+        DONE.wait(&mut state);
+    }
+}
+
+/// Why a cycle runs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Reason {
+    Requested,
+    Heap,
+    Periodic,
+}
+
+impl Reason {
+    fn name(self) -> &'static str {
+        match self {
+            Reason::Requested => "collect()",
+            Reason::Heap => "heap goal",
+            Reason::Periodic => "forced, periodic",
+        }
+    }
+}
+
+fn collector_main() {
+    let mut last_cycle = Instant::now();
+    let mut tracer = Tracer::new();
+    loop {
+        let reason = {
+            let mut state = CONTROL.lock();
+            loop {
+                if state.requested > state.completed {
+                    break Reason::Requested;
+                }
+                if HEAP_TRIGGERED.swap(false, Ordering::Relaxed) && config::gc_percent() >= 0 {
+                    break Reason::Heap;
+                }
+                if config::gc_percent() >= 0 && last_cycle.elapsed() >= config::force_period() {
+                    break Reason::Periodic;
+                }
+                WAKE.wait_for(&mut state, IDLE_POLL);
+            }
+        };
+        CONTROL.lock().running = true;
+        run_cycle(reason, &mut tracer);
+        last_cycle = Instant::now();
+        let mut state = CONTROL.lock();
+        state.running = false;
+        state.completed += 1;
+        DONE.notify_all();
+    }
+}
+
+fn run_cycle(reason: Reason, tracer: &mut Tracer) {
+    let mut trace = CycleTrace {
+        reason: reason.name(),
+        heap_before: heap::totals().in_use_bytes,
+        ..CycleTrace::default()
+    };
+    crate::pool::on_cycle_start();
+
+    // 2. Barrier on.
+    let started = Instant::now();
+    set_phase(Phase::Mark);
+    heap::handshake();
+    trace.start_handshake = started.elapsed();
+    COUNTERS.lock().record_pause(trace.start_handshake);
+
+    // 3. Count, roots, mark.
+    heap::freeze_spans();
+    let spans = heap::managed_spans();
+    let t = Instant::now();
+    trace.trace_panics += mark::count_internal(&spans, tracer);
+    trace.count = t.elapsed();
+    let t = Instant::now();
+    trace.roots_found = mark::shade_roots(&spans);
+    trace.roots = t.elapsed();
+
+    // 4. Mark and terminate.
+    let t = Instant::now();
+    let mut abandoned = false;
+    loop {
+        let (scanned, panics) = mark::drain(tracer);
+        trace.scanned += scanned;
+        if panics > 0 {
+            trace.trace_panics += panics;
+            abandoned = true;
+        }
+        trace.stop_attempts += 1;
+        let stop_started = Instant::now();
+        let mut world = heap::stop_the_world();
+        if mark::has_grey() {
+            drop(world);
+            COUNTERS.lock().record_pause(stop_started.elapsed());
+            continue;
+        }
+        if abandoned {
+            // A Trace impl panicked while marking: its targets may be unshaded, so nothing
+            // may be freed this cycle. Keep everything (counted in the trace line).
+            mark::mark_all(&heap::managed_spans());
+        }
+        world.flush_caches();
+        heap::advance_sweep_generation(&world);
+        set_phase(Phase::Sweep);
+        trace.threads = world.threads();
+        drop(world);
+        trace.termination = stop_started.elapsed();
+        COUNTERS.lock().record_pause(trace.termination);
+        break;
+    }
+    trace.mark = t.elapsed() - trace.termination;
+    trace.abandoned = abandoned;
+    drop(spans);
+
+    // 5. Sweep.
+    let t = Instant::now();
+    let report = sweep::sweep();
+    trace.sweep = t.elapsed();
+    trace.freed = report.freed_objects;
+    trace.drop_panics = report.drop_panics;
+    heap::thaw_spans();
+    set_phase(Phase::Off);
+
+    let live = heap::totals().in_use_bytes;
+    let goal = pacer_goal(live);
+    arm_trigger(live, goal);
+    trace.heap_after = live;
+    trace.heap_goal = goal;
+    {
+        let mut counters = COUNTERS.lock();
+        counters.cycles += 1;
+        counters.freed_objects += report.freed_objects as u64;
+        counters.heap_goal_bytes = goal;
+        if reason == Reason::Periodic {
+            counters.forced_cycles += 1;
+        }
+        trace.cycle = counters.cycles;
+    }
+    if config::trace_enabled() {
+        eprintln!("{}", trace.line());
+    }
+}

@@ -1,0 +1,200 @@
+//! Counting, roots and marking: the concurrent half of a cycle (Go's `mgcmark.go`, with
+//! stack scanning replaced by root discovery by subtraction, DESIGN §3).
+//!
+//! # Algorithm
+//! With the phase at `Mark` and a snapshot of the managed spans taken after the starting
+//! handshake:
+//! 1. **Count** (`count_internal`): for every published, unmarked object of a scan span
+//!    ("pre-existing": objects allocated since the handshake are marked before they are
+//!    published), trace it and add one to the `internal` count of every reported target
+//!    that is unmarked. A `GcCell` that is mutably borrowed is skipped by its own `Trace`
+//!    impl, so its handles are not counted.
+//! 2. **Roots** (`shade_roots`): for every published object of every span, reset
+//!    `internal` to zero; if the object is unmarked and `handles > internal`, something
+//!    outside the heap (or a skipped cell, or an object allocated during the cycle) holds
+//!    it: shade it.
+//! 3. **Mark** (`drain`): pop grey objects from the global grey queue, trace them, shade
+//!    every target. Mutator barriers shade concurrently (`shade`). Marking is iterative:
+//!    the queue is the only stack, so a million-node list marks in constant native stack.
+//!
+//! `shade(x)`: set `x`'s mark bit; if it was clear and `x` lives in a scan span, push it on
+//! the grey queue. Objects of noscan spans go straight to black.
+//!
+//! # Why the roots are right (the full argument is in docs/collector.md)
+//! Let `t` be the moment the roots pass reads `handles(y)`. Every handle counted in
+//! `internal(y)` was inside a pre-existing object when counted; if it has left that heap
+//! slot since, the write that removed it went through a `GcCell::borrow_mut` during the
+//! cycle, whose deletion barrier shaded `y`. So for an unshaded `y`, `internal(y)` is at
+//! most the number of heap handles at `t`, and any handle outside the heap at `t` makes
+//! `handles(y) > internal(y)`. After `t`, a new outside handle can only come from a clone
+//! (shades `y` during `Mark`) or from moving a heap handle out (deletion barrier).
+//!
+//! # Panics in user `Trace` impls
+//! Edges are collected into the tracer and applied only after `trace` returns, so a panic
+//! during counting discards that object's edges: its targets merely look externally held
+//! (safe). A panic during marking would leave targets unshaded, so the cycle is
+//! *abandoned*: `drain` reports it and the cycle marks everything before sweeping.
+
+use core::ptr::NonNull;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crossbeam_queue::SegQueue;
+
+use super::header::Header;
+use crate::heap::{self, Span};
+use crate::sync::Ordering;
+use crate::trace::Tracer;
+
+/// Grey objects (addresses of headers). Mutators push from barriers inside ops; the
+/// collector pops.
+static GREY: SegQueue<usize> = SegQueue::new();
+
+/// Shades the object headed at `object`. Callers: the collector, or a mutator inside an
+/// op (so that mark termination waits for the push; heap `safepoint.rs`).
+#[inline]
+pub(crate) fn shade(object: NonNull<u8>) {
+    let (span, slot) = heap::managed_object(object.as_ptr() as usize).unwrap_or_else(|| {
+        panic!(
+            "tricolor-gc: shading {:p}, which is not a managed object",
+            object.as_ptr()
+        )
+    });
+    if span.is_marked(slot) {
+        return;
+    }
+    if span.mark(slot) && !span.span_class().is_noscan() {
+        GREY.push(object.as_ptr() as usize);
+    }
+}
+
+/// Whether the object headed at `object` is marked.
+#[inline]
+pub(crate) fn is_marked(object: NonNull<u8>) -> bool {
+    match heap::managed_object(object.as_ptr() as usize) {
+        Some((span, slot)) => span.is_marked(slot),
+        None => false,
+    }
+}
+
+/// Marks a freshly allocated object black (before it is published).
+#[inline]
+pub(crate) fn mark_new(object: NonNull<u8>) {
+    if let Some((span, slot)) = heap::managed_object(object.as_ptr() as usize) {
+        span.mark(slot);
+    }
+}
+
+fn header_at(span: &Span, slot: usize) -> &'static Header {
+    // SAFETY: every slot of a managed span starts with a `Header` whose `info` is null or
+    // points at static type info (heap zeroes headers of new managed spans; `Gc::new`
+    // publishes; the sweeper nulls). Span memory stays mapped for the process.
+    unsafe { &*(span.slot_addr(slot) as *const Header) }
+}
+
+/// Traces one published object into `tracer` (cleared first). Returns false if the
+/// user's `Trace` impl panicked (the edges are then discarded).
+fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
+    tracer.edges.clear();
+    let Some(info) = header.info() else {
+        return true;
+    };
+    let object = NonNull::from(header);
+    // SAFETY: `info` is published (Acquire in `info()`), so the object is initialised,
+    // and objects are only freed by the sweeper, which does not run during marking.
+    let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.trace)(object, tracer) }));
+    if result.is_err() {
+        tracer.edges.clear();
+        return false;
+    }
+    true
+}
+
+/// Step 1 of the module docs. Returns the number of objects whose trace panicked.
+pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> usize {
+    let mut panics = 0;
+    for span in spans {
+        // SAFETY: the snapshot's spans stay in use while the heap is frozen.
+        let span = unsafe { span.as_ref() };
+        if span.span_class().is_noscan() {
+            continue;
+        }
+        span.for_each_allocated(|slot| {
+            let header = header_at(span, slot);
+            if header.info().is_none() || span.is_marked(slot) {
+                return;
+            }
+            if !trace_object(header, tracer) {
+                panics += 1;
+            }
+            for edge in tracer.edges.drain(..) {
+                if !is_marked(edge) {
+                    // SAFETY: an edge is a live handle's target: a published managed object.
+                    let target = unsafe { edge.cast::<Header>().as_ref() };
+                    // Relaxed: read back only by this thread in `shade_roots`.
+                    target.internal.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+    }
+    panics
+}
+
+/// Step 2 of the module docs. Returns the number of roots shaded.
+pub(crate) fn shade_roots(spans: &[NonNull<Span>]) -> usize {
+    let mut roots = 0;
+    for span in spans {
+        // SAFETY: as in `count_internal`.
+        let span = unsafe { span.as_ref() };
+        span.for_each_allocated(|slot| {
+            let header = header_at(span, slot);
+            if header.info().is_none() {
+                return;
+            }
+            let internal = header.internal.swap(0, Ordering::Relaxed);
+            if span.is_marked(slot) {
+                return;
+            }
+            // SeqCst: phase fact (1) with `Gc::clone`'s increment.
+            if header.handles.load(Ordering::SeqCst) as usize > internal as usize {
+                shade(NonNull::from(header).cast());
+                roots += 1;
+            }
+        });
+    }
+    roots
+}
+
+/// Step 3 of the module docs: drains the grey queue. Returns (objects scanned, panics).
+pub(crate) fn drain(tracer: &mut Tracer) -> (usize, usize) {
+    let mut scanned = 0;
+    let mut panics = 0;
+    while let Some(addr) = GREY.pop() {
+        // SAFETY: only headers of published managed objects are pushed.
+        let header = unsafe { &*(addr as *const Header) };
+        if !trace_object(header, tracer) {
+            panics += 1;
+        }
+        for edge in tracer.edges.drain(..) {
+            shade(edge);
+        }
+        scanned += 1;
+    }
+    (scanned, panics)
+}
+
+/// Whether grey objects remain.
+pub(crate) fn has_grey() -> bool {
+    !GREY.is_empty()
+}
+
+/// Marks every published object of `spans` (an abandoned cycle keeps everything).
+pub(crate) fn mark_all(spans: &[NonNull<Span>]) {
+    while GREY.pop().is_some() {}
+    for span in spans {
+        // SAFETY: as in `count_internal`.
+        let span = unsafe { span.as_ref() };
+        span.for_each_allocated(|slot| {
+            span.mark(slot);
+        });
+    }
+}

@@ -1,0 +1,107 @@
+//! The collector: a concurrent tricolor mark-sweep with roots found by subtraction.
+//!
+//! | module | role | Go |
+//! |---|---|---|
+//! | `header` | object header, per-type info | `mbitmap.go` type info |
+//! | `phase` | Off / Mark / Sweep, barrier entry ordering | `gcphase`, `writeBarrier.enabled` |
+//! | `mark` | counting, roots, marking, shading | `mgcmark.go` |
+//! | `sweep` | drop glue and freeing of unmarked objects | `mgcsweep.go` |
+//! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
+//! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
+//! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
+//!
+//! The argument that no reachable object is freed is in `docs/collector.md`.
+
+mod config;
+mod cycle;
+pub(crate) mod header;
+pub(crate) mod mark;
+pub(crate) mod phase;
+mod stats;
+pub(crate) mod sweep;
+
+use std::time::Duration;
+
+pub use stats::Stats;
+
+/// Runs one full collection cycle now and returns when its marking and sweeping are
+/// complete (like Go's `runtime.GC()`).
+///
+/// If a cycle is already running, `collect` waits for it and then runs a new one, so every
+/// object that was unreachable when `collect` was called has been freed when it returns.
+/// Concurrent callers share cycles.
+///
+/// # Panics
+/// When called from a destructor that the collector is running (a `Drop` of a value that
+/// died in a cycle): the cycle would wait for itself.
+///
+/// # Examples
+/// ```
+/// let before = tricolor_gc_core::stats().cycles;
+/// tricolor_gc_core::collect();
+/// assert!(tricolor_gc_core::stats().cycles > before);
+/// ```
+pub fn collect() {
+    cycle::collect();
+}
+
+/// A snapshot of the collector's statistics.
+///
+/// # Examples
+/// ```
+/// let s = tricolor_gc_core::stats();
+/// assert!(s.heap_goal_bytes >= 4 << 20 || s.cycles == 0);
+/// ```
+pub fn stats() -> Stats {
+    cycle::ensure_started();
+    let counters = stats::COUNTERS.lock();
+    let allocated = crate::heap::gc_objects_allocated();
+    Stats {
+        cycles: counters.cycles,
+        heap_objects: allocated.saturating_sub(counters.freed_objects) as usize,
+        heap_bytes: crate::heap::totals().in_use_bytes,
+        heap_goal_bytes: counters.heap_goal_bytes,
+        total_pause: counters.total_pause,
+        pauses: counters.pauses.iter().copied().collect(),
+        forced_cycles: counters.forced_cycles,
+        assist_time: Duration::ZERO,
+    }
+}
+
+/// Sets the GC percent (Go's `GOGC`) and returns the previous value.
+///
+/// The heap may grow this percent over the live heap before the next automatic cycle; a
+/// negative value disables automatic and periodic cycles (`collect()` still works). Values
+/// above 1,000,000 are clamped. The initial value is 100, or `TRICOLOR_GC_PERCENT`.
+///
+/// # Examples
+/// ```
+/// let old = tricolor_gc_core::set_gc_percent(200);
+/// assert_eq!(tricolor_gc_core::set_gc_percent(old), 200);
+/// ```
+pub fn set_gc_percent(percent: i32) -> i32 {
+    config::swap_gc_percent(percent)
+}
+
+/// Sets the soft memory limit in bytes (Go's `GOMEMLIMIT`) and returns the previous one.
+///
+/// For now the limit caps the heap goal, so cycles start earlier as the heap approaches
+/// it. `usize::MAX` means no limit (the default, or `TRICOLOR_MEMORY_LIMIT`).
+///
+/// # Examples
+/// ```
+/// let old = tricolor_gc_core::set_memory_limit(512 << 20);
+/// assert_eq!(tricolor_gc_core::set_memory_limit(old), 512 << 20);
+/// ```
+pub fn set_memory_limit(bytes: usize) -> usize {
+    config::swap_memory_limit(bytes)
+}
+
+/// Sets the period after which a cycle is forced if none ran (2 minutes by default).
+/// For tests of the periodic trigger.
+#[doc(hidden)]
+pub fn __set_force_period(period: Duration) {
+    config::set_force_period(period);
+}
+
+pub(crate) use cycle::ensure_started;

@@ -1,0 +1,63 @@
+//! The collector's phase and the mutator-side barrier entry points.
+//!
+//! # Phases (Go's `gcphase`)
+//! - `Off`: no cycle. Barriers cost one load and a predictable branch.
+//! - `Mark`: counting, roots and marking run concurrently; barriers shade; new objects are
+//!   allocated black.
+//! - `Sweep`: marking has terminated; the sweeper frees what is unmarked. Barriers are off
+//!   and new objects are white (they live in swept spans only).
+//!
+//! Changes: `Off -> Mark` is published by a handshake; `Mark -> Sweep` happens in the
+//! stopped world of mark termination; `Sweep -> Off` when the sweeper is done (nothing
+//! depends on mutators seeing it promptly).
+//!
+//! # Memory ordering
+//! (1) Barrier sites outside ops (`Gc::clone`, `GcCell::borrow_mut`) do a `SeqCst`
+//!     read-modify-write (the handle count, the borrow flag) then load the phase with
+//!     `SeqCst`; the collector stores the phase with `SeqCst` and later reads those
+//!     locations with `SeqCst`. So either the mutator sees `Mark` and runs its barrier, or
+//!     the collector's later read sees the mutator's write (the new handle is counted, the
+//!     borrowed cell is skipped). On x86 both sides are the instructions they would be
+//!     anyway (`lock xadd` / `lock cmpxchg` and a plain `mov`).
+//! (2) Inside an op the phase is loaded `Relaxed`: the op protocol (heap `safepoint.rs`,
+//!     fact 1) already orders it after the collector's store.
+
+use crate::sync::{AtomicU8, Ordering};
+
+/// The collector's phase. See the module docs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Phase {
+    Off = 0,
+    Mark = 1,
+    Sweep = 2,
+}
+
+static PHASE: AtomicU8 = AtomicU8::new(Phase::Off as u8);
+
+fn decode(raw: u8) -> Phase {
+    match raw {
+        0 => Phase::Off,
+        1 => Phase::Mark,
+        2 => Phase::Sweep,
+        _ => unreachable!("tricolor-gc: corrupt collector phase {raw}"),
+    }
+}
+
+/// The phase, for a barrier site outside an op (fact 1).
+#[inline(always)]
+pub(crate) fn phase_seqcst() -> Phase {
+    decode(PHASE.load(Ordering::SeqCst))
+}
+
+/// The phase, inside an op (fact 2).
+#[inline(always)]
+pub(crate) fn phase_in_op() -> Phase {
+    decode(PHASE.load(Ordering::Relaxed))
+}
+
+/// Sets the phase (collector only). Callers follow with a handshake or hold a stopped
+/// world, as the module docs say.
+pub(crate) fn set_phase(phase: Phase) {
+    PHASE.store(phase as u8, Ordering::SeqCst);
+}

@@ -1,0 +1,141 @@
+//! Collector statistics: the public [`Stats`] snapshot and the per-cycle trace line.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+/// How many recent stalls `Stats::pauses` keeps.
+pub(crate) const PAUSE_HISTORY: usize = 256;
+
+/// A snapshot of the collector's counters, from [`stats`](crate::stats).
+///
+/// # Examples
+/// ```
+/// let before = tricolor_gc_core::stats();
+/// tricolor_gc_core::collect();
+/// let after = tricolor_gc_core::stats();
+/// assert!(after.cycles > before.cycles);
+/// assert!(after.pauses.len() <= 256);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Completed collection cycles.
+    pub cycles: u64,
+    /// Managed objects allocated and not yet freed. After [`collect`](crate::collect)
+    /// returns on a quiet heap it counts exactly the survivors.
+    pub heap_objects: usize,
+    /// Bytes of the heap in use (pessimistic like Go's `heapLive`: slots of spans held by
+    /// thread caches count in full).
+    pub heap_bytes: usize,
+    /// The heap size at which the next automatic cycle is due.
+    pub heap_goal_bytes: usize,
+    /// Sum of all stop and handshake stalls.
+    pub total_pause: Duration,
+    /// The last 256 stop-the-world or handshake stalls, oldest first.
+    pub pauses: Vec<Duration>,
+    /// Cycles started by the periodic timer (no cycle for the forced period).
+    pub forced_cycles: u64,
+    /// Time mutators spent assisting the marker. Assists arrive with the pacer; until
+    /// then mutators never assist and this stays zero.
+    pub assist_time: Duration,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) cycles: u64,
+    pub(crate) forced_cycles: u64,
+    pub(crate) freed_objects: u64,
+    pub(crate) total_pause: Duration,
+    pub(crate) pauses: VecDeque<Duration>,
+    pub(crate) heap_goal_bytes: usize,
+}
+
+pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
+    cycles: 0,
+    forced_cycles: 0,
+    freed_objects: 0,
+    total_pause: Duration::ZERO,
+    pauses: VecDeque::new(),
+    heap_goal_bytes: 0,
+});
+
+impl Counters {
+    pub(crate) fn record_pause(&mut self, pause: Duration) {
+        if self.pauses.len() == PAUSE_HISTORY {
+            self.pauses.pop_front();
+        }
+        self.pauses.push_back(pause);
+        self.total_pause += pause;
+    }
+}
+
+/// One line per cycle, like `GODEBUG=gctrace=1`.
+#[derive(Debug, Default)]
+pub(crate) struct CycleTrace {
+    pub(crate) cycle: u64,
+    pub(crate) reason: &'static str,
+    pub(crate) start_handshake: Duration,
+    pub(crate) count: Duration,
+    pub(crate) roots: Duration,
+    pub(crate) mark: Duration,
+    pub(crate) termination: Duration,
+    pub(crate) sweep: Duration,
+    pub(crate) stop_attempts: u32,
+    pub(crate) heap_before: usize,
+    pub(crate) heap_after: usize,
+    pub(crate) heap_goal: usize,
+    pub(crate) roots_found: usize,
+    pub(crate) scanned: usize,
+    pub(crate) freed: usize,
+    pub(crate) threads: usize,
+    pub(crate) trace_panics: usize,
+    pub(crate) drop_panics: usize,
+    pub(crate) abandoned: bool,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+impl CycleTrace {
+    pub(crate) fn line(&self) -> String {
+        format!(
+            "gc {} ({}): handshake {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
+             termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
+             roots {}, scanned {}, freed {}; {} threads, 1 mark worker{}{}{}",
+            self.cycle,
+            self.reason,
+            ms(self.start_handshake),
+            ms(self.count),
+            ms(self.roots),
+            ms(self.mark),
+            ms(self.termination),
+            self.stop_attempts,
+            ms(self.sweep),
+            self.heap_before / 1024,
+            self.heap_after / 1024,
+            self.heap_goal / 1024,
+            self.roots_found,
+            self.scanned,
+            self.freed,
+            self.threads,
+            if self.trace_panics > 0 {
+                format!("; {} Trace panics", self.trace_panics)
+            } else {
+                String::new()
+            },
+            if self.drop_panics > 0 {
+                format!("; {} drop panics", self.drop_panics)
+            } else {
+                String::new()
+            },
+            if self.abandoned {
+                "; ABANDONED (nothing freed)"
+            } else {
+                ""
+            },
+        )
+    }
+}

@@ -1,0 +1,256 @@
+//! `Gc<T>`: a handle to a collector-managed `T`.
+//!
+//! # Design
+//! A `Gc<T>` is a pointer to a `GcBox<T>` (header + value) in a managed span. Every handle,
+//! wherever it lives, counts one in the header's `handles` (DESIGN §3): `clone` adds one,
+//! `drop` subtracts one, a move costs nothing. No handle is ever "rooted" or "unrooted";
+//! the collector finds roots by subtracting the handles it finds inside the heap.
+//!
+//! Barrier duties (see `collector/mark.rs` for why they suffice):
+//! - `Gc::new` during `Mark` allocates black (mark bit set before the object is published).
+//! - `clone` during `Mark` shades the target: a new handle outside the heap must not
+//!   appear behind the roots pass's back.
+//! - `drop` only decrements, except on the sweeper's thread while it runs drop glue, where a
+//!   handle inside a dead object must not touch a dead target: it decrements only marked
+//!   (surviving) targets.
+//!
+//! Outside a cycle, `clone` is one atomic add and one load with a predictable branch;
+//! `drop` is one atomic subtract and one load.
+
+use core::alloc::Layout;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::marker::PhantomData;
+use core::ops::Deref;
+use core::ptr::{addr_of, addr_of_mut, NonNull};
+
+use crate::collector::header::GcBox;
+use crate::collector::phase::{phase_in_op, phase_seqcst, Phase};
+use crate::collector::{mark, sweep};
+use crate::heap;
+use crate::sync::Ordering;
+use crate::trace::{Trace, Tracer};
+
+/// Counts above this abort the process (like `Arc`), long before the `u32` wraps.
+const MAX_HANDLES: u32 = u32::MAX / 2;
+
+/// A pointer to a garbage-collected `T`.
+///
+/// `Gc<T>` is like `Arc<T>` without the leaks: cycles of `Gc`s are collected. Cloning and
+/// dropping are cheap atomic count updates, and a handle can live anywhere: a local, a
+/// `Vec` on the Rust heap, a static, or inside another managed object (mutate those
+/// through [`GcCell`](crate::GcCell)). The value is dropped by the collector, on a
+/// collector thread, some time after it becomes unreachable — which is why `T: Send`.
+///
+/// # Examples
+/// ```
+/// use tricolor_gc_core::{Gc, GcCell};
+///
+/// let a = Gc::new(GcCell::new(Vec::<Gc<u32>>::new()));
+/// a.borrow_mut().push(Gc::new(7));
+/// let b = a.clone();
+/// assert!(Gc::ptr_eq(&a, &b));
+/// assert_eq!(*b.borrow()[0], 7);
+/// ```
+pub struct Gc<T> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+// SAFETY: a `Gc<T>` gives shared access to `T` from any thread holding a handle (needs
+// `Sync`), and the value may be dropped on the collector's thread (needs `Send`). The count
+// and header are atomics.
+unsafe impl<T: Send + Sync> Send for Gc<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Sync for Gc<T> {}
+
+impl<T: Trace + Send + 'static> Gc<T> {
+    /// Moves `value` into the managed heap.
+    ///
+    /// # Panics
+    /// Aborts through `std::alloc::handle_alloc_error` if the heap cannot grow.
+    ///
+    /// # Examples
+    /// ```
+    /// let n = tricolor_gc_core::Gc::new(5u64);
+    /// assert_eq!(*n, 5);
+    /// ```
+    pub fn new(value: T) -> Gc<T> {
+        crate::collector::ensure_started();
+        let layout = Layout::new::<GcBox<T>>();
+        let op = heap::enter_op();
+        let raw = heap::alloc_managed(&op, layout.size(), layout.align(), T::NEEDS_TRACE)
+            .unwrap_or_else(|_| std::alloc::handle_alloc_error(layout));
+        if phase_in_op() == Phase::Mark {
+            // Black allocation, before publication: the collector never takes this object
+            // for a pre-existing one (collector/mark.rs, step 1).
+            mark::mark_new(raw);
+        }
+        let boxed = raw.cast::<GcBox<T>>().as_ptr();
+        // SAFETY: `raw` is a fresh slot of at least `layout`'s size and alignment. Its
+        // header's `info` word is null (heap zeroes managed slots; the sweeper nulls
+        // freed ones), so the collector reads nothing else of it until the Release store
+        // below. The counts are atomics written through references to their own bytes.
+        unsafe {
+            (*addr_of!((*boxed).header.handles)).store(1, Ordering::Relaxed);
+            (*addr_of!((*boxed).header.internal)).store(0, Ordering::Relaxed);
+            addr_of_mut!((*boxed).value).write(value);
+            let info = &GcBox::<T>::INFO as *const _ as *mut _;
+            // Release: publishes the value and counts (collector/header.rs).
+            (*addr_of!((*boxed).header.info)).store(info, Ordering::Release);
+        }
+        op.note_gc_object();
+        drop(op);
+        Gc {
+            ptr: raw.cast(),
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Gc<T> {
+    /// Whether two handles point at the same object.
+    ///
+    /// # Examples
+    /// ```
+    /// use tricolor_gc_core::Gc;
+    /// let a = Gc::new(1);
+    /// let b = Gc::new(1);
+    /// assert!(Gc::ptr_eq(&a, &a.clone()));
+    /// assert!(!Gc::ptr_eq(&a, &b));
+    /// ```
+    pub fn ptr_eq(this: &Gc<T>, other: &Gc<T>) -> bool {
+        this.ptr == other.ptr
+    }
+
+    /// A raw pointer to the value; valid while some handle keeps the object alive.
+    ///
+    /// # Examples
+    /// ```
+    /// let a = tricolor_gc_core::Gc::new(3);
+    /// // SAFETY: `a` keeps the object alive.
+    /// assert_eq!(unsafe { *tricolor_gc_core::Gc::as_ptr(&a) }, 3);
+    /// ```
+    pub fn as_ptr(this: &Gc<T>) -> *const T {
+        // SAFETY: the handle keeps the box alive; taking the field's address reads nothing.
+        unsafe { addr_of!((*this.ptr.as_ptr()).value) }
+    }
+
+    #[inline]
+    fn header(&self) -> &crate::collector::header::Header {
+        // SAFETY: the handle keeps the box alive (its count includes this handle).
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+}
+
+#[cold]
+fn clone_barrier(object: NonNull<u8>) {
+    let op = heap::enter_op();
+    if phase_in_op() == Phase::Mark {
+        mark::shade(object);
+    }
+    drop(op);
+}
+
+#[cold]
+fn too_many_handles() -> ! {
+    eprintln!("tricolor-gc: more than {MAX_HANDLES} handles to one object; aborting");
+    std::process::abort();
+}
+
+impl<T> Clone for Gc<T> {
+    #[inline]
+    fn clone(&self) -> Gc<T> {
+        // SeqCst: phase fact (1) with the roots pass's read of the count.
+        let old = self.header().handles.fetch_add(1, Ordering::SeqCst);
+        if old >= MAX_HANDLES {
+            too_many_handles();
+        }
+        if phase_seqcst() == Phase::Mark {
+            clone_barrier(self.ptr.cast());
+        }
+        Gc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for Gc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if sweep::in_sweep_drop() && !mark::is_marked(self.ptr.cast()) {
+            // A handle inside a dead object pointing at another dead object, which may
+            // already be dropped: touch nothing (collector/sweep.rs).
+            return;
+        }
+        // Release: this thread's uses of the value happen-before a collector that reads
+        // the decremented count (Acquire/SeqCst in the roots pass).
+        self.header().handles.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl<T> Deref for Gc<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the handle keeps the object alive and published; the value is only
+        // dropped by the sweeper after the object is unreachable (no handle left).
+        unsafe { &(*self.ptr.as_ptr()).value }
+    }
+}
+
+// SAFETY: reports exactly the one handle this value owns (rules 1, 2); pure (rule 3); a
+// `Gc` cannot be repointed through `&self` (rule 4); `NEEDS_TRACE` is true (rule 5); the
+// `Drop` above never dereferences the target's value (rule 6).
+unsafe impl<T> Trace for Gc<T> {
+    const NEEDS_TRACE: bool = true;
+    #[inline]
+    fn trace(&self, tracer: &mut Tracer) {
+        tracer.__report(self.ptr.cast());
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&Gc::as_ptr(self), f)
+    }
+}
+
+impl<T: PartialEq> PartialEq for Gc<T> {
+    fn eq(&self, other: &Gc<T>) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Gc<T> {}
+
+impl<T: PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Gc<T>) -> Option<core::cmp::Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Gc<T>) -> core::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T: Hash> Hash for Gc<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}

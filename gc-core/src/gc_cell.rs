@@ -1,0 +1,478 @@
+//! `GcCell<T>`: interior mutability for managed data, with the collector's write barrier.
+//!
+//! # Design
+//! A reader-writer flag (`state`: reader count, or the `WRITER` bit) guards the value, like
+//! an `RwLock` without a kernel object:
+//! - `borrow` adds a reader; `borrow_mut` swaps 0 for `WRITER`. Across threads a
+//!   conflicting borrow waits (spin, then yield), like `RwLock`.
+//! - On the thread that already holds a conflicting borrow, the call panics with the
+//!   cell's type name instead of deadlocking, like `RefCell`. The writer records its thread
+//!   token; shared borrows are remembered in a small thread-local list.
+//! - `try_borrow` / `try_borrow_mut` never wait.
+//! - The collector reads a cell by adding a reader (`collector_read`) for the duration of
+//!   one trace, and skips a cell that is mutably borrowed. A mutator that wants to write
+//!   waits for that short read; the collector never waits for a mutator and never sees a
+//!   half-written value.
+//!
+//! # The barrier
+//! `borrow_mut` during `Mark` shades every handle the value holds *before* the mutation
+//! (the deletion half of Go's hybrid barrier, `collector/mark.rs` explains why it is the
+//! half root-finding-by-subtraction needs). It costs O(contents) once per borrow during a
+//! cycle and one load outside cycles.
+//!
+//! # Memory ordering
+//! (1) `borrow_mut`'s flag swap is `SeqCst` and followed by a `SeqCst` phase load (phase
+//!     fact 1): either it sees `Mark` and runs the barrier, or the collector's later
+//!     `collector_read` sees the cell borrowed and skips it.
+//! (2) Releasing a borrow stores/subtracts with Release; acquiring uses Acquire, so the
+//!     value's writes are visible to the next borrower, the collector included.
+
+use core::cell::{RefCell, UnsafeCell};
+use core::fmt;
+use core::ops::{Deref, DerefMut};
+
+use crate::collector::mark;
+use crate::collector::phase::{phase_in_op, phase_seqcst, Phase};
+use crate::heap;
+use crate::sync::{AtomicUsize, Ordering};
+use crate::trace::{Trace, Tracer};
+
+const WRITER: usize = 1 << (usize::BITS - 1);
+const MAX_READERS: usize = WRITER - 1;
+
+thread_local! {
+    /// A per-thread address used as the thread's token (never 0).
+    static TOKEN: u8 = const { 0 };
+    /// Cells this thread holds shared borrows of (addresses; small).
+    static SHARED: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+fn my_token() -> usize {
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+fn remember_shared(cell: usize) {
+    SHARED.with(|s| s.borrow_mut().push(cell));
+}
+
+fn forget_shared(cell: usize) {
+    SHARED.with(|s| {
+        let mut list = s.borrow_mut();
+        if let Some(at) = list.iter().rposition(|c| *c == cell) {
+            list.swap_remove(at);
+        }
+    });
+}
+
+fn holds_shared(cell: usize) -> bool {
+    SHARED.with(|s| s.borrow().contains(&cell))
+}
+
+fn backoff(spins: &mut u32) {
+    if *spins < 64 {
+        core::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
+    }
+    *spins = spins.saturating_add(1);
+}
+
+/// A mutable memory location for managed data.
+///
+/// Use it inside a [`Gc`](crate::Gc) wherever a value must change after allocation; it is
+/// the only interior-mutability type the collector can see writes through.
+///
+/// # Examples
+/// ```
+/// use tricolor_gc_core::{Gc, GcCell};
+/// let list = Gc::new(GcCell::new(vec![1, 2]));
+/// list.borrow_mut().push(3);
+/// assert_eq!(*list.borrow(), vec![1, 2, 3]);
+/// ```
+pub struct GcCell<T: ?Sized> {
+    state: AtomicUsize,
+    writer: AtomicUsize,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: moving the cell moves the `T`.
+unsafe impl<T: ?Sized + Send> Send for GcCell<T> {}
+// SAFETY: shared references let any thread read (`T: Sync`) or, one at a time under the
+// writer flag, mutate (`T: Send`) the value, exactly like `RwLock<T>`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for GcCell<T> {}
+
+/// The error of [`GcCell::try_borrow`]: the cell is mutably borrowed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BorrowError {
+    /// The type inside the cell.
+    pub type_name: &'static str,
+}
+
+/// The error of [`GcCell::try_borrow_mut`]: the cell is borrowed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BorrowMutError {
+    /// The type inside the cell.
+    pub type_name: &'static str,
+}
+
+impl fmt::Display for BorrowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tricolor-gc: GcCell<{}> is mutably borrowed",
+            self.type_name
+        )
+    }
+}
+
+impl fmt::Display for BorrowMutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "tricolor-gc: GcCell<{}> is already borrowed",
+            self.type_name
+        )
+    }
+}
+
+impl std::error::Error for BorrowError {}
+impl std::error::Error for BorrowMutError {}
+
+impl<T> GcCell<T> {
+    /// A new cell holding `value`.
+    ///
+    /// # Examples
+    /// ```
+    /// let c = tricolor_gc_core::GcCell::new(1);
+    /// assert_eq!(*c.borrow(), 1);
+    /// ```
+    pub const fn new(value: T) -> GcCell<T> {
+        GcCell {
+            state: AtomicUsize::new(0),
+            writer: AtomicUsize::new(0),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    /// The value, consuming the cell.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(tricolor_gc_core::GcCell::new(4).into_inner(), 4);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+}
+
+impl<T: ?Sized> GcCell<T> {
+    fn type_name(&self) -> &'static str {
+        core::any::type_name::<T>()
+    }
+
+    fn addr(&self) -> usize {
+        self as *const GcCell<T> as *const u8 as usize
+    }
+
+    /// Adds a reader if no writer holds the cell.
+    fn try_add_reader(&self) -> bool {
+        let mut state = self.state.load(Ordering::Relaxed);
+        loop {
+            if state & WRITER != 0 {
+                return false;
+            }
+            assert!(
+                state < MAX_READERS,
+                "tricolor-gc: too many borrows of GcCell<{}>",
+                self.type_name()
+            );
+            // Acquire: fact (2).
+            match self.state.compare_exchange_weak(
+                state,
+                state + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now) => state = now,
+            }
+        }
+    }
+
+    /// Borrows the value immutably, waiting while another thread holds it mutably.
+    ///
+    /// # Panics
+    /// If this thread holds the cell mutably borrowed (the message names `T`).
+    ///
+    /// # Examples
+    /// ```
+    /// let c = tricolor_gc_core::GcCell::new(String::from("hi"));
+    /// let (a, b) = (c.borrow(), c.borrow());
+    /// assert_eq!(a.len() + b.len(), 4);
+    /// ```
+    pub fn borrow(&self) -> GcRef<'_, T> {
+        let mut spins = 0;
+        while !self.try_add_reader() {
+            if self.writer.load(Ordering::Relaxed) == my_token() {
+                panic!(
+                    "tricolor-gc: GcCell<{}> is already mutably borrowed on this thread",
+                    self.type_name()
+                );
+            }
+            backoff(&mut spins);
+        }
+        remember_shared(self.addr());
+        GcRef { cell: self }
+    }
+
+    /// Borrows the value immutably if no writer holds it; never waits.
+    ///
+    /// # Errors
+    /// [`BorrowError`] if the cell is mutably borrowed.
+    ///
+    /// # Examples
+    /// ```
+    /// let c = tricolor_gc_core::GcCell::new(1);
+    /// let w = c.borrow_mut();
+    /// assert!(c.try_borrow().is_err());
+    /// drop(w);
+    /// assert!(c.try_borrow().is_ok());
+    /// ```
+    pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
+        if self.try_add_reader() {
+            remember_shared(self.addr());
+            Ok(GcRef { cell: self })
+        } else {
+            Err(BorrowError {
+                type_name: self.type_name(),
+            })
+        }
+    }
+
+    fn try_take_writer(&self) -> bool {
+        // SeqCst: fact (1).
+        self.state
+            .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Borrows the value mutably, waiting while other threads (or the collector, briefly)
+    /// hold it.
+    ///
+    /// # Panics
+    /// If this thread already holds a borrow of the cell (the message names `T`).
+    ///
+    /// # Examples
+    /// ```
+    /// let c = tricolor_gc_core::GcCell::new(vec![1]);
+    /// c.borrow_mut().push(2);
+    /// assert_eq!(c.borrow().len(), 2);
+    /// ```
+    pub fn borrow_mut(&self) -> GcRefMut<'_, T>
+    where
+        T: Trace,
+    {
+        let mut spins = 0;
+        while !self.try_take_writer() {
+            let state = self.state.load(Ordering::Relaxed);
+            if state & WRITER != 0 && self.writer.load(Ordering::Relaxed) == my_token() {
+                panic!(
+                    "tricolor-gc: GcCell<{}> is already mutably borrowed on this thread",
+                    self.type_name()
+                );
+            }
+            if state & !WRITER != 0 && holds_shared(self.addr()) {
+                panic!(
+                    "tricolor-gc: GcCell<{}> is already borrowed on this thread",
+                    self.type_name()
+                );
+            }
+            backoff(&mut spins);
+        }
+        self.after_take_writer()
+    }
+
+    /// Borrows the value mutably if nobody holds it; never waits.
+    ///
+    /// # Errors
+    /// [`BorrowMutError`] if the cell is borrowed (by anyone, the collector included).
+    ///
+    /// # Examples
+    /// ```
+    /// let c = tricolor_gc_core::GcCell::new(0);
+    /// let r = c.borrow();
+    /// assert!(c.try_borrow_mut().is_err());
+    /// drop(r);
+    /// *c.try_borrow_mut().unwrap() += 1;
+    /// assert_eq!(*c.borrow(), 1);
+    /// ```
+    pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowMutError>
+    where
+        T: Trace,
+    {
+        if self.try_take_writer() {
+            Ok(self.after_take_writer())
+        } else {
+            Err(BorrowMutError {
+                type_name: self.type_name(),
+            })
+        }
+    }
+
+    fn after_take_writer(&self) -> GcRefMut<'_, T>
+    where
+        T: Trace,
+    {
+        self.writer.store(my_token(), Ordering::Relaxed);
+        let guard = GcRefMut { cell: self };
+        if T::NEEDS_TRACE && phase_seqcst() == Phase::Mark {
+            // SAFETY: we hold the writer flag: nobody else reads or writes the value.
+            deletion_barrier(unsafe { &*self.value.get() });
+        }
+        guard
+    }
+
+    /// The value through `&mut self` (no borrow, no barrier: a `GcCell` reachable from the
+    /// heap is never exclusively borrowed).
+    ///
+    /// # Examples
+    /// ```
+    /// let mut c = tricolor_gc_core::GcCell::new(1);
+    /// *c.get_mut() = 2;
+    /// assert_eq!(*c.borrow(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.value.get_mut()
+    }
+
+    /// The collector's read: a shared borrow for one trace, or `None` if a writer holds
+    /// the cell (the cell is then skipped; see the module docs).
+    fn collector_read(&self) -> Option<CollectorRead<'_, T>> {
+        self.try_add_reader()
+            .then_some(CollectorRead { cell: self })
+    }
+}
+
+/// Shades everything `value` references (the deletion barrier).
+#[cold]
+fn deletion_barrier<T: Trace + ?Sized>(value: &T) {
+    let op = heap::enter_op();
+    if phase_in_op() == Phase::Mark {
+        let mut tracer = Tracer::new();
+        value.trace(&mut tracer);
+        for edge in tracer.edges.drain(..) {
+            mark::shade(edge);
+        }
+    }
+    drop(op);
+}
+
+struct CollectorRead<'a, T: ?Sized> {
+    cell: &'a GcCell<T>,
+}
+
+impl<T: ?Sized> Drop for CollectorRead<'_, T> {
+    fn drop(&mut self) {
+        // Release: fact (2).
+        self.cell.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A shared borrow of a [`GcCell`].
+pub struct GcRef<'a, T: ?Sized> {
+    cell: &'a GcCell<T>,
+}
+
+impl<T: ?Sized> Deref for GcRef<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds a reader: no writer exists until it drops.
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for GcRef<'_, T> {
+    fn drop(&mut self) {
+        forget_shared(self.cell.addr());
+        // Release: fact (2).
+        self.cell.state.fetch_sub(1, Ordering::Release);
+    }
+}
+
+/// A mutable borrow of a [`GcCell`].
+pub struct GcRefMut<'a, T: ?Sized> {
+    cell: &'a GcCell<T>,
+}
+
+impl<T: ?Sized> Deref for GcRefMut<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard holds the writer flag.
+        unsafe { &*self.cell.value.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for GcRefMut<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard holds the writer flag: access is exclusive.
+        unsafe { &mut *self.cell.value.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for GcRefMut<'_, T> {
+    fn drop(&mut self) {
+        self.cell.writer.store(0, Ordering::Relaxed);
+        // Release: fact (2).
+        self.cell.state.store(0, Ordering::Release);
+    }
+}
+
+// SAFETY: reports what the value reports, through a shared borrow taken for the duration
+// (so the value does not change meanwhile), or nothing when a writer holds the cell (an
+// under-report, which is safe, and consistent with the barrier rules of collector/mark.rs).
+// The cell's own writes go through `borrow_mut`, which runs the barrier (rule 4).
+unsafe impl<T: Trace + ?Sized> Trace for GcCell<T> {
+    const NEEDS_TRACE: bool = T::NEEDS_TRACE;
+    fn trace(&self, tracer: &mut Tracer) {
+        if !T::NEEDS_TRACE {
+            return;
+        }
+        if let Some(read) = self.collector_read() {
+            // SAFETY: `read` holds a reader: no writer until it drops.
+            let value = unsafe { &*read.cell.value.get() };
+            value.trace(tracer);
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcCell<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.try_borrow() {
+            Ok(value) => f.debug_struct("GcCell").field("value", &&*value).finish(),
+            Err(_) => f
+                .debug_struct("GcCell")
+                .field("value", &"<borrowed>")
+                .finish(),
+        }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRef<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for GcRefMut<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: Default> Default for GcCell<T> {
+    fn default() -> GcCell<T> {
+        GcCell::new(T::default())
+    }
+}
