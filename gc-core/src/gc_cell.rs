@@ -350,8 +350,13 @@ impl<T: ?Sized> GcCell<T> {
     /// The collector's read: a shared borrow for one trace, or `None` if a writer holds
     /// the cell (the cell is then skipped; see the module docs).
     fn collector_read(&self) -> Option<CollectorRead<'_, T>> {
-        self.try_add_reader()
-            .then_some(CollectorRead { cell: self })
+        // Not `then_some`: its argument is built eagerly, and dropping an unused
+        // `CollectorRead` would release a reader that was never added.
+        if self.try_add_reader() {
+            Some(CollectorRead { cell: self })
+        } else {
+            None
+        }
     }
 }
 
@@ -376,7 +381,12 @@ struct CollectorRead<'a, T: ?Sized> {
 impl<T: ?Sized> Drop for CollectorRead<'_, T> {
     fn drop(&mut self) {
         // Release: fact (2).
-        self.cell.state.fetch_sub(1, Ordering::Release);
+        let old = self.cell.state.fetch_sub(1, Ordering::Release);
+        debug_assert!(
+            old & !WRITER != 0 && old & WRITER == 0,
+            "tricolor-gc: GcCell<{}> reader count corrupt ({old:#x}) at collector read end",
+            self.cell.type_name()
+        );
     }
 }
 
@@ -397,7 +407,12 @@ impl<T: ?Sized> Drop for GcRef<'_, T> {
     fn drop(&mut self) {
         forget_shared(self.cell.addr());
         // Release: fact (2).
-        self.cell.state.fetch_sub(1, Ordering::Release);
+        let old = self.cell.state.fetch_sub(1, Ordering::Release);
+        debug_assert!(
+            old & !WRITER != 0 && old & WRITER == 0,
+            "tricolor-gc: GcCell<{}> reader count corrupt ({old:#x}) at borrow end",
+            self.cell.type_name()
+        );
     }
 }
 
@@ -425,7 +440,12 @@ impl<T: ?Sized> Drop for GcRefMut<'_, T> {
     fn drop(&mut self) {
         self.cell.writer.store(0, Ordering::Relaxed);
         // Release: fact (2).
-        self.cell.state.store(0, Ordering::Release);
+        let old = self.cell.state.swap(0, Ordering::Release);
+        debug_assert!(
+            old == WRITER,
+            "tricolor-gc: GcCell<{}> state corrupt ({old:#x}) at mutable borrow end",
+            self.cell.type_name()
+        );
     }
 }
 

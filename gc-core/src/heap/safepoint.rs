@@ -24,7 +24,8 @@
 //!     `collector_fence` runs `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`, which makes
 //!     every running thread of the process execute a full barrier (an asymmetric fence,
 //!     as in userspace RCU and Folly). Where the kernel lacks it (`init` fails to
-//!     register), `mutator_fence` becomes a real `SeqCst` fence instead.
+//!     register), `mutator_fence` becomes a real `SeqCst` fence instead. Setting
+//!     `TRICOLOR_NO_MEMBARRIER` (any value) forces that fallback, so tests cover it.
 //! (2) An op's exit stores `op_seq` with Release; the collector loads it with Acquire, so
 //!     all the op did (mark bits, grey-queue pushes, cache updates) is visible to a
 //!     collector that saw the op end.
@@ -45,7 +46,8 @@ static INIT: OnceLock<bool> = OnceLock::new();
 /// through a cache, and installing a cache calls this first).
 pub(crate) fn init() {
     INIT.get_or_init(|| {
-        let expedited = os::membarrier_register();
+        let expedited =
+            std::env::var_os("TRICOLOR_NO_MEMBARRIER").is_none() && os::membarrier_register();
         // Relaxed: published to other threads by the OnceLock / the registry lock that
         // every thread takes before its first op.
         FALLBACK_FENCE.store(!expedited, Ordering::Relaxed);

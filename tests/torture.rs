@@ -1,0 +1,259 @@
+//! Torture test: mutators rewire a shared random cyclic graph while cycles run.
+//!
+//! Workload (seeded, per thread): 3 mutator threads share a root table (a managed
+//! `GcCell<Vec<Option<Gc<Node>>>>` of 64 slots) and, in a loop, pick one of:
+//! - **create** a node (fresh id) and store it in a random root slot, dropping what was
+//!   there;
+//! - **link** a random edge of one root's node to another root's node (cycles form freely);
+//! - **unlink** a random edge;
+//! - **move** a subtree: take an edge's target out into a temporary handle, yield (so
+//!   cycles run while the only handle is on the stack), then store it into another node's
+//!   edge or a root slot;
+//! - **walk** up to 16 edges from a root, checking every node it touches;
+//! - **drop** a root slot.
+//!
+//! A fourth thread calls `gc::collect()` in a loop; automatic cycles run too (GC percent
+//! 20).
+//!
+//! Every node carries its id and a checksum derived from it, checked on every access, and
+//! a drop tracker that counts its drops per id. At the end the table and all handles are
+//! dropped and `collect()` runs twice: every node created must have been dropped exactly
+//! once, and `stats().heap_objects` must be back at its baseline.
+//!
+//! Runs 30 s by default; `TRICOLOR_TORTURE_SECS` sets another duration and
+//! `TRICOLOR_TORTURE_THREADS` the number of mutators (default 3).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gc::{Gc, GcCell, Trace};
+
+const ROOTS: usize = 64;
+const EDGES: usize = 4;
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static DROPS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+fn checksum(id: u64) -> u64 {
+    let mut x = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Counts the drops of node `id`; lives in a skipped field so `Node` itself has no `Drop`.
+struct Tracker(u64);
+
+impl Drop for Tracker {
+    fn drop(&mut self) {
+        let mut drops = DROPS.lock().expect("drops");
+        let id = self.0 as usize;
+        if drops.len() <= id {
+            drops.resize(id + 1, 0);
+        }
+        drops[id] += 1;
+    }
+}
+
+#[derive(Trace)]
+struct Node {
+    id: u64,
+    check: u64,
+    edges: GcCell<Vec<Option<Gc<Node>>>>,
+    #[gc(skip)]
+    tracker: Tracker,
+}
+
+impl Node {
+    fn new() -> Gc<Node> {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        Gc::new(Node {
+            id,
+            check: checksum(id),
+            edges: GcCell::new(vec![None, None, None, None]),
+            tracker: Tracker(id),
+        })
+    }
+
+    fn verify(&self) {
+        assert_eq!(
+            self.check,
+            checksum(self.id),
+            "node {} corrupted (checksum)",
+            self.id
+        );
+        assert_eq!(
+            self.tracker.0, self.id,
+            "node {} corrupted (tracker)",
+            self.id
+        );
+    }
+}
+
+type Table = Gc<GcCell<Vec<Option<Gc<Node>>>>>;
+
+struct Rng(u64);
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn root(table: &Table, slot: usize) -> Option<Gc<Node>> {
+    let node = table.borrow()[slot].clone();
+    if let Some(n) = &node {
+        n.verify();
+    }
+    node
+}
+
+fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
+    let mut rng = Rng(seed);
+    let mut ops = 0;
+    while !stop.load(Ordering::Relaxed) {
+        match rng.below(12) {
+            0..=2 => {
+                let node = Node::new();
+                let slot = rng.below(ROOTS);
+                let old = table.borrow_mut()[slot].replace(node);
+                drop(old);
+            }
+            3..=4 => {
+                if let (Some(a), Some(b)) = (
+                    root(&table, rng.below(ROOTS)),
+                    root(&table, rng.below(ROOTS)),
+                ) {
+                    a.edges.borrow_mut()[rng.below(EDGES)] = Some(b);
+                }
+            }
+            5 => {
+                if let Some(a) = root(&table, rng.below(ROOTS)) {
+                    a.edges.borrow_mut()[rng.below(EDGES)] = None;
+                }
+            }
+            6..=7 => {
+                let Some(a) = root(&table, rng.below(ROOTS)) else {
+                    continue;
+                };
+                let moved = a.edges.borrow_mut()[rng.below(EDGES)].take();
+                drop(a);
+                if let Some(m) = &moved {
+                    m.verify();
+                }
+                std::thread::yield_now();
+                if let Some(m) = &moved {
+                    m.verify();
+                }
+                if rng.below(2) == 0 {
+                    if let Some(c) = root(&table, rng.below(ROOTS)) {
+                        c.edges.borrow_mut()[rng.below(EDGES)] = moved;
+                    }
+                } else {
+                    table.borrow_mut()[rng.below(ROOTS)] = moved;
+                }
+            }
+            8..=10 => {
+                let mut cursor = root(&table, rng.below(ROOTS));
+                for _ in 0..16 {
+                    let Some(node) = cursor else { break };
+                    node.verify();
+                    cursor = node.edges.borrow()[rng.below(EDGES)].clone();
+                }
+            }
+            _ => {
+                table.borrow_mut()[rng.below(ROOTS)] = None;
+            }
+        }
+        ops += 1;
+    }
+    ops
+}
+
+#[test]
+fn mutators_rewire_a_cyclic_graph_while_cycles_run() {
+    let seconds: u64 = std::env::var("TRICOLOR_TORTURE_SECS")
+        .ok()
+        .map(|v| {
+            v.parse()
+                .expect("TRICOLOR_TORTURE_SECS must be a whole number of seconds")
+        })
+        .unwrap_or(30);
+    gc::collect();
+    gc::collect();
+    let baseline = gc::stats().heap_objects;
+    let old_percent = gc::set_gc_percent(20);
+    let table: Table = Gc::new(GcCell::new(vec![None; ROOTS]));
+    let stop = AtomicBool::new(false);
+    let cycles_before = gc::stats().cycles;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let ops: u64 = std::thread::scope(|s| {
+        let threads: u64 = std::env::var("TRICOLOR_TORTURE_THREADS")
+            .ok()
+            .map(|v| {
+                v.parse()
+                    .expect("TRICOLOR_TORTURE_THREADS must be a whole number")
+            })
+            .unwrap_or(3);
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let table = table.clone();
+                let stop = &stop;
+                s.spawn(move || {
+                    mutator(table, 0x1234_5678_9ABC_DEF1 ^ ((t + 1) * 0x9E37_79B9), stop)
+                })
+            })
+            .collect();
+        let collector = s.spawn(|| {
+            let mut manual = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                gc::collect();
+                manual += 1;
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            manual
+        });
+        while Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        stop.store(true, Ordering::Relaxed);
+        let manual = collector.join().expect("collector thread");
+        assert!(manual > 0);
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("mutator thread"))
+            .sum()
+    });
+    let stats = gc::stats();
+    assert!(
+        stats.cycles > cycles_before + 10,
+        "cycles ran: {}",
+        stats.cycles - cycles_before
+    );
+    for slot in table.borrow().iter().flatten() {
+        slot.verify();
+    }
+    drop(table);
+    gc::collect();
+    gc::collect();
+    gc::set_gc_percent(old_percent);
+    let created = NEXT_ID.load(Ordering::Relaxed) as usize;
+    let drops = DROPS.lock().expect("drops");
+    assert!(
+        created > 1000,
+        "the test did something: {created} nodes, {ops} ops"
+    );
+    for id in 0..created {
+        let count = drops.get(id).copied().unwrap_or(0);
+        assert_eq!(count, 1, "node {id} dropped {count} times");
+    }
+    assert_eq!(gc::stats().heap_objects, baseline, "every node freed");
+    eprintln!(
+        "torture: {ops} ops, {created} nodes, {} cycles, max pause {:?}",
+        gc::stats().cycles - cycles_before,
+        gc::stats().pauses.iter().max()
+    );
+}
