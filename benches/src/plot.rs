@@ -44,7 +44,7 @@ fn thin(points: Vec<(f64, f64)>, x_max: f64) -> Vec<(f64, f64)> {
     let mut best: Vec<Option<(f64, f64)>> = vec![None; cols];
     for (x, y) in points {
         let c = ((x / x_max) * (cols - 1) as f64).clamp(0.0, (cols - 1) as f64) as usize;
-        if best[c].is_none_or(|(_, by)| y > by) {
+        if !matches!(best[c], Some((_, by)) if by >= y) {
             best[c] = Some((x, y));
         }
     }
@@ -88,6 +88,7 @@ where
         .configure_mesh()
         .x_desc("time since churn start (s)")
         .y_desc("duration (µs)")
+        .y_label_formatter(&|v| format!("{v}"))
         .draw()?;
     let kinds = [
         (Kind::Gap, "loop gap above threshold", BLUE.mix(0.5)),
@@ -140,6 +141,8 @@ where
         .configure_mesh()
         .x_desc("gap (µs; 10 buckets per decade, first bucket = under 1 µs)")
         .y_desc("count")
+        .x_label_formatter(&|v| format!("{v}"))
+        .y_label_formatter(&|v| format!("{v}"))
         .draw()?;
     chart.draw_series(buckets.into_iter().map(|(lo, hi, n)| {
         Rectangle::new([(lo.max(0.1), 0.5), (hi, n as f64)], BLUE.mix(0.6).filled())
