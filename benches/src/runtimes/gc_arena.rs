@@ -1,0 +1,251 @@
+//! `gc-arena` 0.7: an incremental (not concurrent) tricolor mark-sweep collector inside a
+//! closed, single-threaded arena. Its driver differs from `handles.rs` because `Gc<'gc, _>`
+//! cannot leave `Arena::mutate`: the live set is the arena's root, a
+//! `Gc<RefLock<Vec<Gc<ANode>>>>`, and collection can only run between `mutate` calls.
+//!
+//! # Algorithm
+//! 1. Build the live set in batches of [`BUILD_BATCH`] trees per `mutate` call, paying the
+//!    allocation debt between batches exactly as in the churn (step 3).
+//! 2. Churn: one `mutate` call per iteration does the W2 iteration (allocate, check and drop
+//!    a short-lived tree; maybe replace a slot through `RefLock::borrow_mut(mc)`, whose write
+//!    barrier keeps the incremental marking correct, and check the old tree).
+//! 3. Between iterations, when `Metrics::allocation_debt` exceeds [`DEBT_GRANULARITY`],
+//!    call `Arena::collect_debt` with the default `Pacing`. The crate's docs say there is no
+//!    minimum unit of work, so calling it only above some threshold is cheaper: this is the
+//!    intended way to drive it, and the collector's own pacing decides how much work each
+//!    call does.
+//! 4. Each `collect_debt` call stops the mutator for its whole duration, so it is recorded
+//!    as a `Pause`: these are exact, measured around the call. A call that starts while the
+//!    arena is sleeping or marking counts as mark time, one that starts while it sweeps as
+//!    sweep time. A cycle is counted when a call starts in `Sweeping` and ends outside it.
+//!
+//! Size estimate: `GcHeader` (`next` pointer + tagged vtable pointer, 16 bytes) + the node
+//! (children are 8-byte `Option<Gc>` thanks to the non-null niche), rounded to glibc's chunk
+//! (gc-arena allocates each `Gc` with `alloc::alloc`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gc_arena::arena::CollectionPhase;
+use gc_arena::{Arena, Collect, Gc, Mutation, RefLock, Rootable};
+
+use super::handles::{assemble, merge};
+use super::tree::{self, malloc_chunk, Payload, Rng, TreeNode};
+use super::{Plan, RunError, RunOutcome, Runtime, ThreadResult};
+use crate::config::Config;
+use crate::probe::{Kind, Probe, Sample};
+use crate::sampler::{self, CollectorCounters, Progress, Sampler};
+
+pub(crate) const RUNTIME: Runtime = Runtime {
+    name: NAME,
+    multi_thread: false,
+    stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
+             steps paced by the crate's allocation debt)",
+    run,
+};
+
+const NAME: &str = "gc-arena";
+
+/// Pay the allocation debt once it exceeds this many units (about as many allocations).
+const DEBT_GRANULARITY: f64 = 1024.0;
+/// Live trees built per `mutate` call during the build.
+const BUILD_BATCH: usize = 256;
+/// gc-arena's `GcHeader`: `next: Cell<Option<GcPtr>>` + `tagged_vtable: Cell<*const _>`.
+const HEADER_BYTES: usize = 2 * size_of::<usize>();
+
+#[derive(Collect)]
+#[collect(no_drop)]
+struct ANode<'gc> {
+    left: Option<Gc<'gc, ANode<'gc>>>,
+    right: Option<Gc<'gc, ANode<'gc>>>,
+    #[collect(require_static)]
+    payload: Payload,
+}
+
+impl TreeNode for ANode<'_> {
+    fn payload(&self) -> &Payload {
+        &self.payload
+    }
+    fn left(&self) -> Option<&Self> {
+        self.left.as_deref()
+    }
+    fn right(&self) -> Option<&Self> {
+        self.right.as_deref()
+    }
+}
+
+type Slots<'gc> = Gc<'gc, RefLock<Vec<Gc<'gc, ANode<'gc>>>>>;
+type SlotsRoot = Rootable![Slots<'_>];
+
+fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Gc<'gc, ANode<'gc>> {
+    tree::build(depth, rng, &mut |left, right, payload| {
+        Gc::new(
+            mc,
+            ANode {
+                left,
+                right,
+                payload,
+            },
+        )
+    })
+}
+
+/// Collection bookkeeping across `collect_debt` calls.
+#[derive(Default)]
+struct Collector {
+    pauses: Vec<Sample>,
+    mark: Duration,
+    sweep: Duration,
+    cycles: u64,
+}
+
+impl Collector {
+    /// Pays the debt if it is above the granularity; records the call when `start` is set.
+    fn pay(&mut self, arena: &mut Arena<SlotsRoot>, start: Option<Instant>) {
+        if arena.metrics().allocation_debt() <= DEBT_GRANULARITY {
+            return;
+        }
+        let before = arena.collection_phase();
+        let t0 = Instant::now();
+        arena.collect_debt();
+        let t1 = Instant::now();
+        let Some(start) = start else { return };
+        let dur = t1 - t0;
+        match before {
+            CollectionPhase::Sweeping => self.sweep += dur,
+            _ => self.mark += dur,
+        }
+        if before == CollectionPhase::Sweeping && arena.collection_phase() != before {
+            self.cycles += 1;
+        }
+        self.pauses.push(Sample {
+            kind: Kind::Pause,
+            thread: Some(0),
+            t: t1.saturating_duration_since(start),
+            dur,
+        });
+    }
+}
+
+fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
+    let plan = Plan::new(
+        cfg,
+        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static>>()),
+    );
+    let slots = plan.slots_per_thread[0];
+    let mut rng = Rng::new(cfg.seed, 0);
+    let mut collector = Collector::default();
+
+    let spinner = sampler::build_spinner(NAME, cfg.quiet);
+    let rss_before = tricolor_gc_core::process_rss_bytes();
+    let build_start = Instant::now();
+    let mut arena =
+        Arena::<SlotsRoot>::new(|mc| Gc::new(mc, RefLock::new(Vec::with_capacity(slots))));
+    let mut built = 0;
+    while built < slots {
+        let n = BUILD_BATCH.min(slots - built);
+        arena.mutate(|mc, root| {
+            for _ in 0..n {
+                let t = build_tree(mc, cfg.live_depth, &mut rng);
+                root.borrow_mut(mc).push(t);
+            }
+        });
+        built += n;
+        collector.pay(&mut arena, None);
+    }
+    let build_time = build_start.elapsed();
+    spinner.finish_and_clear();
+    let build_rss_bytes = tricolor_gc_core::process_rss_bytes()
+        .zip(rss_before)
+        .map(|(after, before)| after.saturating_sub(before) as u64);
+
+    let progress = Arc::new(Progress::default());
+    let duration = Duration::from_secs_f64(cfg.duration_s);
+    let start = Instant::now();
+    let sampler = Sampler::start(
+        NAME,
+        None,
+        Arc::clone(&progress),
+        start,
+        duration,
+        cfg.quiet,
+    );
+    let deadline = start + duration;
+    let mut probe = Probe::new(0, start, Duration::from_micros(cfg.gap_threshold_us));
+    let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
+    let result = loop {
+        let step = arena.mutate(|mc, root| -> Result<bool, tree::Corrupt> {
+            let t = build_tree(mc, cfg.churn_depth, &mut rng);
+            tree::check(&*t, plan.churn_tree_nodes)?;
+            if slots > 0 && rng.chance(cfg.replace_fraction) {
+                let i = rng.below(slots);
+                let fresh = build_tree(mc, cfg.live_depth, &mut rng);
+                let old = std::mem::replace(&mut root.borrow_mut(mc)[i], fresh);
+                tree::check(&*old, plan.live_tree_nodes)?;
+                return Ok(true);
+            }
+            Ok(false)
+        });
+        match step {
+            Ok(did_replace) => {
+                nodes += plan.churn_tree_nodes;
+                if did_replace {
+                    nodes += plan.live_tree_nodes;
+                    replaced += 1;
+                }
+            }
+            Err(detail) => {
+                break Err(RunError::Corrupt {
+                    runtime: NAME,
+                    thread: 0,
+                    detail,
+                })
+            }
+        }
+        collector.pay(&mut arena, Some(start));
+        iterations += 1;
+        let (now, _) = probe.tick();
+        if iterations % 256 == 0 {
+            progress
+                .nodes
+                .fetch_add(nodes - published, std::sync::atomic::Ordering::Relaxed);
+            published = nodes;
+        }
+        if now >= deadline {
+            break Ok(());
+        }
+    };
+    let churn_time = start.elapsed();
+    let sampled = sampler.finish();
+    result?;
+    let counters = merge(
+        CollectorCounters {
+            cycles: Some(collector.cycles),
+            mark_time: Some(collector.mark),
+            sweep_time: Some(collector.sweep),
+            ..CollectorCounters::default()
+        },
+        sampled.counters.unwrap_or_default(),
+    );
+    let thread = ThreadResult {
+        probe,
+        stalls: collector.pauses,
+        nodes,
+        iterations,
+        replaced,
+    };
+    let outcome = assemble(
+        NAME,
+        1,
+        plan,
+        build_time,
+        build_rss_bytes,
+        churn_time,
+        vec![thread],
+        sampled.samples,
+        true,
+        counters,
+    );
+    drop(arena);
+    Ok(outcome)
+}
