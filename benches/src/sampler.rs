@@ -14,8 +14,8 @@
 //! "n/a" for collector stalls instead of pretending there were none.
 //!
 //! The tricolor runtime's source reads `gc::stats()`: `pauses` holds the last 256 stalls,
-//! oldest first, and `total_pause` is cumulative, so [`new_pause_suffix`] finds the new ones
-//! as the shortest suffix of `pauses` that sums to the growth of `total_pause`.
+//! oldest first, and `pause_count` counts all of them, so the new ones are the last
+//! `pause_count - previous` entries.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -51,26 +51,6 @@ pub(crate) struct Poll {
 /// A runtime's process-wide pause history, polled from the sampler thread.
 pub(crate) trait StallSource: Send {
     fn poll(&mut self) -> Poll;
-}
-
-/// The new pauses in `pauses` (oldest first, a bounded history) given that the cumulative
-/// pause total grew from `prev_total` to `total`: the shortest suffix summing to the growth.
-/// If the history wrapped (more new pauses than it holds), all of it is new.
-#[cfg_attr(not(test), allow(dead_code))] // for the tricolor runtime's StallSource
-pub(crate) fn new_pause_suffix(
-    prev_total: Duration,
-    total: Duration,
-    pauses: &[Duration],
-) -> &[Duration] {
-    let grown = total.saturating_sub(prev_total);
-    let mut sum = Duration::ZERO;
-    for (i, p) in pauses.iter().enumerate().rev() {
-        if sum >= grown {
-            return &pauses[i + 1..];
-        }
-        sum += *p;
-    }
-    pauses
 }
 
 /// Everything the sampler saw.
@@ -228,15 +208,6 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    #[test]
-    fn new_pauses_are_the_suffix_matching_the_growth() {
-        let h = [ms(1), ms(2), ms(3), ms(4)];
-        assert_eq!(new_pause_suffix(ms(10), ms(17), &h), &[ms(3), ms(4)]);
-        assert_eq!(new_pause_suffix(ms(10), ms(10), &h), &[] as &[Duration]);
-        // More growth than the history holds: everything is new.
-        assert_eq!(new_pause_suffix(ms(0), ms(100), &h), &h);
     }
 
     struct Fake(u64);

@@ -147,3 +147,49 @@ fn help_lists_every_flag() {
         assert!(text.contains(flag), "--help lacks {flag}");
     }
 }
+
+#[test]
+fn short_tricolor_run_records_collector_pauses() {
+    let out = out_dir("tricolor");
+    let o = bench(&[
+        "--live-mib",
+        "8",
+        "--duration",
+        "2",
+        "--threads",
+        "2",
+        "--quiet",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("runtime tricolor"),
+        "tricolor is the default:\n{stdout}"
+    );
+    assert!(
+        !stdout.contains("pauses        n/a"),
+        "tricolor reports its pauses:\n{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&non_empty(&out.join("tricolor.json"))).expect("JSON parses");
+    assert_eq!(json["runtime"], "tricolor");
+    assert!(
+        json["cycles"].as_u64().unwrap_or(0) >= 1,
+        "a 2 s churn runs cycles: {json}"
+    );
+    assert!(!json["pause"].is_null(), "pauses are measured: {json}");
+    let csv = non_empty(&out.join("tricolor.csv"));
+    assert!(
+        csv.lines().any(|l| l.starts_with("pause,")),
+        "CSV has pause samples"
+    );
+    let svg = non_empty(&out.join("tricolor.svg"));
+    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"));
+}

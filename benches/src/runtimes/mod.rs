@@ -3,8 +3,7 @@
 //! Module map:
 //! - `tree`: the node shape, payload checksum, builder and checker all runtimes share;
 //! - `handles`: the generic driver for runtimes whose roots are plain Rust values (a `Vec`
-//!   of handles owned by each mutator thread): `arc`, `rust_gc`, `dumpster`, and later
-//!   `tricolor`;
+//!   of handles owned by each mutator thread): `tricolor`, `arc`, `rust_gc`, `dumpster`;
 //! - `gc_arena`: its own driver, because its roots live inside the arena and its loop
 //!   runs inside `Arena::mutate` with collection between calls.
 //!
@@ -19,6 +18,7 @@ mod gc_arena;
 pub(crate) mod handles;
 mod rust_gc;
 pub(crate) mod tree;
+mod tricolor;
 
 use std::fmt;
 use std::time::Duration;
@@ -41,6 +41,7 @@ pub(crate) struct Runtime {
 
 /// Every runtime, in the order `--runtime all` runs them.
 pub(crate) const RUNTIMES: &[Runtime] = &[
+    tricolor::RUNTIME,
     arc::RUNTIME,
     rust_gc::RUNTIME,
     dumpster::RUNTIME,
@@ -48,7 +49,7 @@ pub(crate) const RUNTIMES: &[Runtime] = &[
 ];
 
 /// The runtime measured when `--runtime` is not given.
-pub(crate) const DEFAULT_RUNTIME: &str = "arc";
+pub(crate) const DEFAULT_RUNTIME: &str = "tricolor";
 
 pub(crate) fn names() -> Vec<&'static str> {
     RUNTIMES.iter().map(|r| r.name).collect()

@@ -256,6 +256,8 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
         counters.cycles += 1;
         counters.freed_objects += report.freed_objects as u64;
         counters.heap_goal_bytes = goal;
+        counters.mark_time += trace.count + trace.roots + trace.mark;
+        counters.sweep_time += trace.sweep;
         if reason == Reason::Periodic {
             counters.forced_cycles += 1;
         }

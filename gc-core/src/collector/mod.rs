@@ -65,6 +65,9 @@ pub fn stats() -> Stats {
         pauses: counters.pauses.iter().copied().collect(),
         forced_cycles: counters.forced_cycles,
         assist_time: Duration::ZERO,
+        mark_time: counters.mark_time,
+        sweep_time: counters.sweep_time,
+        pause_count: counters.pause_count,
     }
 }
 

@@ -40,11 +40,20 @@ pub struct Stats {
     /// Time mutators spent assisting the marker. Assists arrive with the pacer; until
     /// then mutators never assist and this stays zero.
     pub assist_time: Duration,
+    /// Wall time of all concurrent counting, roots and marking phases so far.
+    pub mark_time: Duration,
+    /// Wall time of all sweeps so far.
+    pub sweep_time: Duration,
+    /// Stop and handshake stalls so far (`pauses` keeps only the last 256).
+    pub pause_count: u64,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub(crate) cycles: u64,
+    pub(crate) pause_count: u64,
+    pub(crate) mark_time: Duration,
+    pub(crate) sweep_time: Duration,
     pub(crate) forced_cycles: u64,
     pub(crate) freed_objects: u64,
     pub(crate) total_pause: Duration,
@@ -54,6 +63,9 @@ pub(crate) struct Counters {
 
 pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     cycles: 0,
+    pause_count: 0,
+    mark_time: Duration::ZERO,
+    sweep_time: Duration::ZERO,
     forced_cycles: 0,
     freed_objects: 0,
     total_pause: Duration::ZERO,
@@ -68,6 +80,7 @@ impl Counters {
         }
         self.pauses.push_back(pause);
         self.total_pause += pause;
+        self.pause_count += 1;
     }
 }
 
