@@ -136,4 +136,6 @@ pub mod __private {
     pub use tricolor_gc_core::trace::__SelfPlaceholder;
     /// The target addresses that `value.trace(..)` reports, in report order.
     pub use tricolor_gc_core::trace::__trace_edges as trace_edges;
+    /// Benchmarks only: hold the next cycle in its mark phase / whether one is held.
+    pub use tricolor_gc_core::{__hold_marking as hold_marking, __marking_held as marking_held};
 }

@@ -1,6 +1,6 @@
 //! Binary-trees (the Benchmarks Game shape, DESIGN.md §10 workload W1) at depth 16 on every
-//! pointer type in the same run: `Box` and `Arc` (no collector), `gc` (rust-gc),
-//! `dumpster` (sync) and `gc-arena`.
+//! pointer type in the same run: tricolor's `Gc`, `Box` and `Arc` (no collector), `gc`
+//! (rust-gc), `dumpster` (sync) and `gc-arena`.
 //!
 //! Target (DESIGN.md §10): tricolor's `Gc` under 6 s at depth 21, faster than `Box`; compare
 //! ratios measured in one run only. Depth 16 keeps one iteration under a second for the
@@ -10,9 +10,6 @@
 //! long-lived tree of depth 16, then for depth d = 4, 6, .., 16 build and check
 //! 2^(16 - d + 4) trees of depth d, then check the long-lived tree. Nodes hold only their
 //! two children; `check` counts nodes.
-//!
-//! Adding tricolor's `Gc` later: one more `Tree` impl (a node with
-//! `Option<(Gc<Node>, Gc<Node>)>`, `#[derive(Trace)]`) and one line in `bench`.
 //!
 //! Run: `cargo bench -p tricolor-gc-bench --bench binary_trees`
 
@@ -55,6 +52,25 @@ fn expected(max_depth: u32) -> u64 {
         .map(|d| (1u64 << (max_depth - d + MIN_DEPTH)) * nodes(d))
         .sum();
     nodes(max_depth + 1) + loops + nodes(max_depth)
+}
+
+/// tricolor-gc: a node holds its children in a managed object; `Gc` handles are counted
+/// and the garbage trees are found by the collector's cycles.
+struct TcTree(gc::Gc<TcNode>);
+
+#[derive(gc::Trace)]
+struct TcNode(Option<(gc::Gc<TcNode>, gc::Gc<TcNode>)>);
+
+impl Tree for TcTree {
+    fn node(children: Option<(Self, Self)>) -> Self {
+        TcTree(gc::Gc::new(TcNode(children.map(|(l, r)| (l.0, r.0)))))
+    }
+    fn check(&self) -> u64 {
+        fn walk(n: &TcNode) -> u64 {
+            1 + n.0.as_ref().map_or(0, |(l, r)| walk(l) + walk(r))
+        }
+        walk(&self.0)
+    }
 }
 
 struct BoxTree(Option<Box<(BoxTree, BoxTree)>>);
@@ -183,6 +199,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| assert_eq!(f(black_box(MAX_DEPTH)), want))
         });
     };
+    run("tricolor", binary_trees::<TcTree>);
     run("box", binary_trees::<BoxTree>);
     run("arc", binary_trees::<ArcTree>);
     run("rust-gc", binary_trees::<rust_gc_tree::RgTree>);

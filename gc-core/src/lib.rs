@@ -23,7 +23,10 @@ pub mod pool;
 mod sync;
 pub mod trace;
 
-pub use collector::{__set_force_period, collect, set_gc_percent, set_memory_limit, stats, Stats};
+pub use collector::{
+    __hold_marking, __marking_held, __set_force_period, collect, set_gc_percent, set_memory_limit,
+    stats, Stats,
+};
 pub use gc::Gc;
 pub use gc_cell::{BorrowError, BorrowMutError, GcCell, GcRef, GcRefMut};
 pub use os::{process_peak_rss_bytes, process_rss_bytes};

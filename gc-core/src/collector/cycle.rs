@@ -66,6 +66,11 @@ static WAKE: Condvar = Condvar::new();
 static DONE: Condvar = Condvar::new();
 /// Set by the allocation trigger.
 static HEAP_TRIGGERED: AtomicBool = AtomicBool::new(false);
+/// Benchmarks only: while set, a cycle waits in `Mark` after its roots pass, so that
+/// barrier costs can be measured during a cycle.
+pub(crate) static HOLD_MARKING: AtomicBool = AtomicBool::new(false);
+/// Benchmarks only: set while a cycle is held by `HOLD_MARKING`.
+pub(crate) static HELD: AtomicBool = AtomicBool::new(false);
 static STARTED: OnceLock<()> = OnceLock::new();
 
 /// Starts the collector thread (once) and arms the first trigger.
@@ -200,6 +205,12 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
     let t = Instant::now();
     trace.roots_found = mark::shade_roots(&spans);
     trace.roots = t.elapsed();
+
+    while HOLD_MARKING.load(Ordering::Relaxed) {
+        HELD.store(true, Ordering::Relaxed);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    HELD.store(false, Ordering::Relaxed);
 
     // 4. Mark and terminate.
     let t = Instant::now();

@@ -108,3 +108,17 @@ pub fn __set_force_period(period: Duration) {
 }
 
 pub(crate) use cycle::ensure_started;
+
+/// Benchmarks only: holds the next cycle in its `Mark` phase (after the roots pass) while
+/// `hold` is true, so that barrier costs can be measured during a cycle. Start the cycle
+/// with `collect()` on another thread and wait for [`__marking_held`].
+#[doc(hidden)]
+pub fn __hold_marking(hold: bool) {
+    cycle::HOLD_MARKING.store(hold, crate::sync::Ordering::Relaxed);
+}
+
+/// Benchmarks only: whether a cycle is currently held in `Mark` by [`__hold_marking`].
+#[doc(hidden)]
+pub fn __marking_held() -> bool {
+    cycle::HELD.load(crate::sync::Ordering::Relaxed)
+}
