@@ -59,7 +59,7 @@ fn shared_and_exclusive_borrows() {
 fn try_errors_name_the_type() {
     let cell = GcCell::new(Payload::default());
     let w = cell.borrow_mut();
-    let err = cell.try_borrow().err().expect("mutably borrowed");
+    let err = cell.try_borrow().expect_err("mutably borrowed");
     assert!(err.type_name.ends_with("Payload"), "{}", err.type_name);
     let text = err.to_string();
     assert!(
@@ -68,7 +68,7 @@ fn try_errors_name_the_type() {
     );
     drop(w);
     let r = cell.borrow();
-    let err = cell.try_borrow_mut().err().expect("borrowed");
+    let err = cell.try_borrow_mut().expect_err("borrowed");
     let text = err.to_string();
     assert!(
         text.contains("Payload") && text.contains("borrowed"),

@@ -61,6 +61,8 @@ impl Hash for Key {
 }
 
 type K = Gc<Key>;
+/// A nested element: a box around a tuple holding a deque of handles.
+type Group = Box<(u8, VecDeque<K>)>;
 
 /// Builds `n` targets with ids `0..n`, moves them into a container object made by `build`
 /// (no other handle survives), checks that cycles keep them (the ids `read` finds are
@@ -296,7 +298,7 @@ fn cells_and_nested_handles() {
         9,
         |v| {
             let mut it = v.into_iter();
-            let mut groups: Vec<Option<Box<(u8, VecDeque<K>)>>> = Vec::new();
+            let mut groups: Vec<Option<Group>> = Vec::new();
             for g in 0..3u8 {
                 groups.push(None);
                 groups.push(Some(Box::new((g, (&mut it).take(3).collect()))));
