@@ -129,6 +129,8 @@ pub use tricolor_gc_core::{
 /// Support for the derive's expansion and for tests; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    /// Sets the period after which an idle collector forces a cycle (default 2 minutes).
+    pub use tricolor_gc_core::__set_force_period as set_force_period;
     /// Runs the pool part of a cycle start; tests call it where they will call
     /// `gc::collect()` once the collector exists.
     pub use tricolor_gc_core::pool::{__registered_pools, __simulate_cycle_start};

@@ -1,4 +1,5 @@
-//! Compile-time behaviour of `#[derive(Trace)]`: what it must reject (`tests/ui/fail_*.rs`,
+//! Compile-time behaviour of `#[derive(Trace)]` and of the bounds of `Gc<T>` (the
+//! `tests/ui/fail_gc_*.rs` cases): what must be rejected (`tests/ui/fail_*.rs`,
 //! with the expected compiler output checked in as `.stderr`) and what it must accept
 //! (`tests/ui/pass_*.rs`). Regenerate the `.stderr` files with `TRYBUILD=overwrite` after a
 //! deliberate change to a message, and review the diff.

@@ -1,0 +1,144 @@
+//! `gc::stats()` (DESIGN §2, row `gc::stats()`): `cycles` grows by at least one per
+//! `collect()`; `heap_objects` is exact after `collect()` on a quiet heap; `heap_bytes` is
+//! positive while objects live; `heap_goal_bytes` is at least 4 MiB; `pauses` is non-empty,
+//! holds at most the last 256 stalls, each under a 1 s sanity bound, and `total_pause` is at
+//! least their sum; `forced_cycles` grows when the forced period is short and the heap idle.
+//!
+//! Every test takes `LOCK`, so each sees a quiet heap (no other test allocates meanwhile).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gc::{Gc, GcCell, Trace};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Trace)]
+struct Node {
+    payload: [u64; 4],
+    next: GcCell<Option<Gc<Node>>>,
+}
+
+fn node() -> Gc<Node> {
+    Gc::new(Node {
+        payload: [7; 4],
+        next: GcCell::new(None),
+    })
+}
+
+#[test]
+fn cycles_count_every_collect() {
+    let _g = serial();
+    for _ in 0..5 {
+        let before = gc::stats().cycles;
+        gc::collect();
+        assert!(gc::stats().cycles > before);
+    }
+    let before = gc::stats().cycles;
+    for _ in 0..10 {
+        gc::collect();
+    }
+    assert!(gc::stats().cycles >= before + 10);
+}
+
+#[test]
+fn heap_objects_and_bytes_follow_the_live_set() {
+    let _g = serial();
+    gc::collect();
+    let base = gc::stats();
+    let live: Vec<Gc<Node>> = (0..1000).map(|_| node()).collect();
+    // A garbage ring of 500 and 500 acyclic garbage objects.
+    let first = node();
+    let mut last = first.clone();
+    for _ in 1..500 {
+        let n = node();
+        *last.next.borrow_mut() = Some(n.clone());
+        last = n;
+    }
+    *last.next.borrow_mut() = Some(first);
+    drop(last);
+    for _ in 0..500 {
+        drop(node());
+    }
+    let full = gc::stats();
+    assert_eq!(
+        full.heap_objects,
+        base.heap_objects + 2000,
+        "allocated, not freed"
+    );
+    assert!(full.heap_bytes > 0 && full.heap_bytes >= 1000 * std::mem::size_of::<Node>());
+    gc::collect();
+    let after = gc::stats();
+    assert_eq!(
+        after.heap_objects,
+        base.heap_objects + 1000,
+        "exactly the survivors"
+    );
+    assert!(after.heap_bytes > 0, "live objects occupy the heap");
+    assert!(
+        after.heap_goal_bytes >= 4 << 20,
+        "goal {}",
+        after.heap_goal_bytes
+    );
+    assert!(live.iter().all(|n| n.payload == [7; 4]));
+    drop(live);
+    gc::collect();
+    assert_eq!(gc::stats().heap_objects, base.heap_objects);
+}
+
+#[test]
+fn pause_history_is_bounded_and_summed() {
+    let _g = serial();
+    gc::collect();
+    let s = gc::stats();
+    assert!(!s.pauses.is_empty(), "a cycle records its stalls");
+    assert!(s.pauses.len() <= 256);
+    // Enough cycles to record more than 256 stalls (at least two per cycle).
+    let start_total = s.total_pause;
+    for _ in 0..140 {
+        gc::collect();
+    }
+    let s = gc::stats();
+    assert_eq!(s.pauses.len(), 256, "the last 256 stalls are kept");
+    for p in &s.pauses {
+        assert!(*p < Duration::from_secs(1), "implausible stall {p:?}");
+    }
+    let retained: Duration = s.pauses.iter().sum();
+    assert!(
+        s.total_pause >= retained,
+        "{:?} < {retained:?}",
+        s.total_pause
+    );
+    assert!(s.total_pause > start_total, "total grows");
+    assert_eq!(s.assist_time, Duration::ZERO, "no assists yet");
+}
+
+#[test]
+fn forced_cycles_run_on_an_idle_heap() {
+    let _g = serial();
+    let before = gc::stats().forced_cycles;
+    let cycles_before = gc::stats().cycles;
+    gc::__private::set_force_period(Duration::from_millis(200));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut forced = before;
+    while Instant::now() < deadline {
+        forced = gc::stats().forced_cycles;
+        if forced >= before + 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    gc::__private::set_force_period(Duration::from_secs(120));
+    assert!(
+        forced >= before + 2,
+        "no forced cycle within 10 s: {before} -> {forced}"
+    );
+    assert!(
+        gc::stats().cycles >= cycles_before + 2,
+        "forced cycles are cycles"
+    );
+}
