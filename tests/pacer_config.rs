@@ -96,7 +96,6 @@ fn negative_percent_disables_automatic_cycles() {
 /// Like the test above, but a cycle (`collect()`) runs while automatic cycles are off, so
 /// the next heap trigger is computed with GC percent -1.
 #[test]
-#[ignore = "BUG: set_gc_percent does not re-arm the heap trigger; after a cycle at -1, restoring the percent leaves automatic cycles off until the next cycle"]
 fn restoring_percent_after_a_cycle_at_minus_one_restores_automatic_cycles() {
     let _g = serial();
     let old = gc::set_gc_percent(-1);

@@ -15,8 +15,10 @@
 //! A fourth thread calls `gc::collect()` in a loop; automatic cycles run too (GC percent
 //! 20).
 //!
-//! Every node carries its id and a checksum derived from it, checked on every access, and
-//! a drop tracker that counts its drops per id. At the end the table and all handles are
+//! Every node carries its id and a checksum derived from it, checked on every access; every
+//! handle the graph stores is paired with the id of the node it must reach (so a freed and
+//! reused slot cannot pass for the right node); and a drop tracker sets a bit per id,
+//! failing on a second drop, and every access fails on a dropped node. At the end the table and all handles are
 //! dropped and `collect()` runs twice: every node created must have been dropped exactly
 //! once, and `stats().heap_objects` must be back at its baseline.
 //!
@@ -24,7 +26,6 @@
 //! `TRICOLOR_TORTURE_THREADS` the number of mutators (default 3).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use gc::{Gc, GcCell, Trace};
@@ -33,7 +34,18 @@ const ROOTS: usize = 64;
 const EDGES: usize = 4;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-static DROPS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+/// Ids the test may hand out: one bit each in `DROPPED` (16 MiB of bits).
+const MAX_IDS: u64 = 1 << 27;
+/// Bit `id` is set when node `id` is dropped.
+static DROPPED: std::sync::OnceLock<Box<[AtomicU64]>> = std::sync::OnceLock::new();
+
+fn dropped() -> &'static [AtomicU64] {
+    DROPPED.get_or_init(|| (0..MAX_IDS / 64).map(|_| AtomicU64::new(0)).collect())
+}
+
+fn is_dropped(id: u64) -> bool {
+    dropped()[(id / 64) as usize].load(Ordering::SeqCst) & (1 << (id % 64)) != 0
+}
 
 fn checksum(id: u64) -> u64 {
     let mut x = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -42,17 +54,35 @@ fn checksum(id: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Counts the drops of node `id`; lives in a skipped field so `Node` itself has no `Drop`.
+/// Records the drop of node `id` (and fails on a second one); lives in a skipped field so
+/// `Node` itself has no `Drop`.
 struct Tracker(u64);
 
 impl Drop for Tracker {
     fn drop(&mut self) {
-        let mut drops = DROPS.lock().expect("drops");
-        let id = self.0 as usize;
-        if drops.len() <= id {
-            drops.resize(id + 1, 0);
-        }
-        drops[id] += 1;
+        let id = self.0;
+        let old = dropped()[(id / 64) as usize].fetch_or(1 << (id % 64), Ordering::SeqCst);
+        assert!(old & (1 << (id % 64)) == 0, "node {id} dropped twice");
+    }
+}
+
+/// A handle together with the id of the node it must point at: a freed and reused slot
+/// holds a node with another id, so a use after free cannot pass for a valid access.
+#[derive(Trace, Clone)]
+struct Link {
+    id: u64,
+    node: Gc<Node>,
+}
+
+impl Link {
+    fn to(node: Gc<Node>) -> Link {
+        Link { id: node.id, node }
+    }
+
+    fn verify(&self) -> &Gc<Node> {
+        self.node.verify();
+        assert_eq!(self.node.id, self.id, "a handle to node {} reaches node {} (use after free)", self.id, self.node.id);
+        &self.node
     }
 }
 
@@ -60,7 +90,7 @@ impl Drop for Tracker {
 struct Node {
     id: u64,
     check: u64,
-    edges: GcCell<Vec<Option<Gc<Node>>>>,
+    edges: GcCell<Vec<Option<Link>>>,
     #[gc(skip)]
     tracker: Tracker,
 }
@@ -68,6 +98,7 @@ struct Node {
 impl Node {
     fn new() -> Gc<Node> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        assert!(id < MAX_IDS, "the torture test ran out of node ids; shorten it");
         Gc::new(Node {
             id,
             check: checksum(id),
@@ -77,6 +108,7 @@ impl Node {
     }
 
     fn verify(&self) {
+        assert!(!is_dropped(self.id), "node {} used after its drop", self.id);
         assert_eq!(
             self.check,
             checksum(self.id),
@@ -91,7 +123,7 @@ impl Node {
     }
 }
 
-type Table = Gc<GcCell<Vec<Option<Gc<Node>>>>>;
+type Table = Gc<GcCell<Vec<Option<Link>>>>;
 
 struct Rng(u64);
 impl Rng {
@@ -104,11 +136,8 @@ impl Rng {
 }
 
 fn root(table: &Table, slot: usize) -> Option<Gc<Node>> {
-    let node = table.borrow()[slot].clone();
-    if let Some(n) = &node {
-        n.verify();
-    }
-    node
+    let link = table.borrow()[slot].clone();
+    link.map(|l| l.verify().clone())
 }
 
 fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
@@ -119,7 +148,7 @@ fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
             0..=2 => {
                 let node = Node::new();
                 let slot = rng.below(ROOTS);
-                let old = table.borrow_mut()[slot].replace(node);
+                let old = table.borrow_mut()[slot].replace(Link::to(node));
                 drop(old);
             }
             3..=4 => {
@@ -127,7 +156,7 @@ fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
                     root(&table, rng.below(ROOTS)),
                     root(&table, rng.below(ROOTS)),
                 ) {
-                    a.edges.borrow_mut()[rng.below(EDGES)] = Some(b);
+                    a.edges.borrow_mut()[rng.below(EDGES)] = Some(Link::to(b));
                 }
             }
             5 => {
@@ -161,7 +190,8 @@ fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
                 for _ in 0..16 {
                     let Some(node) = cursor else { break };
                     node.verify();
-                    cursor = node.edges.borrow()[rng.below(EDGES)].clone();
+                    let next = node.edges.borrow()[rng.below(EDGES)].clone();
+                    cursor = next.map(|l| l.verify().clone());
                 }
             }
             _ => {
@@ -233,22 +263,20 @@ fn mutators_rewire_a_cyclic_graph_while_cycles_run() {
         "cycles ran: {}",
         stats.cycles - cycles_before
     );
-    for slot in table.borrow().iter().flatten() {
-        slot.verify();
+    for link in table.borrow().iter().flatten() {
+        link.verify();
     }
     drop(table);
     gc::collect();
     gc::collect();
     gc::set_gc_percent(old_percent);
-    let created = NEXT_ID.load(Ordering::Relaxed) as usize;
-    let drops = DROPS.lock().expect("drops");
+    let created = NEXT_ID.load(Ordering::Relaxed);
     assert!(
         created > 1000,
         "the test did something: {created} nodes, {ops} ops"
     );
     for id in 0..created {
-        let count = drops.get(id).copied().unwrap_or(0);
-        assert_eq!(count, 1, "node {id} dropped {count} times");
+        assert!(is_dropped(id), "node {id} was never dropped");
     }
     assert_eq!(gc::stats().heap_objects, baseline, "every node freed");
     eprintln!(

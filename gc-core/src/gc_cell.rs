@@ -21,18 +21,21 @@
 //! cycle and one load outside cycles.
 //!
 //! # Memory ordering
-//! (1) `borrow_mut`'s flag swap is `SeqCst` and followed by a `SeqCst` phase load (phase
-//!     fact 1): either it sees `Mark` and runs the barrier, or the collector's later
-//!     `collector_read` sees the cell borrowed and skips it.
+//! (1) `borrow_mut` of a value that can hold handles takes the flag and runs the barrier
+//!     inside one op (heap `safepoint.rs`): either the op sees `Mark` and shades, or it
+//!     ended before the cycle's starting stop, so the counting pass sees the flag (and
+//!     skips the cell) or sees the cell after the write; and mark termination cannot fall
+//!     between the flag and the shading.
 //! (2) Releasing a borrow stores/subtracts with Release; acquiring uses Acquire, so the
 //!     value's writes are visible to the next borrower, the collector included.
 
 use core::cell::{RefCell, UnsafeCell};
 use core::fmt;
+use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use crate::collector::mark;
-use crate::collector::phase::{phase_in_op, phase_seqcst, Phase};
+use crate::collector::phase::{phase_in_op, Phase};
 use crate::heap;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::trace::{Trace, Tracer};
@@ -224,7 +227,10 @@ impl<T: ?Sized> GcCell<T> {
             backoff(&mut spins);
         }
         remember_shared(self.addr());
-        GcRef { cell: self }
+        GcRef {
+            cell: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// Borrows the value immutably if no writer holds it; never waits.
@@ -243,7 +249,10 @@ impl<T: ?Sized> GcCell<T> {
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
         if self.try_add_reader() {
             remember_shared(self.addr());
-            Ok(GcRef { cell: self })
+            Ok(GcRef {
+                cell: self,
+                _not_send: PhantomData,
+            })
         } else {
             Err(BorrowError {
                 type_name: self.type_name(),
@@ -275,7 +284,10 @@ impl<T: ?Sized> GcCell<T> {
         T: Trace,
     {
         let mut spins = 0;
-        while !self.try_take_writer() {
+        loop {
+            if let Some(guard) = self.try_take_writer_with_barrier() {
+                return guard;
+            }
             let state = self.state.load(Ordering::Relaxed);
             if state & WRITER != 0 && self.writer.load(Ordering::Relaxed) == my_token() {
                 panic!(
@@ -291,7 +303,6 @@ impl<T: ?Sized> GcCell<T> {
             }
             backoff(&mut spins);
         }
-        self.after_take_writer()
     }
 
     /// Borrows the value mutably if nobody holds it; never waits.
@@ -312,26 +323,49 @@ impl<T: ?Sized> GcCell<T> {
     where
         T: Trace,
     {
-        if self.try_take_writer() {
-            Ok(self.after_take_writer())
-        } else {
-            Err(BorrowMutError {
-                type_name: self.type_name(),
-            })
-        }
+        self.try_take_writer_with_barrier().ok_or(BorrowMutError {
+            type_name: self.type_name(),
+        })
     }
 
-    fn after_take_writer(&self) -> GcRefMut<'_, T>
+    /// Takes the writer flag, if free, and runs the deletion barrier; never waits.
+    ///
+    /// For a value that can hold handles, the flag is taken *inside an op*, and the barrier
+    /// runs in the same op. That is what makes a skipped cell safe: mark termination stops
+    /// the world, so it cannot complete between this borrow's decision that a cycle is
+    /// marking and the shading of the old contents (collector/mark.rs; the loom model
+    /// `borrow_mut_barrier_vs_mark_termination` shows the interleaving an op-less version
+    /// loses). The op is exited before returning: the borrow itself may last as long as the
+    /// caller likes without holding up a stopped world.
+    #[inline]
+    fn try_take_writer_with_barrier(&self) -> Option<GcRefMut<'_, T>>
     where
         T: Trace,
     {
-        self.writer.store(my_token(), Ordering::Relaxed);
-        let guard = GcRefMut { cell: self };
-        if T::NEEDS_TRACE && phase_seqcst() == Phase::Mark {
-            // SAFETY: we hold the writer flag: nobody else reads or writes the value.
-            deletion_barrier(unsafe { &*self.value.get() });
+        if !T::NEEDS_TRACE {
+            // No handles inside: nothing for the collector to lose.
+            return self.try_take_writer().then(|| self.writer_guard());
         }
-        guard
+        let op = heap::enter_op();
+        if !self.try_take_writer() {
+            return None;
+        }
+        // The guard exists before any user code runs, so a panicking `Trace` releases it.
+        let guard = self.writer_guard();
+        if phase_in_op() == Phase::Mark {
+            // SAFETY: we hold the writer flag: nobody else reads or writes the value.
+            shade_contents(unsafe { &*self.value.get() });
+        }
+        drop(op);
+        Some(guard)
+    }
+
+    fn writer_guard(&self) -> GcRefMut<'_, T> {
+        self.writer.store(my_token(), Ordering::Relaxed);
+        GcRefMut {
+            cell: self,
+            _not_send: PhantomData,
+        }
     }
 
     /// The value through `&mut self` (no borrow, no barrier: a `GcCell` reachable from the
@@ -360,18 +394,14 @@ impl<T: ?Sized> GcCell<T> {
     }
 }
 
-/// Shades everything `value` references (the deletion barrier).
+/// Shades everything `value` references (the deletion barrier). Called inside an op.
 #[cold]
-fn deletion_barrier<T: Trace + ?Sized>(value: &T) {
-    let op = heap::enter_op();
-    if phase_in_op() == Phase::Mark {
-        let mut tracer = Tracer::new();
-        value.trace(&mut tracer);
-        for edge in tracer.edges.drain(..) {
-            mark::shade(edge);
-        }
+fn shade_contents<T: Trace + ?Sized>(value: &T) {
+    let mut tracer = Tracer::new();
+    value.trace(&mut tracer);
+    for edge in tracer.edges.drain(..) {
+        mark::shade(edge);
     }
-    drop(op);
 }
 
 struct CollectorRead<'a, T: ?Sized> {
@@ -391,9 +421,17 @@ impl<T: ?Sized> Drop for CollectorRead<'_, T> {
 }
 
 /// A shared borrow of a [`GcCell`].
+///
+/// Not `Send`, like `MutexGuard`: the borrow is recorded on the thread that took it (so
+/// that a conflicting borrow on that thread panics instead of deadlocking) and must end
+/// there.
 pub struct GcRef<'a, T: ?Sized> {
     cell: &'a GcCell<T>,
+    _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: sharing a `&GcRef` only gives `&T` to other threads, as `&GcCell<T>` would.
+unsafe impl<T: ?Sized + Sync> Sync for GcRef<'_, T> {}
 
 impl<T: ?Sized> Deref for GcRef<'_, T> {
     type Target = T;
@@ -417,9 +455,15 @@ impl<T: ?Sized> Drop for GcRef<'_, T> {
 }
 
 /// A mutable borrow of a [`GcCell`].
+///
+/// Not `Send`, like `MutexGuard`: the writer is recorded as the thread that took it.
 pub struct GcRefMut<'a, T: ?Sized> {
     cell: &'a GcCell<T>,
+    _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: sharing a `&GcRefMut` only gives `&T` to other threads.
+unsafe impl<T: ?Sized + Sync> Sync for GcRefMut<'_, T> {}
 
 impl<T: ?Sized> Deref for GcRefMut<'_, T> {
     type Target = T;

@@ -102,6 +102,23 @@ pub(crate) fn pacer_goal(live: usize) -> usize {
     by_percent.min(config::memory_limit())
 }
 
+/// The live heap measured at the end of the last cycle (for re-arming the trigger when
+/// the GC percent or the memory limit changes between cycles).
+static LAST_LIVE: crate::sync::AtomicUsize = crate::sync::AtomicUsize::new(0);
+
+/// Recomputes the heap goal and trigger from the last cycle's live heap with the current
+/// settings (Go's `SetGCPercent` and `SetMemoryLimit` do the same).
+pub(crate) fn rearm() {
+    ensure_started();
+    let live = LAST_LIVE.load(Ordering::Relaxed);
+    let goal = pacer_goal(live);
+    COUNTERS.lock().heap_goal_bytes = goal;
+    arm_trigger(live, goal);
+    if heap::totals().in_use_bytes >= goal {
+        on_heap_trigger();
+    }
+}
+
 fn arm_trigger(live: usize, goal: usize) {
     let trigger = if goal == usize::MAX {
         usize::MAX
@@ -258,6 +275,8 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
     set_phase(Phase::Off);
 
     let live = heap::totals().in_use_bytes;
+    // Relaxed: a pacing input; `rearm` tolerates a value one cycle old.
+    LAST_LIVE.store(live, Ordering::Relaxed);
     let goal = pacer_goal(live);
     arm_trigger(live, goal);
     trace.heap_after = live;

@@ -75,7 +75,8 @@ pub fn stats() -> Stats {
 ///
 /// The heap may grow this percent over the live heap before the next automatic cycle; a
 /// negative value disables automatic and periodic cycles (`collect()` still works). Values
-/// above 1,000,000 are clamped. The initial value is 100, or `TRICOLOR_GC_PERCENT`.
+/// above 1,000,000 are clamped. The initial value is 100, or `TRICOLOR_GC_PERCENT`. The
+/// heap goal and trigger are recomputed at once.
 ///
 /// # Examples
 /// ```
@@ -83,7 +84,9 @@ pub fn stats() -> Stats {
 /// assert_eq!(tricolor_gc_core::set_gc_percent(old), 200);
 /// ```
 pub fn set_gc_percent(percent: i32) -> i32 {
-    config::swap_gc_percent(percent)
+    let old = config::swap_gc_percent(percent);
+    cycle::rearm();
+    old
 }
 
 /// Sets the soft memory limit in bytes (Go's `GOMEMLIMIT`) and returns the previous one.
@@ -97,7 +100,9 @@ pub fn set_gc_percent(percent: i32) -> i32 {
 /// assert_eq!(tricolor_gc_core::set_memory_limit(old), 512 << 20);
 /// ```
 pub fn set_memory_limit(bytes: usize) -> usize {
-    config::swap_memory_limit(bytes)
+    let old = config::swap_memory_limit(bytes);
+    cycle::rearm();
+    old
 }
 
 /// Sets the period after which a cycle is forced if none ran (2 minutes by default).

@@ -299,7 +299,10 @@ impl Op {
             // phase loads below; safepoint fact (1).
             seq_cell.store(seq + 1, Ordering::Relaxed);
             safepoint::mutator_fence();
-            if !STOP.load(Ordering::Relaxed) {
+            // Acquire: pairs with the Release that ends a stopped world, so an op that
+            // starts after it sees everything the collector did in it (safepoint fact 3;
+            // the loom model `op_bracket_vs_stop_the_world_restart`).
+            if !STOP.load(Ordering::Acquire) {
                 return Op {
                     cache,
                     orphan: None,
