@@ -81,7 +81,11 @@ impl Link {
 
     fn verify(&self) -> &Gc<Node> {
         self.node.verify();
-        assert_eq!(self.node.id, self.id, "a handle to node {} reaches node {} (use after free)", self.id, self.node.id);
+        assert_eq!(
+            self.node.id, self.id,
+            "a handle to node {} reaches node {} (use after free)",
+            self.id, self.node.id
+        );
         &self.node
     }
 }
@@ -98,7 +102,10 @@ struct Node {
 impl Node {
     fn new() -> Gc<Node> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        assert!(id < MAX_IDS, "the torture test ran out of node ids; shorten it");
+        assert!(
+            id < MAX_IDS,
+            "the torture test ran out of node ids; shorten it"
+        );
         Gc::new(Node {
             id,
             check: checksum(id),

@@ -44,8 +44,9 @@
 //! real code lacks. loom also explores executions under a preemption bound (default 3 here,
 //! `LOOM_MAX_PREEMPTIONS` overrides), so these are bounded checks, not proofs.
 //!
-//! # Findings (each failing model is `#[ignore = "finds: ..."]`, with a passing model of
-//! # the proposed fix next to it; each model's doc comment gives the interleaving)
+//! # Findings (each failing model is kept as `#[should_panic]`: the protocol before its fix,
+//! which must keep failing; the library follows the passing `_fixed` model next to it;
+//! each model's doc comment gives the interleaving)
 //! 1. `borrow_mut_barrier_vs_mark_termination`: the deletion barrier decides to shade
 //!    (`phase_seqcst() == Mark`, outside any op) and only then enters the op that shades,
 //!    re-checking the phase there. A marker that traces the cell's owner in between skips
@@ -725,7 +726,9 @@ fn stop_the_world_restart(stop_load: Ordering) {
 /// races with `flush_caches` (loom: "Causality violation") and `phase_in_op()` may read
 /// `Mark`. On ARM the STOP and phase/cache loads can be reordered, so this is real there.
 #[test]
-#[ignore = "finds: an op entering after StoppedWorld::drop is not ordered after the stopped world (STOP loaded Relaxed in Op::enter_with): cache race with flush_caches, stale Mark"]
+// The protocol as it was before the fix; loom finds: an op entering after StoppedWorld::drop is not ordered after the stopped world (STOP loaded Relaxed in Op::enter_with): cache race with flush_caches, stale Mark.
+// The library now follows the `_fixed` model; this one must keep failing.
+#[should_panic]
 fn op_bracket_vs_stop_the_world_restart() {
     model(|| stop_the_world_restart(Relaxed));
 }
@@ -808,7 +811,9 @@ fn termination_vs_shade(stop_load: Ordering) {
 /// without acquiring it, reads the stale `Mark`, and pushes to the grey queue after mark
 /// termination.
 #[test]
-#[ignore = "finds: an op entering after mark termination's restart can read the stale phase Mark (STOP loaded Relaxed) and shade after termination"]
+// The protocol as it was before the fix; loom finds: an op entering after mark termination's restart can read the stale phase Mark (STOP loaded Relaxed) and shade after termination.
+// The library now follows the `_fixed` model; this one must keep failing.
+#[should_panic]
 fn termination_vs_late_shade() {
     model(|| termination_vs_shade(Relaxed));
 }
@@ -903,7 +908,9 @@ fn borrow_mut_vs_termination(barrier_in_op_with_cas: bool) {
 /// `y` was counted as internal (not a root), skipped by the mark, unshaded by the barrier:
 /// the sweep frees it while the mutator holds a handle (use after free).
 #[test]
-#[ignore = "finds: borrow_mut decides its deletion barrier outside an op; mark termination can complete in the gap, after the marker skipped the writer-held cell, and the barrier's op then sees Sweep: a live object is left unmarked"]
+// The protocol as it was before the fix; loom finds: borrow_mut decides its deletion barrier outside an op; mark termination can complete in the gap, after the marker skipped the writer-held cell, and the barrier's op then sees Sweep: a live object is left unmarked.
+// The library now follows the `_fixed` model; this one must keep failing.
+#[should_panic]
 fn borrow_mut_barrier_vs_mark_termination() {
     model(|| borrow_mut_vs_termination(false));
 }
