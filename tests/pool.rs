@@ -1,7 +1,7 @@
 //! Integration tests for `gc::Pool` (DESIGN §2, §8).
 //!
-//! `cycle()` stands for `gc::collect()`: until the collector exists it runs only the pool
-//! part of a cycle start. Cycle starts are process-wide, so every test holds `SERIAL`.
+//! `cycle()` is `gc::collect()`: every collection cycle starts by moving each pool's
+//! primary generation to its victim. Cycles are process-wide, so every test holds `SERIAL`.
 //!
 //! Values carry a tag; a `Tracker` records, per tag, whether some thread holds it and how
 //! often it was dropped, so the tests see duplicates and double or missing drops.
@@ -21,7 +21,7 @@ fn serial() -> MutexGuard<'static, ()> {
 }
 
 fn cycle() {
-    gc::__private::__simulate_cycle_start();
+    gc::collect();
 }
 
 struct Tracker {

@@ -12,13 +12,12 @@
 //! depends on mutators seeing it promptly).
 //!
 //! # Memory ordering
-//! (1) Barrier sites outside ops (`Gc::clone`, `GcCell::borrow_mut`) do a `SeqCst`
-//!     read-modify-write (the handle count, the borrow flag) then load the phase with
-//!     `SeqCst`; the collector stores the phase with `SeqCst` and later reads those
-//!     locations with `SeqCst`. So either the mutator sees `Mark` and runs its barrier, or
-//!     the collector's later read sees the mutator's write (the new handle is counted, the
-//!     borrowed cell is skipped). On x86 both sides are the instructions they would be
-//!     anyway (`lock xadd` / `lock cmpxchg` and a plain `mov`).
+//! (1) The barrier site outside ops (`Gc::clone`) does a `SeqCst` read-modify-write of the
+//!     handle count, then loads the phase with `SeqCst`; the collector stores the phase
+//!     with `SeqCst` and later reads counts with `SeqCst`. So either the clone sees `Mark`
+//!     and shades, or the roots pass's read sees the new count. On x86 both sides are the
+//!     instructions they would be anyway (`lock xadd` and a plain `mov`).
+//!     (`GcCell::borrow_mut` runs its flag and barrier inside an op instead; gc_cell.rs.)
 //! (2) Inside an op the phase is loaded `Relaxed`: the op protocol (heap `safepoint.rs`,
 //!     fact 1) already orders it after the collector's store.
 
