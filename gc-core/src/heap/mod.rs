@@ -170,21 +170,7 @@ pub fn alloc(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, Allo
         return Err(AllocError::TooLarge);
     }
     let op = thread_cache::enter_op();
-    alloc_in(&op, bytes, align, scan)
-}
-
-/// [`alloc`] inside an op the caller already holds (the collector's `Gc::new`).
-#[inline]
-pub(crate) fn alloc_in(
-    op: &Op,
-    bytes: usize,
-    align: usize,
-    scan: bool,
-) -> Result<NonNull<u8>, AllocError> {
-    match SizeClass::for_request(bytes, align) {
-        Some(class) => op.alloc(SpanClass::new(class, !scan), false),
-        None => alloc_large(bytes, align, scan, false),
-    }
+    alloc_in(&op, bytes, align, scan, false)
 }
 
 /// Allocates a collector-managed object inside `op` (never freed explicitly: the sweeper
@@ -196,9 +182,21 @@ pub(crate) fn alloc_managed(
     align: usize,
     scan: bool,
 ) -> Result<NonNull<u8>, AllocError> {
+    alloc_in(op, bytes, align, scan, true)
+}
+
+/// [`alloc`] inside an op the caller holds, from raw or managed span classes.
+#[inline]
+fn alloc_in(
+    op: &Op,
+    bytes: usize,
+    align: usize,
+    scan: bool,
+    managed: bool,
+) -> Result<NonNull<u8>, AllocError> {
     match SizeClass::for_request(bytes, align) {
-        Some(class) => op.alloc(SpanClass::new(class, !scan), true),
-        None => alloc_large(bytes, align, scan, true),
+        Some(class) => op.alloc(SpanClass::new(class, !scan), managed),
+        None => alloc_large(bytes, align, scan, managed),
     }
 }
 
