@@ -7,6 +7,8 @@
 //! Tests compare `stats().heap_objects`, so they serialise on `LOCK` and count only
 //! objects they made.
 
+mod common;
+use common::{counter, drops, Tick};
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -24,22 +26,6 @@ fn serial() -> MutexGuard<'static, ()> {
 fn quiet_objects() -> usize {
     gc::collect();
     gc::stats().heap_objects
-}
-
-struct Tick(&'static AtomicUsize);
-
-impl Drop for Tick {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counter() -> &'static AtomicUsize {
-    Box::leak(Box::new(AtomicUsize::new(0)))
-}
-
-fn drops(c: &AtomicUsize) -> usize {
-    c.load(Ordering::SeqCst)
 }
 
 #[derive(Trace)]

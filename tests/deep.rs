@@ -6,6 +6,8 @@
 //!
 //! Both tests compare `heap_objects`, so they serialise on `LOCK`.
 
+mod common;
+use common::Tick;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -15,14 +17,6 @@ const N: usize = 1_000_000;
 const SMALL_STACK: usize = 256 << 10;
 
 static LOCK: Mutex<()> = Mutex::new(());
-
-struct Tick(&'static AtomicUsize);
-
-impl Drop for Tick {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-}
 
 fn on_small_stack(body: impl FnOnce() + Send + 'static) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());

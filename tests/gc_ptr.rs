@@ -10,29 +10,14 @@
 //! Tests share the process heap and run in parallel; each counts drops of its own objects
 //! (private counters), so no test depends on another's garbage.
 
+mod common;
+use common::{counter, drops, Tick};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeSet, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gc::{Gc, GcCell, Trace};
-
-/// Counts drops into a per-test counter; lives in `#[gc(skip)]` fields.
-struct Tick(&'static AtomicUsize);
-
-impl Drop for Tick {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn counter() -> &'static AtomicUsize {
-    Box::leak(Box::new(AtomicUsize::new(0)))
-}
-
-fn drops(c: &AtomicUsize) -> usize {
-    c.load(Ordering::SeqCst)
-}
 
 #[derive(Trace)]
 struct Leaf {

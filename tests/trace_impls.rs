@@ -8,6 +8,8 @@
 //!
 //! Each test counts drops of its own targets, so tests run in parallel.
 
+mod common;
+use common::Tick;
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedList, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -15,14 +17,6 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gc::{Gc, GcCell, Trace};
-
-struct Tick(&'static AtomicUsize);
-
-impl Drop for Tick {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// A target: ordered and hashed by `id` (so it fits every container), drop-counted.
 #[derive(Trace)]
