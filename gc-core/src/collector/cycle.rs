@@ -274,12 +274,14 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
     heap::thaw_spans();
     set_phase(Phase::Off);
 
-    let live = heap::totals().in_use_bytes;
+    // The live heap is what the sweep kept (Go's heapMarked), not the in-use total, which
+    // also counts everything allocated since termination and whole cached spans.
+    let live = report.live_bytes;
     // Relaxed: a pacing input; `rearm` tolerates a value one cycle old.
     LAST_LIVE.store(live, Ordering::Relaxed);
     let goal = pacer_goal(live);
     arm_trigger(live, goal);
-    trace.heap_after = live;
+    trace.heap_after = heap::totals().in_use_bytes;
     trace.heap_goal = goal;
     {
         let mut counters = COUNTERS.lock();

@@ -56,6 +56,8 @@ pub(crate) struct SweepReport {
     pub(crate) freed_objects: usize,
     pub(crate) spans_swept: usize,
     pub(crate) drop_panics: usize,
+    /// Bytes of the objects that survived the sweep (the marked heap).
+    pub(crate) live_bytes: usize,
 }
 
 fn header_at(span: &Span, slot: usize) -> &'static Header {
@@ -98,14 +100,15 @@ pub(crate) fn sweep() -> SweepReport {
     }
     IN_SWEEP_DROP.with(|f| f.set(false));
     DROPPING.store(false, Ordering::Relaxed);
-    let (freed, swept) = heap::sweep_managed(|span, slot| {
+    let totals = heap::sweep_managed(|span, slot| {
         // Relaxed: the slot is unreachable; the span's hand-over to allocation goes through
         // the central lock, which orders this store before any reuse.
         header_at(span, slot)
             .info
             .store(core::ptr::null_mut(), Ordering::Relaxed);
     });
-    report.freed_objects = freed;
-    report.spans_swept = swept;
+    report.freed_objects = totals.freed_objects;
+    report.spans_swept = totals.spans;
+    report.live_bytes = totals.live_bytes;
     report
 }

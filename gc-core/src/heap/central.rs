@@ -46,6 +46,28 @@ use super::size_class::SpanClass;
 use super::span::{ListId, Span};
 use super::{accounting, page_heap, AllocError};
 
+/// What sweeping a set of spans did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct SweepTotals {
+    /// Objects freed.
+    pub(crate) freed_objects: usize,
+    /// Spans swept.
+    pub(crate) spans: usize,
+    /// Bytes of the objects that survived (the marked heap: Go's `heapMarked`).
+    pub(crate) live_bytes: usize,
+}
+
+impl core::ops::Add for SweepTotals {
+    type Output = SweepTotals;
+    fn add(self, other: SweepTotals) -> SweepTotals {
+        SweepTotals {
+            freed_objects: self.freed_objects + other.freed_objects,
+            spans: self.spans + other.spans,
+            live_bytes: self.live_bytes + other.live_bytes,
+        }
+    }
+}
+
 /// An intrusive list head.
 #[derive(Debug, Default)]
 struct SpanList {
@@ -323,11 +345,10 @@ impl Central {
 
     /// Sweeps every unswept span with the collector's mark bits, calling `on_dead(span,
     /// slot)` for each slot that dies, and files the span in the swept half (or returns it
-    /// to the heap when empty). Returns (objects freed, spans swept).
-    pub(crate) fn sweep_unswept(&self, mut on_dead: impl FnMut(&Span, usize)) -> (usize, usize) {
+    /// to the heap when empty).
+    pub(crate) fn sweep_unswept(&self, mut on_dead: impl FnMut(&Span, usize)) -> SweepTotals {
         debug_assert!(self.managed);
-        let mut freed = 0;
-        let mut spans = 0;
+        let mut totals = SweepTotals::default();
         loop {
             let span = {
                 let mut lists = self.lists.lock();
@@ -337,7 +358,7 @@ impl Central {
                     .or_else(|| lists.pop(ListId::Full, unswept))
                 {
                     Some(span) => span,
-                    None => return (freed, spans),
+                    None => return totals,
                 }
             };
             // SAFETY: popped under the lock: the span is ours alone until filed.
@@ -345,8 +366,9 @@ impl Central {
             let before = span_ref.alloc_count();
             // SAFETY: exclusive ownership (above); marking of this cycle has terminated.
             let outcome = unsafe { span_ref.sweep(true, |slot| on_dead(span_ref, slot)) };
-            freed += outcome.freed_slots;
-            spans += 1;
+            totals.freed_objects += outcome.freed_slots;
+            totals.spans += 1;
+            totals.live_bytes += outcome.live_slots * span_ref.elem_bytes();
             accounting::sub_in_use((before - outcome.live_slots) * span_ref.elem_bytes());
             let mut lists = self.lists.lock();
             self.file(&mut lists, span, span_ref);

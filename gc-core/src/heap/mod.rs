@@ -44,6 +44,7 @@ pub use size_class::{
 };
 
 use central::Central;
+pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
@@ -331,13 +332,12 @@ pub(crate) fn unswept_managed_spans() -> Vec<NonNull<Span>> {
     spans
 }
 
-/// Sweeps every unswept managed span (see `Central::sweep_unswept`); returns (objects
-/// freed, spans swept).
-pub(crate) fn sweep_managed(mut on_dead: impl FnMut(&Span, usize)) -> (usize, usize) {
+/// Sweeps every unswept managed span (see `Central::sweep_unswept`).
+pub(crate) fn sweep_managed(mut on_dead: impl FnMut(&Span, usize)) -> SweepTotals {
     centrals()[NUM_SPAN_CLASSES..]
         .iter()
         .map(|c| c.sweep_unswept(&mut on_dead))
-        .fold((0, 0), |(f, s), (cf, cs)| (f + cf, s + cs))
+        .fold(SweepTotals::default(), |a, b| a + b)
 }
 
 /// The span and slot of the managed object starting at `addr`, without validating that
