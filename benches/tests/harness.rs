@@ -32,6 +32,18 @@ fn non_empty(path: &PathBuf) -> String {
     text
 }
 
+/// The run's stdout, after checking it exited 0 (the failure message shows both streams).
+fn succeeded(o: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn short_arc_run_writes_report_csv_json_and_svg() {
     let out = out_dir("arc");
@@ -46,13 +58,7 @@ fn short_arc_run_writes_report_csv_json_and_svg() {
         "--out",
         out.to_str().expect("utf-8 path"),
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = succeeded(&o);
     for needle in [
         "runtime arc",
         "Mnodes/s",
@@ -162,13 +168,7 @@ fn short_tricolor_run_records_collector_pauses() {
         "--out",
         out.to_str().expect("utf-8 path"),
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let stdout = succeeded(&o);
     assert!(
         stdout.contains("runtime tricolor"),
         "tricolor is the default:\n{stdout}"

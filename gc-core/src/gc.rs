@@ -87,12 +87,16 @@ impl<T: Trace + Send + 'static> Gc<T> {
             mark::mark_new(raw);
         }
         let boxed = raw.cast::<GcBox<T>>().as_ptr();
-        // SAFETY: the header's first word is an `AtomicPtr`, null for a free slot.
-        let stale = unsafe { (*addr_of!((*boxed).header.info)).load(Ordering::Relaxed) };
-        debug_assert!(
-            stale.is_null(),
-            "tricolor-gc: the allocator returned slot {raw:p}, which still holds an object"
-        );
+        // Debug builds only: an extra load on the allocation fast path.
+        #[cfg(debug_assertions)]
+        {
+            // SAFETY: the header's first word is an `AtomicPtr`, null for a free slot.
+            let stale = unsafe { (*addr_of!((*boxed).header.info)).load(Ordering::Relaxed) };
+            assert!(
+                stale.is_null(),
+                "tricolor-gc: the allocator returned slot {raw:p}, which still holds an object"
+            );
+        }
         // SAFETY: `raw` is a fresh slot of at least `layout`'s size and alignment. Its
         // header's `info` word is null (heap zeroes managed slots; the sweeper nulls
         // freed ones), so the collector reads nothing else of it until the Release store
