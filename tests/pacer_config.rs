@@ -20,10 +20,11 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const ENV_VARS: [&str; 3] = [
+const ENV_VARS: [&str; 4] = [
     "TRICOLOR_GC_PERCENT",
     "TRICOLOR_MEMORY_LIMIT",
     "TRICOLOR_TRACE",
+    "TRICOLOR_MARK_WORKERS",
 ];
 
 #[test]
@@ -178,6 +179,29 @@ fn bad_env_values_are_rejected_with_the_range() {
         );
     }
     assert_child_fails(("TRICOLOR_TRACE", "yes"), &["TRICOLOR_TRACE", "0 or 1"]);
+    for bad in ["0", "65", "two", ""] {
+        assert_child_fails(
+            ("TRICOLOR_MARK_WORKERS", bad),
+            &["TRICOLOR_MARK_WORKERS", "1 to 64"],
+        );
+    }
+}
+
+#[test]
+fn mark_workers_env_sets_the_worker_count() {
+    for (workers, expect) in [("3", "mark workers 3"), ("1", "mark workers 1")] {
+        let (ok, text) = run_child(
+            "child_collects_three_times",
+            &[("TRICOLOR_TRACE", "1"), ("TRICOLOR_MARK_WORKERS", workers)],
+        );
+        assert!(ok, "{text}");
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("gc ")).collect();
+        assert!(!lines.is_empty(), "no trace lines:\n{text}");
+        assert!(
+            lines.iter().all(|l| l.contains(expect)),
+            "TRICOLOR_MARK_WORKERS={workers}: want {expect:?} in every line:\n{text}"
+        );
+    }
 }
 
 #[test]

@@ -157,7 +157,7 @@ impl<T> Gc<T> {
 fn clone_barrier(object: NonNull<u8>) {
     let op = heap::enter_op();
     if phase_in_op() == Phase::Mark {
-        mark::shade(object);
+        mark::shade(&op, object);
     }
     drop(op);
 }

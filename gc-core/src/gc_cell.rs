@@ -354,7 +354,7 @@ impl<T: ?Sized> GcCell<T> {
         let guard = self.writer_guard();
         if phase_in_op() == Phase::Mark {
             // SAFETY: we hold the writer flag: nobody else reads or writes the value.
-            shade_contents(unsafe { &*self.value.get() });
+            shade_contents(&op, unsafe { &*self.value.get() });
         }
         drop(op);
         Some(guard)
@@ -396,11 +396,11 @@ impl<T: ?Sized> GcCell<T> {
 
 /// Shades everything `value` references (the deletion barrier). Called inside an op.
 #[cold]
-fn shade_contents<T: Trace + ?Sized>(value: &T) {
+fn shade_contents<T: Trace + ?Sized>(op: &heap::Op, value: &T) {
     let mut tracer = Tracer::new();
     value.trace(&mut tracer);
     for edge in tracer.edges.drain(..) {
-        mark::shade(edge);
+        mark::shade(op, edge);
     }
 }
 

@@ -1,5 +1,6 @@
 //! The collector's settings: GC percent (GOGC), soft memory limit (GOMEMLIMIT), the forced
-//! cycle period, and the trace switch, with their environment variables.
+//! cycle period, the number of mark workers and the trace switch, with their environment
+//! variables.
 //!
 //! Environment variables are read once, at the first use of the collector. A bad value is
 //! a configuration error the program cannot run correctly with: it panics with a message
@@ -14,6 +15,8 @@ use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 pub(crate) const DEFAULT_GC_PERCENT: i32 = 100;
 /// Largest accepted GC percent.
 pub(crate) const MAX_GC_PERCENT: i32 = 1_000_000;
+/// Most mark workers `TRICOLOR_MARK_WORKERS` accepts.
+pub(crate) const MAX_MARK_WORKERS: usize = 64;
 /// The forced cycle period (Go's `forcegcperiod`).
 pub(crate) const DEFAULT_FORCE_PERIOD: Duration = Duration::from_secs(120);
 
@@ -23,6 +26,8 @@ static GC_PERCENT: AtomicU64 = AtomicU64::new(DEFAULT_GC_PERCENT as u64);
 static MEMORY_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
 static FORCE_PERIOD_MS: AtomicU64 = AtomicU64::new(DEFAULT_FORCE_PERIOD.as_millis() as u64);
 static TRACE: AtomicBool = AtomicBool::new(false);
+/// From `TRICOLOR_MARK_WORKERS`; 0 = not set (use the default).
+static MARK_WORKERS: AtomicUsize = AtomicUsize::new(0);
 static ENV: OnceLock<()> = OnceLock::new();
 
 /// Parses `TRICOLOR_GC_PERCENT`: an integer from -1 to 1000000, or `off`.
@@ -70,6 +75,30 @@ pub(crate) fn parse_memory_limit(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses `TRICOLOR_MARK_WORKERS`: an integer from 1 to `MAX_MARK_WORKERS`.
+pub(crate) fn parse_mark_workers(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    match text.parse::<usize>() {
+        Ok(v) if (1..=MAX_MARK_WORKERS).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "tricolor-gc: TRICOLOR_MARK_WORKERS must be an integer from 1 to {MAX_MARK_WORKERS}, got {text:?}"
+        )),
+    }
+}
+
+/// The number of background mark workers: `TRICOLOR_MARK_WORKERS`, or a quarter of the
+/// CPUs, at least one (Go's 25% dedicated-worker share, DESIGN §5).
+pub(crate) fn mark_workers() -> usize {
+    init_from_env();
+    match MARK_WORKERS.load(Ordering::Relaxed) {
+        0 => {
+            let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+            (cpus / 4).clamp(1, MAX_MARK_WORKERS)
+        }
+        set => set,
+    }
+}
+
 /// Reads the environment once.
 pub(crate) fn init_from_env() {
     ENV.get_or_init(|| {
@@ -80,6 +109,10 @@ pub(crate) fn init_from_env() {
         if let Ok(text) = std::env::var("TRICOLOR_MEMORY_LIMIT") {
             let limit = parse_memory_limit(&text).unwrap_or_else(|e| panic!("{e}"));
             MEMORY_LIMIT.store(limit, Ordering::Relaxed);
+        }
+        if let Ok(text) = std::env::var("TRICOLOR_MARK_WORKERS") {
+            let workers = parse_mark_workers(&text).unwrap_or_else(|e| panic!("{e}"));
+            MARK_WORKERS.store(workers, Ordering::Relaxed);
         }
         if let Ok(text) = std::env::var("TRICOLOR_TRACE") {
             let on = match text.trim() {
@@ -143,6 +176,20 @@ mod tests {
         );
         assert!(parse_gc_percent("abc").is_err());
         assert!(parse_gc_percent("2000000").is_err());
+    }
+
+    #[test]
+    fn mark_workers_values() {
+        assert_eq!(parse_mark_workers("1"), Ok(1));
+        assert_eq!(parse_mark_workers(" 4 "), Ok(4));
+        assert_eq!(parse_mark_workers("64"), Ok(64));
+        let err = parse_mark_workers("0").unwrap_err();
+        assert!(
+            err.contains("TRICOLOR_MARK_WORKERS") && err.contains("1 to 64"),
+            "{err}"
+        );
+        assert!(parse_mark_workers("65").is_err());
+        assert!(parse_mark_workers("two").is_err());
     }
 
     #[test]

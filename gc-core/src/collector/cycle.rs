@@ -5,11 +5,14 @@
 //! 1. Pools drop their victim generation (`pool::on_cycle_start`).
 //! 2. `Off -> Mark`, then a handshake: every op that began before it has ended, and every
 //!    op after it sees `Mark` (black allocation, barriers on). Recorded as a stall.
-//! 3. Freeze span frees; snapshot the managed spans; count, roots, mark (`mark.rs`).
-//! 4. Mark termination: drain the grey queue, stop the world, and if the queue is still
-//!    empty (no op was mid-shade) flush every thread cache, advance the sweep generation
-//!    and set `Sweep`; otherwise restart the world and drain again. Only this step stops
-//!    the world; its length depends on the number of threads, not on the heap.
+//! 3. Freeze span frees; snapshot the managed spans; the mark workers count, find roots
+//!    and mark (`mark.rs`, `workers.rs`).
+//! 4. Mark termination: when the workers run out of grey objects, switch mutators' barriers
+//!    to handing over every shade at once (`work::set_flush_mode`), stop the world and take
+//!    every thread's buffer of grey objects. If there were none and the global list is
+//!    empty, flush every thread cache, advance the sweep generation and set `Sweep`;
+//!    otherwise restart the world and drain again. Only this step stops the world; its
+//!    length depends on the number of threads, not on the heap.
 //! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, compute the next heap goal.
 //!
 //! # Triggers
@@ -26,7 +29,7 @@
 //! that a signal lost to the race between `on_heap_trigger` (which does not lock) and the
 //! wait costs at most one timeout period.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -36,9 +39,10 @@ use super::mark;
 use super::phase::{set_phase, Phase};
 use super::stats::{CycleTrace, COUNTERS};
 use super::sweep;
+use super::work;
+use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
 use crate::sync::{AtomicBool, Ordering};
-use crate::trace::Tracer;
 
 /// The smallest heap goal (Go's `heapMinimum` at GOGC=100).
 pub(crate) const MIN_HEAP_GOAL: usize = 4 << 20;
@@ -171,7 +175,8 @@ impl Reason {
 
 fn collector_main() {
     let mut last_cycle = Instant::now();
-    let mut tracer = Tracer::new();
+    work::init();
+    let workers = Workers::spawn(config::mark_workers());
     loop {
         let reason = {
             let mut state = CONTROL.lock();
@@ -189,7 +194,7 @@ fn collector_main() {
             }
         };
         CONTROL.lock().running = true;
-        run_cycle(reason, &mut tracer);
+        run_cycle(reason, &workers);
         last_cycle = Instant::now();
         let mut state = CONTROL.lock();
         state.running = false;
@@ -198,7 +203,7 @@ fn collector_main() {
     }
 }
 
-fn run_cycle(reason: Reason, tracer: &mut Tracer) {
+fn run_cycle(reason: Reason, workers: &Workers) {
     let mut trace = CycleTrace {
         reason: reason.name(),
         heap_before: heap::totals().in_use_bytes,
@@ -215,12 +220,14 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
 
     // 3. Count, roots, mark.
     heap::freeze_spans();
-    let spans = heap::managed_spans();
+    let spans = Arc::new(SpanSnapshot(heap::managed_spans()));
+    trace.workers = workers.count();
     let t = Instant::now();
-    trace.trace_panics += mark::count_internal(&spans, tracer);
+    let counted = workers.run(JobKind::Count, Some(&spans));
+    trace.trace_panics += counted.panics;
     trace.count = t.elapsed();
     let t = Instant::now();
-    trace.roots_found = mark::shade_roots(&spans);
+    trace.roots_found = workers.run(JobKind::Roots, Some(&spans)).roots;
     trace.roots = t.elapsed();
 
     while HOLD_MARKING.load(Ordering::Relaxed) {
@@ -233,16 +240,20 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
     let t = Instant::now();
     let mut abandoned = false;
     loop {
-        let (scanned, panics) = mark::drain(tracer);
-        trace.scanned += scanned;
-        if panics > 0 {
-            trace.trace_panics += panics;
+        let marked = workers.run(JobKind::Drain, None);
+        trace.scanned += marked.traced;
+        if marked.panics > 0 {
+            trace.trace_panics += marked.panics;
             abandoned = true;
         }
+        // The workers found nothing: from now on barriers hand over each shade at once,
+        // so that the world is stopped with as little as possible left in buffers.
+        work::set_flush_mode(true);
         trace.stop_attempts += 1;
         let stop_started = Instant::now();
         let mut world = heap::stop_the_world();
-        if mark::has_grey() {
+        let buffered = world.take_mark_buffers(work::publish);
+        if buffered > 0 || !work::global_is_empty() {
             drop(world);
             COUNTERS.lock().record_pause(stop_started.elapsed());
             continue;
@@ -250,11 +261,12 @@ fn run_cycle(reason: Reason, tracer: &mut Tracer) {
         if abandoned {
             // A Trace impl panicked while marking: its targets may be unshaded, so nothing
             // may be freed this cycle. Keep everything (counted in the trace line).
-            mark::mark_all(&heap::managed_spans());
+            mark::mark_all(&spans.0);
         }
         world.flush_caches();
         heap::advance_sweep_generation(&world);
         set_phase(Phase::Sweep);
+        work::set_flush_mode(false);
         trace.threads = world.threads();
         drop(world);
         trace.termination = stop_started.elapsed();

@@ -13,12 +13,17 @@
 //!    `internal` to zero; if the object is unmarked and `handles > internal`, something
 //!    outside the heap (or a skipped cell, or an object allocated during the cycle) holds
 //!    it: shade it.
-//! 3. **Mark** (`drain`): pop grey objects from the global grey queue, trace them, shade
-//!    every target. Mutator barriers shade concurrently (`shade`). Marking is iterative:
-//!    the queue is the only stack, so a million-node list marks in constant native stack.
+//! 3. **Mark** (`drain`): pop grey objects from the worker's stack (or a global buffer),
+//!    trace them, shade every target. Mutator barriers shade concurrently (`shade`).
+//!    Marking is iterative: the work buffers are the only stack, so a million-node list
+//!    marks in constant native stack.
 //!
-//! `shade(x)`: set `x`'s mark bit; if it was clear and `x` lives in a scan span, push it on
-//! the grey queue. Objects of noscan spans go straight to black.
+//! Each step runs on every mark worker in parallel (`workers.rs`); steps 1 and 2 take
+//! chunks of the span snapshot, step 3 shares grey objects through `work.rs`.
+//!
+//! Shading `x`: set `x`'s mark bit; if it was clear and `x` lives in a scan span, push it
+//! as grey: a worker pushes on its own stack (`shade_into`), a mutator's barrier into its
+//! thread's buffer (`shade`). Objects of noscan spans go straight to black.
 //!
 //! # Why the roots are right (the full argument is in docs/collector.md)
 //! Let `t` be the moment the roots pass reads `handles(y)`. Every handle counted in
@@ -38,21 +43,16 @@
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crossbeam_queue::SegQueue;
-
 use super::header::Header;
-use crate::heap::{self, Span};
+use super::work::{self, LocalWork};
+use crate::heap::{self, Op, Span};
 use crate::sync::Ordering;
 use crate::trace::Tracer;
 
-/// Grey objects (addresses of headers). Mutators push from barriers inside ops; the
-/// collector pops.
-static GREY: SegQueue<usize> = SegQueue::new();
-
-/// Shades the object headed at `object`. Callers: the collector, or a mutator inside an
-/// op (so that mark termination waits for the push; heap `safepoint.rs`).
+/// Sets the mark bit of the object headed at `object`; true if it was clear and the object
+/// must be scanned (grey), false if it was marked already or cannot hold handles.
 #[inline]
-pub(crate) fn shade(object: NonNull<u8>) {
+fn mark_grey(object: NonNull<u8>) -> bool {
     let (span, slot) = heap::managed_object(object.as_ptr() as usize).unwrap_or_else(|| {
         panic!(
             "tricolor-gc: shading {:p}, which is not a managed object",
@@ -60,10 +60,26 @@ pub(crate) fn shade(object: NonNull<u8>) {
         )
     });
     if span.is_marked(slot) {
-        return;
+        return false;
     }
-    if span.mark(slot) && !span.span_class().is_noscan() {
-        GREY.push(object.as_ptr() as usize);
+    span.mark(slot) && !span.span_class().is_noscan()
+}
+
+/// A mutator's barrier shades the object headed at `object`. Inside an op, so that mark
+/// termination either waits for the push or sees it in the thread's buffer (heap
+/// `safepoint.rs`, `work.rs`).
+#[inline]
+pub(crate) fn shade(op: &Op, object: NonNull<u8>) {
+    if mark_grey(object) {
+        work::push_from_mutator(op, object.as_ptr() as usize);
+    }
+}
+
+/// A mark worker shades the object headed at `object` onto its stack.
+#[inline]
+fn shade_into(local: &mut LocalWork, object: NonNull<u8>) {
+    if mark_grey(object) {
+        local.push(object.as_ptr() as usize);
     }
 }
 
@@ -109,8 +125,9 @@ fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
     true
 }
 
-/// Step 1 of the module docs. Returns the number of objects whose trace panicked.
-pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> usize {
+/// Step 1 of the module docs over `spans`. Returns (objects traced, traces that panicked).
+pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> (usize, usize) {
+    let mut traced = 0;
     let mut panics = 0;
     for span in spans {
         // SAFETY: the snapshot's spans stay in use while the heap is frozen.
@@ -123,6 +140,7 @@ pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> us
             if header.info().is_none() || span.is_marked(slot) {
                 return;
             }
+            traced += 1;
             if !trace_object(header, tracer) {
                 panics += 1;
             }
@@ -130,17 +148,19 @@ pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> us
                 if !is_marked(edge) {
                     // SAFETY: an edge is a live handle's target: a published managed object.
                     let target = unsafe { edge.cast::<Header>().as_ref() };
-                    // Relaxed: read back only by this thread in `shade_roots`.
+                    // Relaxed: read in `shade_roots`, which starts after every worker
+                    // finished counting (ordered by the job hand-off, `workers.rs`).
                     target.internal.fetch_add(1, Ordering::Relaxed);
                 }
             }
         });
     }
-    panics
+    (traced, panics)
 }
 
-/// Step 2 of the module docs. Returns the number of roots shaded.
-pub(crate) fn shade_roots(spans: &[NonNull<Span>]) -> usize {
+/// Step 2 of the module docs over `spans`, shading onto `local`. Returns the number of
+/// roots shaded.
+pub(crate) fn shade_roots(spans: &[NonNull<Span>], local: &mut LocalWork) -> usize {
     let mut roots = 0;
     for span in spans {
         // SAFETY: as in `count_internal`.
@@ -156,7 +176,7 @@ pub(crate) fn shade_roots(spans: &[NonNull<Span>]) -> usize {
             }
             // SeqCst: phase fact (1) with `Gc::clone`'s increment.
             if header.handles.load(Ordering::SeqCst) as usize > internal as usize {
-                shade(NonNull::from(header).cast());
+                shade_into(local, NonNull::from(header).cast());
                 roots += 1;
             }
         });
@@ -164,32 +184,29 @@ pub(crate) fn shade_roots(spans: &[NonNull<Span>]) -> usize {
     roots
 }
 
-/// Step 3 of the module docs: drains the grey queue. Returns (objects scanned, panics).
-pub(crate) fn drain(tracer: &mut Tracer) -> (usize, usize) {
+/// Step 3 of the module docs: drains `local` and the global buffers. Returns (objects
+/// scanned, traces that panicked).
+pub(crate) fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> (usize, usize) {
     let mut scanned = 0;
     let mut panics = 0;
-    while let Some(addr) = GREY.pop() {
+    while let Some(addr) = local.pop() {
         // SAFETY: only headers of published managed objects are pushed.
         let header = unsafe { &*(addr as *const Header) };
         if !trace_object(header, tracer) {
             panics += 1;
         }
         for edge in tracer.edges.drain(..) {
-            shade(edge);
+            shade_into(local, edge);
         }
         scanned += 1;
     }
     (scanned, panics)
 }
 
-/// Whether grey objects remain.
-pub(crate) fn has_grey() -> bool {
-    !GREY.is_empty()
-}
-
-/// Marks every published object of `spans` (an abandoned cycle keeps everything).
+/// Marks every published object of `spans` (an abandoned cycle keeps everything). The
+/// caller has stopped the world and emptied the mutators' buffers and the workers' stacks.
 pub(crate) fn mark_all(spans: &[NonNull<Span>]) {
-    while GREY.pop().is_some() {}
+    work::discard_global();
     for span in spans {
         // SAFETY: as in `count_internal`.
         let span = unsafe { span.as_ref() };

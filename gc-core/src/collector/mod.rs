@@ -5,6 +5,8 @@
 //! | `header` | object header, per-type info | `mbitmap.go` type info |
 //! | `phase` | Off / Mark / Sweep, barrier entry ordering | `gcphase`, `writeBarrier.enabled` |
 //! | `mark` | counting, roots, marking, shading | `mgcmark.go` |
+//! | `work` | grey-object buffers: mutators', workers', the global list | `mgcwork.go`, `mwbbuf.go` |
+//! | `workers` | background mark workers and the jobs they run | `gcBgMarkWorker` |
 //! | `sweep` | drop glue and freeing of unmarked objects | `mgcsweep.go` |
 //! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
@@ -19,6 +21,8 @@ pub(crate) mod mark;
 pub(crate) mod phase;
 mod stats;
 pub(crate) mod sweep;
+mod work;
+mod workers;
 
 use std::time::Duration;
 

@@ -103,6 +103,7 @@ pub(crate) struct CycleTrace {
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
     pub(crate) threads: usize,
+    pub(crate) workers: usize,
     pub(crate) trace_panics: usize,
     pub(crate) drop_panics: usize,
     pub(crate) abandoned: bool,
@@ -117,7 +118,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): handshake {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {}; {} threads, 1 mark worker{}{}{}",
+             roots {}, scanned {}, freed {}; {} threads, mark workers {}{}{}{}",
             self.cycle,
             self.reason,
             ms(self.start_handshake),
@@ -134,6 +135,7 @@ impl CycleTrace {
             self.scanned,
             self.freed,
             self.threads,
+            self.workers,
             if self.trace_panics > 0 {
                 format!("; {} Trace panics", self.trace_panics)
             } else {

@@ -31,6 +31,7 @@
 
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
+use std::sync::OnceLock;
 
 use parking_lot::{Condvar, Mutex, MutexGuard};
 
@@ -61,6 +62,10 @@ pub(crate) struct ThreadCache {
     /// Spans of each class that filled up recently, still owned by this cache (so this
     /// thread's frees into them stay local and they come back without the central lock).
     retained: [[Option<NonNull<Span>>; RETAINED_PER_CLASS]; CACHE_SLOTS],
+    /// Grey objects this thread's write barriers shaded, not yet handed to the collector
+    /// (its policy is in `collector/work.rs`; the heap only keeps and hands over the
+    /// buffer: at thread exit, and to a stopped world).
+    mark_buffer: Vec<usize>,
 }
 
 /// Raw and managed span classes.
@@ -82,6 +87,7 @@ impl ThreadCache {
             gc_objects: AtomicU64::new(0),
             alloc: [empty_span(); CACHE_SLOTS],
             retained: [[None; RETAINED_PER_CLASS]; CACHE_SLOTS],
+            mark_buffer: Vec::new(),
         }
     }
 
@@ -249,6 +255,9 @@ impl Drop for ExitGuard {
             let op = Op::enter_with(cache);
             // SAFETY: inside an op on this thread's own cache.
             unsafe { (*op.cache).release_all() };
+            // Inside the op, so that a mark termination either sees the buffer here or
+            // its contents in the collector's list, never neither.
+            op.with_mark_buffer(hand_over_mark_buffer);
         }
         CURRENT.with(|c| c.set(ptr::null_mut()));
         REGISTRY.lock().retain(|p| p.0 != cache);
@@ -257,6 +266,24 @@ impl Drop for ExitGuard {
         EXITED_GC_OBJECTS.fetch_add(objects.swap(0, Ordering::Relaxed), Ordering::Relaxed);
         SPARE.lock().push(CachePtr(cache));
     }
+}
+
+/// Where a buffer of grey objects goes when a thread exits (`collector/work.rs` sets it).
+static MARK_BUFFER_SINK: OnceLock<fn(Vec<usize>)> = OnceLock::new();
+
+/// Sets where exiting threads hand their mark buffers (once; later calls are ignored).
+pub(crate) fn set_mark_buffer_sink(sink: fn(Vec<usize>)) {
+    MARK_BUFFER_SINK.get_or_init(|| sink);
+}
+
+fn hand_over_mark_buffer(buffer: &mut Vec<usize>) {
+    if buffer.is_empty() {
+        return;
+    }
+    let sink = MARK_BUFFER_SINK.get().expect(
+        "tricolor-gc: a thread shaded objects before the collector set its mark buffer sink",
+    );
+    sink(core::mem::take(buffer));
 }
 
 /// Creates (or reuses) and registers this thread's cache; `None` if the thread is exiting.
@@ -333,6 +360,15 @@ impl Op {
         // SAFETY: as in `alloc`; a shared reference to an atomic field.
         let counter = unsafe { &(*self.cache).gc_objects };
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Runs `f` on this thread's buffer of grey objects (`collector/work.rs`).
+    #[inline]
+    pub(crate) fn with_mark_buffer<R>(&self, f: impl FnOnce(&mut Vec<usize>) -> R) -> R {
+        // SAFETY: as in `alloc`: inside an op the cache, and so its buffer, is ours alone;
+        // `f` cannot reach the cache through another path (it is crate code that only
+        // pushes to the buffer or hands it to the collector's list).
+        f(unsafe { &mut (*self.cache).mark_buffer })
     }
 
     /// Hands this thread's cached spans back to the central lists.
@@ -436,6 +472,26 @@ impl StoppedWorld {
         if let Some(orphan) = self.orphan.as_mut() {
             orphan.release_all();
         }
+    }
+
+    /// Takes every thread's non-empty buffer of grey objects and passes it to `sink`;
+    /// returns how many there were (Go's `wbBufFlush` + `gcw.dispose` at mark termination).
+    pub(crate) fn take_mark_buffers(&mut self, mut sink: impl FnMut(Vec<usize>)) -> usize {
+        let mut taken = 0;
+        let mut take = |buffer: &mut Vec<usize>| {
+            if !buffer.is_empty() {
+                sink(core::mem::take(buffer));
+                taken += 1;
+            }
+        };
+        for cache in self.registry.iter() {
+            // SAFETY: as in `flush_caches`: the world is stopped, the cache is ours.
+            take(unsafe { &mut (*cache.0).mark_buffer });
+        }
+        if let Some(orphan) = self.orphan.as_mut() {
+            take(&mut orphan.mark_buffer);
+        }
+        taken
     }
 
     /// Number of registered mutator threads.

@@ -1,0 +1,233 @@
+//! Background mark workers: the threads that count, find roots and mark in parallel
+//! (Go's `gcBgMarkWorker`, with the dedicated-worker share of `gcController`).
+//!
+//! # Design
+//! The collector thread drives a cycle; it does no marking itself. For each concurrent step
+//! it posts a *job* and sleeps until every worker has finished it:
+//! - `Count` and `Roots` are parallel loops over the cycle's span snapshot: workers claim
+//!   chunks of `CHUNK_SPANS` spans with one `fetch_add` on a shared cursor. Counting adds
+//!   to headers' `internal` counts with atomic adds, so workers may count the same target.
+//!   The roots step reads those counts, so it starts only after every worker finished
+//!   counting (the job hand-off through `JOBS`' mutex orders them).
+//! - `Drain` marks: every worker pops from its own stack (`work::LocalWork`) or takes a
+//!   buffer from the global list, traces, and shades into its stack. A worker that finds
+//!   no work decrements `active` and polls: new global work brings it back; `active == 0`
+//!   (every worker idle at once) ends the job. Ending early is harmless: mark termination
+//!   re-checks every buffer with the world stopped and posts another drain if needed.
+//!
+//! The number of workers is fixed when the collector starts: `TRICOLOR_MARK_WORKERS`, or
+//! a quarter of the CPUs, at least one (DESIGN §5). Workers run user `Trace` impls only
+//! (never `Drop`); a panic there is caught per object (`mark.rs`) and reported in the job's
+//! totals.
+
+use core::ptr::NonNull;
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::mark;
+use super::work::{self, LocalWork};
+use crate::heap::Span;
+use crate::sync::{AtomicUsize, Ordering};
+use crate::trace::Tracer;
+
+/// Spans a worker claims at a time in `Count` and `Roots`.
+const CHUNK_SPANS: usize = 8;
+
+/// A cycle's snapshot of the managed spans, shared with the workers.
+#[derive(Debug)]
+pub(crate) struct SpanSnapshot(pub(crate) Vec<NonNull<Span>>);
+
+// SAFETY: span metadata lives for the process (heap `meta.rs`) and the spans of a snapshot
+// stay in use while the heap's span frees are frozen, which lasts the whole mark phase;
+// workers only read span bitmaps (atomics) and headers through them.
+unsafe impl Send for SpanSnapshot {}
+// SAFETY: as above.
+unsafe impl Sync for SpanSnapshot {}
+
+/// A step of a cycle, run by every worker.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum JobKind {
+    /// `mark::count_internal` over the snapshot.
+    Count,
+    /// `mark::shade_roots` over the snapshot.
+    Roots,
+    /// Mark until no worker finds grey objects.
+    Drain,
+}
+
+/// What a job found, summed over the workers.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct JobTotals {
+    /// Objects traced (counted, or scanned while marking).
+    pub(crate) traced: usize,
+    /// Roots shaded.
+    pub(crate) roots: usize,
+    /// User `Trace` impls that panicked.
+    pub(crate) panics: usize,
+}
+
+impl JobTotals {
+    fn add(&mut self, other: JobTotals) {
+        self.traced += other.traced;
+        self.roots += other.roots;
+        self.panics += other.panics;
+    }
+}
+
+#[derive(Debug)]
+struct JobState {
+    /// Incremented by each post; a worker runs each generation once.
+    generation: u64,
+    kind: JobKind,
+    spans: Option<Arc<SpanSnapshot>>,
+    /// Workers done with the current generation.
+    finished: usize,
+    totals: JobTotals,
+}
+
+static JOBS: Mutex<JobState> = Mutex::new(JobState {
+    generation: 0,
+    kind: JobKind::Drain,
+    spans: None,
+    finished: 0,
+    totals: JobTotals {
+        traced: 0,
+        roots: 0,
+        panics: 0,
+    },
+});
+/// Wakes workers when a job is posted.
+static POSTED: Condvar = Condvar::new();
+/// Wakes the collector when the last worker finishes.
+static FINISHED: Condvar = Condvar::new();
+/// The loop cursor of `Count` and `Roots`: the next unclaimed span index.
+static CURSOR: AtomicUsize = AtomicUsize::new(0);
+/// Workers still looking for work in the current `Drain`.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// The collector's handle on its workers.
+#[derive(Debug)]
+pub(crate) struct Workers {
+    count: usize,
+}
+
+impl Workers {
+    /// Starts `count` (at least one) worker threads.
+    pub(crate) fn spawn(count: usize) -> Workers {
+        let count = count.max(1);
+        for index in 0..count {
+            std::thread::Builder::new()
+                .name(format!("tricolor-gc mark worker {index}"))
+                .spawn(move || worker_main(count > 1))
+                .expect("tricolor-gc: cannot start a mark worker thread");
+        }
+        Workers { count }
+    }
+
+    /// Number of workers.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Runs `kind` on every worker and returns when all have finished it.
+    pub(crate) fn run(&self, kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) -> JobTotals {
+        // Relaxed: published to the workers by the JOBS lock below.
+        CURSOR.store(0, Ordering::Relaxed);
+        ACTIVE.store(self.count, Ordering::Relaxed);
+        let mut state = JOBS.lock();
+        state.generation += 1;
+        state.kind = kind;
+        state.spans = spans.cloned();
+        state.finished = 0;
+        state.totals = JobTotals::default();
+        POSTED.notify_all();
+        while state.finished < self.count {
+            FINISHED.wait(&mut state);
+        }
+        state.spans = None;
+        state.totals
+    }
+}
+
+fn worker_main(share: bool) {
+    let mut tracer = Tracer::new();
+    let mut local = LocalWork::new(share);
+    let mut seen = 0u64;
+    loop {
+        let (kind, spans) = {
+            let mut state = JOBS.lock();
+            while state.generation == seen {
+                POSTED.wait(&mut state);
+            }
+            seen = state.generation;
+            (state.kind, state.spans.clone())
+        };
+        let totals = match kind {
+            JobKind::Count => for_each_chunk(spans.as_deref(), |chunk, totals| {
+                let (traced, panics) = mark::count_internal(chunk, &mut tracer);
+                totals.traced += traced;
+                totals.panics += panics;
+            }),
+            JobKind::Roots => for_each_chunk(spans.as_deref(), |chunk, totals| {
+                totals.roots += mark::shade_roots(chunk, &mut local);
+            }),
+            JobKind::Drain => drain(&mut local, &mut tracer),
+        };
+        drop(spans);
+        let mut state = JOBS.lock();
+        state.totals.add(totals);
+        state.finished += 1;
+        FINISHED.notify_one();
+    }
+}
+
+/// Claims chunks of the snapshot until none is left.
+fn for_each_chunk(
+    spans: Option<&SpanSnapshot>,
+    mut per_chunk: impl FnMut(&[NonNull<Span>], &mut JobTotals),
+) -> JobTotals {
+    let mut totals = JobTotals::default();
+    let Some(spans) = spans else {
+        return totals;
+    };
+    loop {
+        let start = CURSOR.fetch_add(CHUNK_SPANS, Ordering::Relaxed);
+        if start >= spans.0.len() {
+            return totals;
+        }
+        let end = (start + CHUNK_SPANS).min(spans.0.len());
+        per_chunk(&spans.0[start..end], &mut totals);
+    }
+}
+
+/// A worker's share of a `Drain` job (module docs).
+fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> JobTotals {
+    let mut totals = JobTotals::default();
+    loop {
+        let (scanned, panics) = mark::drain(local, tracer);
+        totals.traced += scanned;
+        totals.panics += panics;
+        // Idle: leave the active set, and come back if work appears before everyone left.
+        // SeqCst: with the re-check of the global list, so that the last worker to leave
+        // cannot miss work another worker published before leaving.
+        ACTIVE.fetch_sub(1, Ordering::SeqCst);
+        let mut spins = 0u32;
+        loop {
+            if !work::global_is_empty() {
+                ACTIVE.fetch_add(1, Ordering::SeqCst);
+                break;
+            }
+            if ACTIVE.load(Ordering::SeqCst) == 0 {
+                debug_assert!(local.is_empty(), "a worker left a drain with grey objects");
+                return totals;
+            }
+            if spins < 64 {
+                core::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            spins = spins.saturating_add(1);
+        }
+    }
+}
