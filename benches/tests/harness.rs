@@ -2,8 +2,12 @@
 //! its report, CSV, JSON and SVG (this is the CI run of the harness), and bad command lines
 //! exit with code 2 and a message naming the problem.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
+
+use common::succeeded;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tricolor-gc-bench");
 
@@ -30,18 +34,6 @@ fn non_empty(path: &PathBuf) -> String {
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
     assert!(!text.trim().is_empty(), "{} is empty", path.display());
     text
-}
-
-/// The run's stdout, after checking it exited 0 (the failure message shows both streams).
-fn succeeded(o: &Output) -> String {
-    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        o.status,
-        String::from_utf8_lossy(&o.stderr)
-    );
-    stdout
 }
 
 #[test]

@@ -1,0 +1,73 @@
+//! End-to-end checks of the `binary-trees` runner: a small `--runtime all` run (three child
+//! processes) prints the table with tricolor, Box and Arc and no peer collector, and a bad
+//! command line exits with code 2 and a message naming the flag.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::succeeded;
+
+const BIN: &str = env!("CARGO_BIN_EXE_binary-trees");
+
+fn binary_trees(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run binary-trees")
+}
+
+#[test]
+fn small_run_of_all_lists_tricolor_box_and_arc() {
+    let stdout = succeeded(&binary_trees(&["--depth", "10", "--runtime", "all"]));
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for runtime in ["tricolor", "box", "arc"] {
+        assert!(rows.contains(&runtime), "no {runtime} row:\n{stdout}");
+    }
+    for peer in ["rust-gc", "dumpster", "gc-arena"] {
+        assert!(!rows.contains(&peer), "all ran the peer {peer}:\n{stdout}");
+    }
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    let boxed = stdout
+        .lines()
+        .find(|l| l.starts_with("box "))
+        .expect("a box row");
+    assert!(boxed.contains(" 1.00 "), "box is its own baseline: {boxed}");
+}
+
+#[test]
+fn bad_depth_exits_2_naming_the_flag() {
+    let o = binary_trees(&["--depth", "abc"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("--depth expects a whole number from 4 to 25, got \"abc\""),
+        "{stderr}"
+    );
+    assert!(o.stdout.is_empty(), "no table on a usage error");
+}
+
+#[test]
+fn help_names_every_flag_and_runtime() {
+    let o = binary_trees(&["--help"]);
+    let text = succeeded(&o);
+    for needle in [
+        "--depth",
+        "--runtime",
+        "--repeat",
+        "--json",
+        "--help",
+        "tricolor",
+        "box",
+        "arc",
+        "rust-gc",
+        "dumpster",
+        "gc-arena",
+        "every",
+    ] {
+        assert!(text.contains(needle), "--help lacks {needle}");
+    }
+}
