@@ -243,7 +243,16 @@ fn trace_env_prints_one_line_per_cycle() {
                 .unwrap_or_else(|_| panic!("cycle number in {line}")),
         );
         assert!(rest.starts_with('('), "{line}");
-        for field in ["handshake", "mark", "sweep", "heap", "goal", "threads"] {
+        for field in [
+            "handshake",
+            "mark",
+            "sweep",
+            "heap",
+            "goal",
+            "threads",
+            "mark workers",
+            "mark cpu",
+        ] {
             assert!(rest.contains(field), "{line} lacks {field}");
         }
     }

@@ -225,9 +225,12 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     let t = Instant::now();
     let counted = workers.run(JobKind::Count, Some(&spans));
     trace.trace_panics += counted.panics;
+    trace.mark_cpu += counted.busy;
     trace.count = t.elapsed();
     let t = Instant::now();
-    trace.roots_found = workers.run(JobKind::Roots, Some(&spans)).roots;
+    let rooted = workers.run(JobKind::Roots, Some(&spans));
+    trace.roots_found = rooted.roots;
+    trace.mark_cpu += rooted.busy;
     trace.roots = t.elapsed();
 
     while HOLD_MARKING.load(Ordering::Relaxed) {
@@ -242,6 +245,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     loop {
         let marked = workers.run(JobKind::Drain, None);
         trace.scanned += marked.traced;
+        trace.mark_cpu += marked.busy;
         if marked.panics > 0 {
             trace.trace_panics += marked.panics;
             abandoned = true;

@@ -104,6 +104,7 @@ pub(crate) struct CycleTrace {
     pub(crate) freed: usize,
     pub(crate) threads: usize,
     pub(crate) workers: usize,
+    pub(crate) mark_cpu: Duration,
     pub(crate) trace_panics: usize,
     pub(crate) drop_panics: usize,
     pub(crate) abandoned: bool,
@@ -118,7 +119,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): handshake {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {}; {} threads, mark workers {}{}{}{}",
+             roots {}, scanned {}, freed {}; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
             ms(self.start_handshake),
@@ -136,6 +137,7 @@ impl CycleTrace {
             self.freed,
             self.threads,
             self.workers,
+            ms(self.mark_cpu),
             if self.trace_panics > 0 {
                 format!("; {} Trace panics", self.trace_panics)
             } else {

@@ -22,6 +22,7 @@
 
 use core::ptr::NonNull;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -65,6 +66,8 @@ pub(crate) struct JobTotals {
     pub(crate) roots: usize,
     /// User `Trace` impls that panicked.
     pub(crate) panics: usize,
+    /// Time the workers spent on the job, summed (the mark CPU of the trace line).
+    pub(crate) busy: Duration,
 }
 
 impl JobTotals {
@@ -72,6 +75,7 @@ impl JobTotals {
         self.traced += other.traced;
         self.roots += other.roots;
         self.panics += other.panics;
+        self.busy += other.busy;
     }
 }
 
@@ -95,6 +99,7 @@ static JOBS: Mutex<JobState> = Mutex::new(JobState {
         traced: 0,
         roots: 0,
         panics: 0,
+        busy: Duration::ZERO,
     },
 });
 /// Wakes workers when a job is posted.
@@ -163,7 +168,8 @@ fn worker_main(share: bool) {
             seen = state.generation;
             (state.kind, state.spans.clone())
         };
-        let totals = match kind {
+        let started = Instant::now();
+        let mut totals = match kind {
             JobKind::Count => for_each_chunk(spans.as_deref(), |chunk, totals| {
                 let (traced, panics) = mark::count_internal(chunk, &mut tracer);
                 totals.traced += traced;
@@ -174,6 +180,7 @@ fn worker_main(share: bool) {
             }),
             JobKind::Drain => drain(&mut local, &mut tracer),
         };
+        totals.busy = started.elapsed();
         drop(spans);
         let mut state = JOBS.lock();
         state.totals.add(totals);
