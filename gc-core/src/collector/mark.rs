@@ -126,7 +126,14 @@ fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
 }
 
 /// Step 1 of the module docs over `spans`. Returns (objects traced, traces that panicked).
-pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> (usize, usize) {
+/// `sole_worker`: no other thread counts concurrently, so the counts need no atomic
+/// read-modify-write (a plain load and store of the atomic, about 20 cycles cheaper per
+/// edge on x86).
+pub(crate) fn count_internal(
+    spans: &[NonNull<Span>],
+    tracer: &mut Tracer,
+    sole_worker: bool,
+) -> (usize, usize) {
     let mut traced = 0;
     let mut panics = 0;
     for span in spans {
@@ -150,7 +157,13 @@ pub(crate) fn count_internal(spans: &[NonNull<Span>], tracer: &mut Tracer) -> (u
                     let target = unsafe { edge.cast::<Header>().as_ref() };
                     // Relaxed: read in `shade_roots`, which starts after every worker
                     // finished counting (ordered by the job hand-off, `workers.rs`).
-                    target.internal.fetch_add(1, Ordering::Relaxed);
+                    // Mutators never touch `internal`.
+                    if sole_worker {
+                        let count = target.internal.load(Ordering::Relaxed);
+                        target.internal.store(count + 1, Ordering::Relaxed);
+                    } else {
+                        target.internal.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         });
@@ -170,7 +183,13 @@ pub(crate) fn shade_roots(spans: &[NonNull<Span>], local: &mut LocalWork) -> usi
             if header.info().is_none() {
                 return;
             }
-            let internal = header.internal.swap(0, Ordering::Relaxed);
+            // Counting has finished (job hand-off), so no worker writes `internal` now: a
+            // load and a store only where needed, instead of a read-modify-write on every
+            // object.
+            let internal = header.internal.load(Ordering::Relaxed);
+            if internal != 0 {
+                header.internal.store(0, Ordering::Relaxed);
+            }
             if span.is_marked(slot) {
                 return;
             }

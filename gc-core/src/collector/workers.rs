@@ -171,7 +171,7 @@ fn worker_main(share: bool) {
         let started = Instant::now();
         let mut totals = match kind {
             JobKind::Count => for_each_chunk(spans.as_deref(), |chunk, totals| {
-                let (traced, panics) = mark::count_internal(chunk, &mut tracer);
+                let (traced, panics) = mark::count_internal(chunk, &mut tracer, !share);
                 totals.traced += traced;
                 totals.panics += panics;
             }),
