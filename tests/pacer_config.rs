@@ -8,7 +8,8 @@
 //!
 //! Tests change process-wide settings, so they serialise on `LOCK` and restore them.
 
-use std::process::Command;
+mod common;
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -127,33 +128,8 @@ fn memory_limit_caps_the_heap_goal() {
     );
 }
 
-/// Runs this test binary with only `test` selected and `env` set; returns (success, output).
 fn run_child(test: &str, env: &[(&str, &str)]) -> (bool, String) {
-    let mut cmd = Command::new(std::env::current_exe().expect("test binary path"));
-    cmd.args([
-        test,
-        "--exact",
-        "--ignored",
-        "--nocapture",
-        "--test-threads=1",
-    ]);
-    for var in ENV_VARS {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("spawn the test binary");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("running 1 test"),
-        "the child did not select exactly one test:\n{text}"
-    );
-    (out.status.success(), text)
+    common::run_child(test, &ENV_VARS, env)
 }
 
 fn assert_child_fails(env: (&str, &str), needles: &[&str]) {

@@ -53,16 +53,24 @@ use crate::trace::Tracer;
 /// must be scanned (grey), false if it was marked already or cannot hold handles.
 #[inline]
 fn mark_grey(object: NonNull<u8>) -> bool {
-    let (span, slot) = heap::managed_object(object.as_ptr() as usize).unwrap_or_else(|| {
-        panic!(
-            "tricolor-gc: shading {:p}, which is not a managed object",
-            object.as_ptr()
-        )
-    });
+    let (span, slot) = managed_or_panic(object);
     if span.is_marked(slot) {
         return false;
     }
     span.mark(slot) && !span.span_class().is_noscan()
+}
+
+/// The span and slot of a handle's target. A target that is not a managed object can only
+/// come from an `unsafe impl Trace` that broke its contract: panic (on a collector thread
+/// that aborts the process, `fatal.rs`) before anything is written through the pointer.
+#[inline]
+fn managed_or_panic(object: NonNull<u8>) -> (&'static Span, usize) {
+    heap::managed_object(object.as_ptr() as usize).unwrap_or_else(|| {
+        panic!(
+            "tricolor-gc: a Trace impl reported {:p}, which is not a managed object (an `unsafe impl Trace` broke its contract)",
+            object.as_ptr()
+        )
+    })
 }
 
 /// A mutator's barrier shades the object headed at `object`. Inside an op, so that mark
@@ -152,7 +160,8 @@ pub(crate) fn count_internal(
                 panics += 1;
             }
             for edge in tracer.edges.drain(..) {
-                if !is_marked(edge) {
+                let (target_span, target_slot) = managed_or_panic(edge);
+                if !target_span.is_marked(target_slot) {
                     // SAFETY: an edge is a live handle's target: a published managed object.
                     let target = unsafe { edge.cast::<Header>().as_ref() };
                     // Relaxed: read in `shade_roots`, which starts after every worker

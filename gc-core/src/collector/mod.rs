@@ -11,11 +11,13 @@
 //! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
 //! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
+//! | `fatal` | internal errors on collector threads abort with a message | `throw` |
 //!
 //! The argument that no reachable object is freed is in `docs/collector.md`.
 
 mod config;
 mod cycle;
+mod fatal;
 pub(crate) mod header;
 pub(crate) mod mark;
 pub(crate) mod phase;

@@ -18,7 +18,8 @@
 //! The number of workers is fixed when the collector starts: `TRICOLOR_MARK_WORKERS`, or
 //! a quarter of the CPUs, at least one (DESIGN §5). Workers run user `Trace` impls only
 //! (never `Drop`); a panic there is caught per object (`mark.rs`) and reported in the job's
-//! totals.
+//! totals. Any other panic on a worker aborts the process (`fatal.rs`) instead of leaving
+//! the collector waiting for the worker forever.
 
 use core::ptr::NonNull;
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
+use super::fatal;
 use super::mark;
 use super::work::{self, LocalWork};
 use crate::heap::Span;
@@ -169,7 +171,7 @@ fn worker_main(share: bool) {
             (state.kind, state.spans.clone())
         };
         let started = Instant::now();
-        let mut totals = match kind {
+        let mut totals = fatal::abort_on_panic("a mark worker", || match kind {
             JobKind::Count => for_each_chunk(spans.as_deref(), |chunk, totals| {
                 let (traced, panics) = mark::count_internal(chunk, &mut tracer, !share);
                 totals.traced += traced;
@@ -179,7 +181,7 @@ fn worker_main(share: bool) {
                 totals.roots += mark::shade_roots(chunk, &mut local);
             }),
             JobKind::Drain => drain(&mut local, &mut tracer),
-        };
+        });
         totals.busy = started.elapsed();
         drop(spans);
         let mut state = JOBS.lock();
