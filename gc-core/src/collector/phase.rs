@@ -21,7 +21,7 @@
 //! (2) Inside an op the phase is loaded `Relaxed`: the op protocol (heap `safepoint.rs`,
 //!     fact 1) already orders it after the collector's store.
 
-use crate::sync::{AtomicU8, Ordering};
+use crate::sync::{AtomicU64, Ordering};
 
 /// The collector's phase. See the module docs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -32,14 +32,18 @@ pub(crate) enum Phase {
     Sweep = 2,
 }
 
-static PHASE: AtomicU8 = AtomicU8::new(Phase::Off as u8);
+/// The phase word: `generation << 2 | phase`. Every `set_phase` bumps the generation, so
+/// two equal words read at two moments mean "no phase change in between" (`PhaseWord`).
+static PHASE: AtomicU64 = AtomicU64::new(Phase::Off as u64);
+/// The collector's copy of the generation (only the collector thread sets phases).
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-fn decode(raw: u8) -> Phase {
-    match raw {
+fn decode(raw: u64) -> Phase {
+    match raw & 3 {
         0 => Phase::Off,
         1 => Phase::Mark,
         2 => Phase::Sweep,
-        _ => unreachable!("tricolor-gc: corrupt collector phase {raw}"),
+        _ => unreachable!("tricolor-gc: corrupt collector phase {raw:#x}"),
     }
 }
 
@@ -55,8 +59,31 @@ pub(crate) fn phase_in_op() -> Phase {
     decode(PHASE.load(Ordering::Relaxed))
 }
 
+/// A phase together with the number of phase changes before it: equal words read at two
+/// moments prove that no phase change (so no cycle start or end) fell between the two
+/// reads, as far as those reads can tell (fact 3).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PhaseWord(u64);
+
+impl PhaseWord {
+    /// The phase part.
+    #[inline]
+    pub(crate) fn phase(self) -> Phase {
+        decode(self.0)
+    }
+}
+
+/// The phase word, anywhere (see fact 3 for what it may be compared with).
+#[inline(always)]
+pub(crate) fn phase_word() -> PhaseWord {
+    PhaseWord(PHASE.load(Ordering::Relaxed))
+}
+
 /// Sets the phase (collector only). Callers follow with a handshake or hold a stopped
 /// world, as the module docs say.
 pub(crate) fn set_phase(phase: Phase) {
-    PHASE.store(phase as u8, Ordering::SeqCst);
+    // Relaxed: only the collector thread writes GENERATION.
+    let generation = GENERATION.load(Ordering::Relaxed) + 1;
+    GENERATION.store(generation, Ordering::Relaxed);
+    PHASE.store(generation << 2 | phase as u64, Ordering::SeqCst);
 }

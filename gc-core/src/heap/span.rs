@@ -151,6 +151,10 @@ pub(crate) struct Span {
     /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
     #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
     pub(crate) sweep_gen: AtomicU32,
+    /// `free_index` and `alloc_count` when the span was last filed on a central list (under
+    /// its lock): nobody allocates from a listed span, so they must still hold when it
+    /// leaves the list (`check_unchanged_since_filed`).
+    filed_state: AtomicU64,
     // -- central list --
     list: AtomicU8,
     pub(crate) links: UnsafeCell<Links>,
@@ -200,6 +204,7 @@ impl Span {
             freed_count: AtomicU32::new(0),
             local_freed_count: AtomicU32::new(0),
             sweep_gen: AtomicU32::new(0),
+            filed_state: AtomicU64::new(0),
             list: AtomicU8::new(ListId::Nowhere as u8),
             links: UnsafeCell::new(Links {
                 prev: None,
@@ -371,6 +376,37 @@ impl Span {
     #[inline]
     pub(crate) fn set_list(&self, list: ListId) {
         self.list.store(list as u8, Ordering::Relaxed);
+    }
+
+    fn allocation_state(&self) -> u64 {
+        (self.free_index.load(Ordering::Relaxed) as u64) << 32
+            | self.alloc_count.load(Ordering::Relaxed) as u64
+    }
+
+    /// Snapshots the allocation state as the span is filed on a central list. Called by
+    /// the list's owner under the central lock.
+    pub(crate) fn note_filed(&self) {
+        self.filed_state
+            .store(self.allocation_state(), Ordering::Relaxed);
+    }
+
+    /// Panics if someone allocated from the span since it was filed (a thread cache that
+    /// kept using a span it had handed back, which a sweep would then lose objects of).
+    /// Called under the central lock as the span leaves a list.
+    pub(crate) fn check_unchanged_since_filed(&self, what: &str) {
+        let filed = self.filed_state.load(Ordering::Relaxed);
+        let now = self.allocation_state();
+        assert!(
+            filed == now,
+            "tricolor-gc: span {:#x} was allocated from while listed (found by {what}): \
+             free_index {} -> {}, alloc_count {} -> {}, owner {:#x}",
+            self.start(),
+            filed >> 32,
+            now >> 32,
+            filed as u32,
+            now as u32,
+            self.owner()
+        );
     }
 
     /// The slot index of `addr`, if `addr` points into a slot of this span.
@@ -584,14 +620,25 @@ impl Span {
     /// (explicitly freed slots are not reported: their owner already disposed of them).
     /// Restarts allocation from slot 0.
     ///
+    /// `owner` is the id of the thread cache that calls (it owns the span) or 0 (the
+    /// caller holds the span's central lock or has it in transit, and no cache owns it);
+    /// checked, because sweeping a span a cache allocates from loses its new objects.
+    ///
     /// # Safety
     /// The caller owns the span exclusively (not cached elsewhere, central lock held or
     /// span in transit) and, if `use_marks`, marking of this span's cycle has finished.
     pub(crate) unsafe fn sweep(
         &self,
         use_marks: bool,
+        owner: usize,
         mut on_dead: impl FnMut(usize),
     ) -> SweepOutcome {
+        assert!(
+            self.owner() == owner,
+            "tricolor-gc: span {:#x} swept by {owner:#x} while owned by {:#x}",
+            self.start(),
+            self.owner()
+        );
         let count = self.elem_count();
         let free_index = self.free_index.load(Ordering::Relaxed) as usize;
         let alloc = self.alloc_bits.load(Ordering::Relaxed);
@@ -749,7 +796,7 @@ mod tests {
         assert!(!span.is_allocated(63));
         assert_eq!(alloc_index(&span), None, "no reuse before sweep");
         // SAFETY: the test owns the span.
-        let outcome = unsafe { span.sweep(false, |_| panic!("no marks used: nothing dies")) };
+        let outcome = unsafe { span.sweep(false, 0, |_| panic!("no marks used: nothing dies")) };
         assert_eq!(
             outcome,
             SweepOutcome {
@@ -779,7 +826,7 @@ mod tests {
         unsafe { span.free(1) };
         let mut dead = Vec::new();
         // SAFETY: the test owns the span; marking is over.
-        let outcome = unsafe { span.sweep(true, |i| dead.push(i)) };
+        let outcome = unsafe { span.sweep(true, 0, |i| dead.push(i)) };
         let expected: Vec<usize> = (3..130).step_by(2).collect();
         assert_eq!(dead, expected);
         assert_eq!(outcome.live_slots, 65);
