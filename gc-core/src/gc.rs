@@ -147,6 +147,12 @@ impl<T> Gc<T> {
         unsafe { addr_of!((*this.ptr.as_ptr()).value) }
     }
 
+    /// The object's header address (tests).
+    #[cfg(test)]
+    pub(crate) fn header_ptr(this: &Gc<T>) -> NonNull<u8> {
+        this.ptr.cast()
+    }
+
     #[inline]
     fn header(&self) -> &crate::collector::header::Header {
         // SAFETY: the handle keeps the box alive (its count includes this handle).

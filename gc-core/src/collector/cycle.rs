@@ -257,8 +257,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         set_phase(Phase::Mark);
         drop(world);
     }
-    trace.start_handshake = started.elapsed();
-    COUNTERS.lock().record_pause(trace.start_handshake);
+    trace.start_stop = started.elapsed();
+    COUNTERS.lock().record_pause(trace.start_stop);
 
     // 3. Count, roots, mark.
     heap::freeze_spans();

@@ -7,7 +7,8 @@
 //! - `Sweep`: marking has terminated; the sweeper frees what is unmarked. Barriers are off
 //!   and new objects are white (they live in swept spans only).
 //!
-//! Changes: `Off -> Mark` is published by a handshake; `Mark -> Sweep` happens in the
+//! Changes: `Off -> Mark` happens in the stopped world that starts a cycle (it also
+//! discards the count-zero queues, `reclaim.rs`); `Mark -> Sweep` happens in the
 //! stopped world of mark termination; `Sweep -> Off` when the sweeper is done (nothing
 //! depends on mutators seeing it promptly).
 //!
@@ -20,6 +21,14 @@
 //!     (`GcCell::borrow_mut` runs its flag and barrier inside an op instead; gc_cell.rs.)
 //! (2) Inside an op the phase is loaded `Relaxed`: the op protocol (heap `safepoint.rs`,
 //!     fact 1) already orders it after the collector's store.
+//! (3) The phase word also counts phase changes (a generation), for `Gc::drop`, which reads
+//!     it (`Relaxed`) before its decrement and again inside the op that may queue the
+//!     object for prompt reclamation (`reclaim.rs`): equal words mean no cycle started or
+//!     ended in between as far as that object's fate is concerned. A cycle that frees the
+//!     object read its zero count (SeqCst) from the Release decrement, so the word read
+//!     before the decrement happens-before the cycle's later stores and is older than
+//!     them; the op's read, after the starting stop of any cycle it does not overlap, sees
+//!     at least that cycle's `Mark` word.
 
 use crate::sync::{AtomicU64, Ordering};
 
@@ -79,8 +88,8 @@ pub(crate) fn phase_word() -> PhaseWord {
     PhaseWord(PHASE.load(Ordering::Relaxed))
 }
 
-/// Sets the phase (collector only). Callers follow with a handshake or hold a stopped
-/// world, as the module docs say.
+/// Sets the phase (collector only), bumping the generation. Callers hold a stopped world
+/// or end a cycle, as the module docs say.
 pub(crate) fn set_phase(phase: Phase) {
     // Relaxed: only the collector thread writes GENERATION.
     let generation = GENERATION.load(Ordering::Relaxed) + 1;

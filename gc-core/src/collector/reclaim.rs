@@ -8,12 +8,13 @@
 //! garbage.
 //!
 //! # Algorithm
-//! 1. **Queue.** `Gc::drop` takes the count from 1 to 0 (outside any op). Then
-//!    `count_reached_zero`: an Acquire fence (as `Arc` does before freeing), enter an op,
-//!    and if the phase is `Off` append the object to the thread's zero buffer
-//!    (`ThreadCache::zero`; no atomics beyond the decrement). In any other phase the
-//!    object is left to the tracing cycle. A buffer goes to the global queue when it holds
-//!    256 objects, and at thread exit (inside the exit guard's op).
+//! 1. **Queue.** `Gc::drop` reads the phase word (phase + generation, `phase.rs`), then
+//!    takes the count from 1 to 0, outside any op. Then `count_reached_zero`: an Acquire
+//!    fence (as `Arc` does before freeing), enter an op, and if the phase word read there
+//!    is the *same* `Off` word as before the decrement, append the object to the thread's
+//!    zero buffer (`ThreadCache::zero`; no atomics beyond the decrement). Otherwise the
+//!    object is left to the tracing cycles. A buffer goes to the global queue when it
+//!    holds 256 objects, and at thread exit (inside the exit guard's op).
 //! 2. **Drain.** The collector thread, between cycles (phase `Off`), takes the global
 //!    queue and, for each object: runs its drop glue (panics caught and counted), nulls
 //!    the header's `info`, and frees the slot through the span's remote-free bitmap
@@ -29,17 +30,37 @@
 //!    them, so its sweep finds them unmarked. After the sweep and `Off`, merges are
 //!    allowed again.
 //!
+//! # The late queue (the bug of the first attempt)
+//! The decrement is not inside the op (an op per `Gc::drop` would cost every drop), so a
+//! thread can be preempted between the decrement that reaches zero and its op for as
+//! long as a whole cycle: the cycle starts, its roots pass reads the count (zero: not a
+//! root), nothing marks the object, its sweep drops and frees it, and the phase is `Off`
+//! again. An op that checked only "the phase is `Off`" then queued a freed object, and
+//! the drain dropped it a second time, or, once its slot was reused, dropped and freed a
+//! live object (the use-after-free tests/torture.rs found). With the phase word, the op
+//! sees a different generation and leaves the object alone. Reading the word before the
+//! decrement is enough: if a cycle frees the object, its roots pass read the zero count,
+//! so (Release decrement, SeqCst read) the word read before the decrement happens-before
+//! that cycle's later phase changes and cannot be one of them; and an op that starts
+//! after a cycle's starting stop sees at least that cycle's `Mark` word (safepoint fact
+//! 3). The loom model `count_zero_vs_cycle` checks this, and its control
+//! (`count_zero_vs_cycle_phase_only`, the first attempt's check) fails.
+//!
 //! # Why no object is freed twice, or while reachable (docs/collector.md, "Count-zero
 //! objects")
 //! - An object reaches zero once (no handle can bring it back), so it is queued at most
-//!   once, and only if the op that queues it saw `Off`.
+//!   once, and only if no phase change fell between its decrement and the op that queues
+//!   it, which saw `Off` (above): no cycle can have freed it, and every later cycle starts
+//!   with a stop that finds it queued.
 //! - Queues are touched only inside their thread's ops or in a stopped world, so the
 //!   starting stop of a cycle splits the queue operations into those before it (their
 //!   objects are discarded: the cycle owns them) and those after it (they see `Mark` or
 //!   `Sweep` and queue nothing). The drain runs on the collector thread, never during a
 //!   cycle, and takes only what was queued since the last cycle started. So each object is
-//!   freed by the drain or by a sweep, never both; the loom model
-//!   `count_zero_vs_cycle_start` checks this split.
+//!   freed by the drain or by a sweep, never both.
+//! - An object left to the cycles is never lost: its count is zero and stays zero, so the
+//!   first cycle that starts after its decrement finds it unmarked unless a barrier shaded
+//!   it before the decrement, and then the next one frees it.
 //! - Drained objects are freed between cycles only, so a drained slot is never in the
 //!   middle of a count, mark or sweep; its freed bit keeps it out of every later walk
 //!   (`Span::for_each_allocated`) until a merge makes it allocatable again.
@@ -108,7 +129,7 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     // once and freed by nobody else (module docs), so the header is valid to read.
     let header = unsafe { object.cast::<Header>().as_ref() };
     let info = header.info().unwrap_or_else(|| {
-        panic!("tricolor-gc: count-zero object {addr:#x} was freed before its reclamation (HUNT handles {} internal {:#x} allocated {:?} cycles {})", header.handles.load(Ordering::SeqCst), header.internal.load(Ordering::SeqCst), heap::lookup(addr).map(|o| o.index()), super::stats::COUNTERS.lock().cycles)
+        panic!("tricolor-gc: count-zero object {addr:#x} was freed before its reclamation")
     });
     debug_assert_eq!(header.handles.load(Ordering::Relaxed), 0);
     if info.needs_drop {
@@ -129,11 +150,46 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     // (Release in `Span::free`, Acquire where a sweep merges it), and no cycle reads the
     // header meanwhile (drains never overlap cycles).
     header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
-    header.internal.store(0xD0D0_0002, Ordering::Relaxed); // HUNT
     let op = heap::enter_op();
     // SAFETY: the object is allocated (its count reached zero, nothing freed it since),
     // unreferenced, its `info` is null, and it is freed once, here.
     unsafe { heap::free_managed(&op, object) };
     drop(op);
     done.freed += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Gc;
+
+    /// Regression test for the first attempt's use-after-free: a whole cycle runs between
+    /// a drop's decrement to zero and its op (the dropping thread was preempted). That
+    /// cycle frees the object, so the late op must not queue it: the drain would drop it
+    /// a second time, or free whatever reused its slot.
+    #[test]
+    fn a_cycle_between_the_decrement_and_the_op_keeps_the_object_out_of_the_queue() {
+        for _ in 0..20 {
+            let object = Gc::new(String::from("count-zero"));
+            let addr = Gc::header_ptr(&object);
+            // SAFETY: `object` keeps the header alive until the decrement below.
+            let header = unsafe { addr.cast::<Header>().as_ref() };
+            // `Gc::drop`, first half: the phase word, then the decrement to zero.
+            let before = phase_word();
+            assert_eq!(header.handles.fetch_sub(1, Ordering::Release), 1);
+            core::mem::forget(object);
+            // The cycle that runs while the dropping thread is preempted: the count is
+            // zero, so it frees the object.
+            crate::collect();
+            // `Gc::drop`, second half, late.
+            count_reached_zero(addr, before);
+            let queued = heap::enter_op().zero_buffer_contains(addr.as_ptr() as usize);
+            assert!(
+                !queued,
+                "an object a cycle freed was queued for reclamation (phase word {before:?} \
+                 before the decrement, {:?} now)",
+                phase_word()
+            );
+        }
+    }
 }

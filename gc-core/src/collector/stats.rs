@@ -99,7 +99,7 @@ impl Counters {
 pub(crate) struct CycleTrace {
     pub(crate) cycle: u64,
     pub(crate) reason: &'static str,
-    pub(crate) start_handshake: Duration,
+    pub(crate) start_stop: Duration,
     pub(crate) count: Duration,
     pub(crate) roots: Duration,
     pub(crate) mark: Duration,
@@ -132,7 +132,7 @@ impl CycleTrace {
              roots {}, scanned {}, freed {} ({} left by count-zero queues); {} threads, mark workers {}{}{}{}",
             self.cycle,
             self.reason,
-            ms(self.start_handshake),
+            ms(self.start_stop),
             ms(self.count),
             ms(self.roots),
             ms(self.mark),

@@ -106,7 +106,6 @@ pub(crate) fn sweep() -> SweepReport {
         header_at(span, slot)
             .info
             .store(core::ptr::null_mut(), Ordering::Relaxed);
-        header_at(span, slot).internal.store(0xD0D0_0001, Ordering::Relaxed); // HUNT
     });
     report.freed_objects = totals.freed_objects;
     report.spans_swept = totals.spans;

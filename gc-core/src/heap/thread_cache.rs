@@ -239,7 +239,7 @@ impl ThreadCache {
 struct CachePtr(*mut ThreadCache);
 // SAFETY: the registry only stores these pointers; a cache is dereferenced by its own
 // thread inside an op, by the collector while the world is stopped, or (only `op_seq`,
-// an atomic) by the collector waiting for a handshake. Caches are never freed (exited
+// an atomic) by the collector stopping the world. Caches are never freed (exited
 // threads' caches are parked in `SPARE`), so a stale pointer still points at a cache.
 unsafe impl Send for CachePtr {}
 
@@ -334,7 +334,7 @@ fn install() -> Option<*mut ThreadCache> {
 
 /// A mutator operation in progress on this thread: the span of code in which the thread
 /// may use its cache, shade objects or read the collector's phase and act on it. The
-/// collector's handshakes wait for ops in flight to end, and a stopped world keeps new
+/// collector's stopped worlds wait for ops in flight to end and keep new
 /// ones from starting (see `safepoint.rs`). Ops are short and run no user code that
 /// could block.
 pub(crate) struct Op {
@@ -422,6 +422,13 @@ impl Op {
         if !buffer.is_empty() {
             publish_zero(buffer);
         }
+    }
+
+    /// Whether this thread's zero buffer holds `object` (tests).
+    #[cfg(test)]
+    pub(crate) fn zero_buffer_contains(&self, object: usize) -> bool {
+        // SAFETY: as in `push_zero`.
+        unsafe { (*self.cache).zero.contains(&object) }
     }
 
     /// Hands this thread's cached spans back to the central lists.
