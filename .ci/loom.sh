@@ -7,10 +7,10 @@
 # dir keeps the RUSTFLAGS change from invalidating the normal build.
 #
 # Measured runtime (2-core CI-like machine, release, LOOM_MAX_PREEMPTIONS=3): about 40 s to
-# build loom and the models from a cold target/loom, 5 s warm; the 14 models run in about
-# 0.2 s together. They also pass at a bound of 20 (about 1 s, up to 16,500 executions for
+# build loom and the models from a cold target/loom, 5 s warm; the 16 models run in about
+# 1.5 s together. They also pass at a bound of 20 (about 1 s, up to 16,500 executions for
 # the largest model of the first nine); `termination_vs_buffered_shade` explores 479,254
-# executions in 21 s at a bound of 6.
+# executions in 21 s at a bound of 6, `count_zero_vs_cycle` 328,527 in 15 s at a bound of 6.
 # The `#[ignore = "finds: ..."]` models fail on purpose (findings); run them with
 #   .ci/loom.sh --ignored
 set -euxo pipefail

@@ -10,12 +10,13 @@
 //! - `Gc::new` during `Mark` allocates black (mark bit set before the object is published).
 //! - `clone` during `Mark` shades the target: a new handle outside the heap must not
 //!   appear behind the roots pass's back.
-//! - `drop` only decrements, except on the sweeper's thread while it runs drop glue, where a
-//!   handle inside a dead object must not touch a dead target: it decrements only marked
-//!   (surviving) targets.
+//! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
+//!   reclamation when no cycle runs (`collector/reclaim.rs`). On the sweeper's thread,
+//!   while it runs drop glue, a handle inside a dead object must not touch a dead target:
+//!   it decrements only marked (surviving) targets.
 //!
 //! Outside a cycle, `clone` is one atomic add and one load with a predictable branch;
-//! `drop` is one atomic subtract and one load.
+//! `drop` is one atomic subtract and one load (plus an op and a push for the last handle).
 
 use core::alloc::Layout;
 use core::fmt;
@@ -25,8 +26,8 @@ use core::ops::Deref;
 use core::ptr::{addr_of, addr_of_mut, NonNull};
 
 use crate::collector::header::GcBox;
-use crate::collector::phase::{phase_in_op, phase_seqcst, Phase};
-use crate::collector::{mark, sweep};
+use crate::collector::phase::{phase_in_op, phase_seqcst, phase_word, Phase};
+use crate::collector::{mark, reclaim, sweep};
 use crate::heap;
 use crate::sync::Ordering;
 use crate::trace::{Trace, Tracer};
@@ -146,6 +147,12 @@ impl<T> Gc<T> {
         unsafe { addr_of!((*this.ptr.as_ptr()).value) }
     }
 
+    /// The object's header address (tests).
+    #[cfg(test)]
+    pub(crate) fn header_ptr(this: &Gc<T>) -> NonNull<u8> {
+        this.ptr.cast()
+    }
+
     #[inline]
     fn header(&self) -> &crate::collector::header::Header {
         // SAFETY: the handle keeps the box alive (its count includes this handle).
@@ -195,8 +202,12 @@ impl<T> Drop for Gc<T> {
             return;
         }
         // Release: this thread's uses of the value happen-before a collector that reads
-        // the decremented count (Acquire/SeqCst in the roots pass).
-        self.header().handles.fetch_sub(1, Ordering::Release);
+        // the decremented count (Acquire/SeqCst in the roots pass), and before whoever
+        // takes the count to zero (its Acquire fence in `count_reached_zero`).
+        let before = phase_word();
+        if self.header().handles.fetch_sub(1, Ordering::Release) == 1 {
+            reclaim::count_reached_zero(self.ptr.cast(), before);
+        }
     }
 }
 

@@ -58,6 +58,12 @@
 //!    `StoppedWorld::drop` is not ordered after the stopped world's work: it may read the
 //!    stale phase `Mark` after mark termination set `Sweep` (and shade / allocate black),
 //!    and its cache accesses race with `flush_caches`' writes to that cache.
+//! 3. `count_zero_vs_cycle_phase_only`: prompt reclamation's first attempt decided in the
+//!    op after `Gc::drop`'s decrement whether to queue the object, by the phase alone. A
+//!    whole cycle can run between the decrement and the op: it frees the object (zero
+//!    count, unmarked) and ends in `Off`, and the op then queues a freed object, which the
+//!    drain frees again. The library follows `count_zero_vs_cycle` (the phase word is read
+//!    before the decrement and must be unchanged in the op).
 
 #![cfg(tricolor_loom)]
 // Every `unsafe` block below dereferences the pointer that a loom `UnsafeCell` hands to
@@ -1063,4 +1069,179 @@ fn termination_vs_buffered_shade() {
 #[should_panic]
 fn control_termination_ignoring_buffers_fails() {
     model(|| buffered_shade_vs_termination(false));
+}
+
+// ===== Model 8 =============================================================================
+
+/// The phase word (`collector/phase.rs`): `generation << 2 | phase`, every `set_phase`
+/// bumps the generation. Only the collector thread stores it.
+struct PhaseWordModel {
+    word: AtomicU64,
+    /// `phase::GENERATION` (collector only).
+    generation: AtomicU64,
+}
+
+impl PhaseWordModel {
+    fn new() -> PhaseWordModel {
+        let p = PhaseWordModel {
+            word: AtomicU64::new(OFF as u64),
+            generation: AtomicU64::new(0),
+        };
+        p.word.store(OFF as u64, SeqCst);
+        p.generation.store(0, SeqCst);
+        p
+    }
+    /// `phase::set_phase`.
+    fn set(&self, phase: u8) {
+        let generation = self.generation.load(Relaxed) + 1;
+        self.generation.store(generation, Relaxed);
+        self.word.store(generation << 2 | phase as u64, SeqCst);
+    }
+    /// `phase::phase_word` / `phase::phase_in_op`: `load(Relaxed)`.
+    fn load(&self) -> u64 {
+        self.word.load(Relaxed)
+    }
+}
+
+/// What became of the object of model 8.
+struct Fate {
+    /// The value (drop glue writes it; the mutator's last use reads it).
+    value: UnsafeCell<u32>,
+    /// The mutator thread's zero buffer (`ThreadCache::zero`): entries for the object.
+    buffer: UnsafeCell<u32>,
+    /// `thread_cache::ZERO_QUEUE`.
+    queue: loom::sync::Mutex<u32>,
+    /// Times the drain freed it (`reclaim::drain`).
+    drained: AtomicU32,
+    /// Times a cycle's sweep freed it (`sweep::sweep`).
+    swept: AtomicU32,
+}
+
+/// `reclaim::drain` on the collector thread (between cycles): take the global queue, run
+/// the drop glue of each object, free it.
+fn drain_queue(fate: &Fate) {
+    let taken = core::mem::replace(&mut *fate.queue.lock().unwrap(), 0);
+    for _ in 0..taken {
+        fate.value.with_mut(|v| unsafe { *v = 0 }); // drop glue
+        fate.drained.fetch_add(1, Relaxed);
+    }
+}
+
+/// The body of model 8. `phase_word_check: false` is the first attempt's check (the op
+/// queues whenever it sees `Off`).
+fn count_zero_vs_cycle_body(phase_word_check: bool) {
+    let phase = Arc::new(PhaseWordModel::new());
+    let sp = Arc::new(Safepoint::new(Acquire));
+    let object = Arc::new(Object::new(1, 0));
+    let fate = Arc::new(Fate {
+        value: UnsafeCell::new(7),
+        buffer: UnsafeCell::new(0),
+        queue: loom::sync::Mutex::new(0),
+        drained: AtomicU32::new(0),
+        swept: AtomicU32::new(0),
+    });
+    fate.drained.store(0, SeqCst);
+    fate.swept.store(0, SeqCst);
+
+    let mutator = {
+        let (phase, sp, object, fate) = (phase.clone(), sp.clone(), object.clone(), fate.clone());
+        thread::spawn(move || {
+            // The handle's last use of the value.
+            fate.value.with(|v| assert_eq!(unsafe { *v }, 7));
+            // `Gc::drop`: `let before = phase_word();`
+            let before = phase.load();
+            // `if handles.fetch_sub(1, Release) == 1 { count_reached_zero(.., before) }`
+            if object.handles.fetch_sub(1, Release) == 1 {
+                // `count_reached_zero`: `fence(Acquire); let op = enter_op();`
+                fence(Acquire);
+                sp.enter_op();
+                let now = phase.load();
+                let queue = if phase_word_check {
+                    // `before.phase() == Off && phase_word() == before`
+                    before & 3 == OFF as u64 && now == before
+                } else {
+                    // The first attempt: `phase_in_op() == Off`.
+                    now & 3 == OFF as u64
+                };
+                if queue {
+                    // `op.push_zero(object)`, then the buffer goes to the global queue
+                    // (`publish_zero`: when full, or at thread exit), still in the op.
+                    let entries = fate.buffer.with_mut(|b| unsafe {
+                        *b += 1;
+                        core::mem::replace(&mut *b, 0)
+                    });
+                    *fate.queue.lock().unwrap() += entries;
+                }
+                sp.exit_op();
+            }
+        })
+    };
+
+    // The collector thread: one cycle (`cycle::run_cycle`), then a drain.
+    // 2. `stop_the_world(); discard_zero_queues(); set_phase(Mark); drop(world)`.
+    sp.stop_the_world();
+    fate.buffer.with_mut(|b| unsafe { *b = 0 });
+    *fate.queue.lock().unwrap() = 0;
+    phase.set(MARK);
+    sp.start_the_world();
+    // 3. The roots pass (`mark::shade_roots`): `handles.load(SeqCst) > internal` makes it a
+    //    root. The mutator never clones, so nothing else can shade it: a zero count means
+    //    unmarked, so the sweep frees it.
+    let dead = object.handles.load(SeqCst) == 0;
+    // 4. Mark termination: `stop_the_world(); set_phase(Sweep); restart`.
+    sp.stop_the_world();
+    phase.set(SWEEP);
+    sp.start_the_world();
+    // 5. The sweep: drop glue and free of every unmarked object; then `set_phase(Off)`.
+    if dead {
+        fate.value.with_mut(|v| unsafe { *v = 0 });
+        fate.swept.fetch_add(1, Relaxed);
+    }
+    phase.set(OFF);
+    // Between cycles: the drain.
+    drain_queue(&fate);
+
+    mutator.join().unwrap();
+    // The collector's next drain (the mutator may have queued after the first one).
+    drain_queue(&fate);
+
+    let drained = fate.drained.load(Relaxed);
+    let swept = fate.swept.load(Relaxed);
+    assert!(
+        drained + swept <= 1,
+        "a count-zero object was freed {drained} time(s) by the drain and {swept} by the sweep"
+    );
+    if drained + swept == 0 {
+        // Left to the cycles: the count is zero and nothing queues it any more, so the next
+        // cycle finds it unmarked (nothing can shade it) and frees it exactly once.
+        assert_eq!(object.handles.load(Relaxed), 0);
+        assert_eq!(*fate.queue.lock().unwrap(), 0);
+        assert_eq!(fate.buffer.with(|b| unsafe { *b }), 0);
+    }
+}
+
+/// **A count reaching zero vs a whole cycle** (prompt reclamation, `collector/reclaim.rs`).
+/// The mutator drops the last handle: phase word, decrement outside any op, then an op that
+/// queues the object only if the phase word is the same `Off` as before the decrement. The
+/// collector runs a cycle (a stopped world that discards the queues and sets `Mark`; the
+/// roots pass; termination; the sweep, which frees the object if the roots pass read a
+/// zero count; `Off`) and then drains the queue. Property: the object is freed by the drain
+/// or by the sweep, never both, and if by neither it is left to the next cycle (count zero,
+/// in no queue); the drop glue never races with the mutator's last use of the value, and
+/// the zero buffer is never touched by the op and the stopped world at once.
+#[test]
+fn count_zero_vs_cycle() {
+    model(|| count_zero_vs_cycle_body(true));
+}
+
+/// The first attempt's check (`phase_in_op() == Off` in the op, nothing read before the
+/// decrement), which tests/torture.rs caught freeing objects twice. Interleaving: the
+/// mutator decrements to zero and is preempted; the whole cycle runs (its roots pass reads
+/// zero, its sweep frees the object, the phase is `Off` again); the mutator's op sees `Off`
+/// and queues the object; the drain frees it a second time (in the library: drops a freed
+/// value, or frees whatever reused its slot). Must keep failing.
+#[test]
+#[should_panic]
+fn count_zero_vs_cycle_phase_only() {
+    model(|| count_zero_vs_cycle_body(false));
 }

@@ -3,8 +3,10 @@
 //!
 //! # A cycle
 //! 1. Pools drop their victim generation (`pool::on_cycle_start`).
-//! 2. `Off -> Mark`, then a handshake: every op that began before it has ended, and every
-//!    op after it sees `Mark` (black allocation, barriers on). Recorded as a stall.
+//! 2. In a stopped world (Go's sweep termination): discard every queued count-zero object
+//!    (this cycle frees them, `reclaim.rs`), stop managed spans from merging frees, and
+//!    `Off -> Mark`. Every op after it sees `Mark` (black allocation, barriers on).
+//!    Recorded as a pause.
 //! 3. Freeze span frees; snapshot the managed spans; the mark workers count, find roots
 //!    and mark (`mark.rs`, `workers.rs`).
 //! 4. Mark termination: when the workers run out of grey objects, switch mutators' barriers
@@ -13,7 +15,11 @@
 //!    empty, flush every thread cache, advance the sweep generation and set `Sweep`;
 //!    otherwise restart the world and drain again. Only this step stops the world; its
 //!    length depends on the number of threads, not on the heap.
-//! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, compute the next heap goal.
+//! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
+//!    compute the next heap goal.
+//!
+//! Between cycles the thread frees count-zero objects (`reclaim.rs`), a batch at a time,
+//! so that a requested or triggered cycle never waits long.
 //!
 //! # Triggers
 //! - `collect()`: waits for any running cycle, then runs a full one (like `runtime.GC`).
@@ -35,8 +41,10 @@ use std::time::{Duration, Instant};
 use parking_lot::{Condvar, Mutex};
 
 use super::config;
+use super::fatal;
 use super::mark;
 use super::phase::{set_phase, Phase};
+use super::reclaim;
 use super::stats::{CycleTrace, COUNTERS};
 use super::sweep;
 use super::work;
@@ -48,6 +56,8 @@ use crate::sync::{AtomicBool, Ordering};
 pub(crate) const MIN_HEAP_GOAL: usize = 4 << 20;
 /// How long the collector thread sleeps between checks when idle.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// Count-zero objects freed between two checks for a pending cycle.
+const RECLAIM_BATCH: usize = 16 * 1024;
 
 #[derive(Debug, Default)]
 struct ControlState {
@@ -81,6 +91,7 @@ static STARTED: OnceLock<()> = OnceLock::new();
 pub(crate) fn ensure_started() {
     STARTED.get_or_init(|| {
         config::init_from_env();
+        heap::set_zero_hook(on_zero_queued);
         let goal = pacer_goal(0);
         COUNTERS.lock().heap_goal_bytes = goal;
         arm_trigger(0, goal);
@@ -139,9 +150,19 @@ fn on_heap_trigger() {
     }
 }
 
+/// The count-zero queue's hook: a batch of objects was published; only signals.
+fn on_zero_queued() {
+    WAKE.notify_one();
+}
+
+thread_local! {
+    /// Set on the collector thread (which runs destructors of swept and reclaimed objects).
+    static ON_COLLECTOR: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
 /// Runs a full cycle and returns when marking and sweeping are complete.
 pub(crate) fn collect() {
-    if sweep::in_sweep_drop() {
+    if sweep::in_sweep_drop() || ON_COLLECTOR.with(|c| c.get()) {
         panic!("tricolor-gc: collect() called from a destructor that the collector is running; it would wait for itself");
     }
     ensure_started();
@@ -174,6 +195,7 @@ impl Reason {
 }
 
 fn collector_main() {
+    ON_COLLECTOR.with(|c| c.set(true));
     let mut last_cycle = Instant::now();
     work::init();
     let workers = Workers::spawn(config::mark_workers());
@@ -190,17 +212,34 @@ fn collector_main() {
                 if config::gc_percent() >= 0 && last_cycle.elapsed() >= config::force_period() {
                     break Reason::Periodic;
                 }
+                if !heap::zero_queue_is_empty() {
+                    // Phase `Off`: free count-zero objects, a batch at a time, then look
+                    // for a pending cycle again.
+                    parking_lot::MutexGuard::unlocked(&mut state, || {
+                        fatal::abort_on_panic("prompt reclamation", reclaim_batch)
+                    });
+                    continue;
+                }
                 WAKE.wait_for(&mut state, IDLE_POLL);
             }
         };
         CONTROL.lock().running = true;
-        run_cycle(reason, &workers);
+        fatal::abort_on_panic("a collection cycle", || run_cycle(reason, &workers));
         last_cycle = Instant::now();
         let mut state = CONTROL.lock();
         state.running = false;
         state.completed += 1;
         DONE.notify_all();
     }
+}
+
+/// One drain of count-zero objects (`reclaim.rs`), with its counters.
+fn reclaim_batch() {
+    let drained = reclaim::drain(RECLAIM_BATCH);
+    let mut counters = COUNTERS.lock();
+    counters.freed_objects += drained.freed as u64;
+    counters.reclaimed_objects += drained.freed as u64;
+    counters.reclaim_drop_panics += drained.drop_panics as u64;
 }
 
 fn run_cycle(reason: Reason, workers: &Workers) {
@@ -211,12 +250,18 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     };
     crate::pool::on_cycle_start();
 
-    // 2. Barrier on.
+    // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
+    // (reclaim.rs), and managed spans stop merging frees while the cycle walks them.
     let started = Instant::now();
-    set_phase(Phase::Mark);
-    heap::handshake();
-    trace.start_handshake = started.elapsed();
-    COUNTERS.lock().record_pause(trace.start_handshake);
+    {
+        let mut world = heap::stop_the_world();
+        trace.discarded_zero = world.discard_zero_queues();
+        heap::set_managed_frees(false);
+        set_phase(Phase::Mark);
+        drop(world);
+    }
+    trace.start_stop = started.elapsed();
+    COUNTERS.lock().record_pause(trace.start_stop);
 
     // 3. Count, roots, mark.
     heap::freeze_spans();
@@ -289,6 +334,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.drop_panics = report.drop_panics;
     heap::thaw_spans();
     set_phase(Phase::Off);
+    heap::set_managed_frees(true);
 
     // The live heap is what the sweep kept (Go's heapMarked), not the in-use total, which
     // also counts everything allocated since termination and whole cached spans.

@@ -3,7 +3,8 @@
 //! Panics in user code (`Trace` impls, destructors) are caught where they run and leave
 //! the heap consistent (mark.rs, sweep.rs). A panic anywhere else on a collector or mark
 //! worker thread means one of the collector's invariants is broken (or an `unsafe` `Trace`
-//! impl reported a pointer that is not a managed object). Unwinding would end that thread
+//! impl reported a pointer that is not a managed object). Panics in user code are caught
+//! before they reach these guards. Unwinding would end that thread
 //! silently: a cycle would wait forever for a worker that no longer exists, and every
 //! `collect()` with it. Continuing is no option either: the heap may be inconsistent, and
 //! a collector that frees a live object is worse than none. So the process aborts, after a

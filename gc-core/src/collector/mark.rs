@@ -2,10 +2,10 @@
 //! stack scanning replaced by root discovery by subtraction, DESIGN §3).
 //!
 //! # Algorithm
-//! With the phase at `Mark` and a snapshot of the managed spans taken after the starting
-//! handshake:
+//! With the phase at `Mark` and a snapshot of the managed spans taken after the cycle's
+//! starting stop:
 //! 1. **Count** (`count_internal`): for every published, unmarked object of a scan span
-//!    ("pre-existing": objects allocated since the handshake are marked before they are
+//!    ("pre-existing": objects allocated since the starting stop are marked before they are
 //!    published), trace it and add one to the `internal` count of every reported target
 //!    that is unmarked. A `GcCell` that is mutably borrowed is skipped by its own `Trace`
 //!    impl, so its handles are not counted.

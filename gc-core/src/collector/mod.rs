@@ -8,6 +8,7 @@
 //! | `work` | grey-object buffers: mutators', workers', the global list | `mgcwork.go`, `mwbbuf.go` |
 //! | `workers` | background mark workers and the jobs they run | `gcBgMarkWorker` |
 //! | `sweep` | drop glue and freeing of unmarked objects | `mgcsweep.go` |
+//! | `reclaim` | prompt freeing of objects whose handle count reached zero | (DESIGN §3b) |
 //! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
 //! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
@@ -21,6 +22,7 @@ mod fatal;
 pub(crate) mod header;
 pub(crate) mod mark;
 pub(crate) mod phase;
+pub(crate) mod reclaim;
 mod stats;
 pub(crate) mod sweep;
 mod work;
@@ -74,6 +76,8 @@ pub fn stats() -> Stats {
         mark_time: counters.mark_time,
         sweep_time: counters.sweep_time,
         pause_count: counters.pause_count,
+        reclaimed_objects: counters.reclaimed_objects,
+        reclaim_drop_panics: counters.reclaim_drop_panics,
     }
 }
 

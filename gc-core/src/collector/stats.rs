@@ -46,6 +46,12 @@ pub struct Stats {
     pub sweep_time: Duration,
     /// Stop and handshake stalls so far (`pauses` keeps only the last 256).
     pub pause_count: u64,
+    /// Objects freed promptly because their handle count reached zero while no cycle ran
+    /// (DESIGN §3b), without any tracing. Included in the frees behind `heap_objects`.
+    pub reclaimed_objects: u64,
+    /// Destructors that panicked while their count-zero object was reclaimed (caught; the
+    /// object was freed anyway and reported on stderr).
+    pub reclaim_drop_panics: u64,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +62,8 @@ pub(crate) struct Counters {
     pub(crate) sweep_time: Duration,
     pub(crate) forced_cycles: u64,
     pub(crate) freed_objects: u64,
+    pub(crate) reclaimed_objects: u64,
+    pub(crate) reclaim_drop_panics: u64,
     pub(crate) total_pause: Duration,
     pub(crate) pauses: VecDeque<Duration>,
     pub(crate) heap_goal_bytes: usize,
@@ -68,6 +76,8 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     sweep_time: Duration::ZERO,
     forced_cycles: 0,
     freed_objects: 0,
+    reclaimed_objects: 0,
+    reclaim_drop_panics: 0,
     total_pause: Duration::ZERO,
     pauses: VecDeque::new(),
     heap_goal_bytes: 0,
@@ -89,7 +99,7 @@ impl Counters {
 pub(crate) struct CycleTrace {
     pub(crate) cycle: u64,
     pub(crate) reason: &'static str,
-    pub(crate) start_handshake: Duration,
+    pub(crate) start_stop: Duration,
     pub(crate) count: Duration,
     pub(crate) roots: Duration,
     pub(crate) mark: Duration,
@@ -102,6 +112,7 @@ pub(crate) struct CycleTrace {
     pub(crate) roots_found: usize,
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
+    pub(crate) discarded_zero: usize,
     pub(crate) threads: usize,
     pub(crate) workers: usize,
     pub(crate) mark_cpu: Duration,
@@ -117,12 +128,12 @@ fn ms(d: Duration) -> f64 {
 impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
-            "gc {} ({}): handshake {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
+            "gc {} ({}): start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {}; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
+             roots {}, scanned {}, freed {} ({} left by count-zero queues); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
-            ms(self.start_handshake),
+            ms(self.start_stop),
             ms(self.count),
             ms(self.roots),
             ms(self.mark),
@@ -135,6 +146,7 @@ impl CycleTrace {
             self.roots_found,
             self.scanned,
             self.freed,
+            self.discarded_zero,
             self.threads,
             self.workers,
             ms(self.mark_cpu),

@@ -191,10 +191,14 @@ impl Central {
     /// Sweeps explicit frees out of a span the caller owns exclusively and updates the
     /// in-use accounting (the span is uncached, so it is counted by `alloc_count`).
     fn merge_frees(span: &Span) {
+        if span.is_managed() && !super::managed_frees_allowed() {
+            // A cycle is walking managed spans: its sweep merges these frees.
+            return;
+        }
         if span.pending_frees() > 0 {
             let before = span.alloc_count();
             // SAFETY: the caller owns the span (central lock held, span not cached).
-            unsafe { span.sweep(false, |_| {}) };
+            unsafe { span.sweep(false, 0, |_| {}) };
             accounting::sub_in_use((before - span.alloc_count()) * span.elem_bytes());
         }
     }
@@ -207,6 +211,7 @@ impl Central {
             while let Some(span) = lists.pop(ListId::Partial, half) {
                 // SAFETY: span structs live for the process; we own it under the lock.
                 let span_ref = unsafe { span.as_ref() };
+                span_ref.check_unchanged_since_filed("cache_span");
                 Self::merge_frees(span_ref);
                 if span_ref.free_slots() > 0 {
                     span_ref.set_list(ListId::Cached);
@@ -215,12 +220,14 @@ impl Central {
                     super::check_trigger();
                     return Ok(span);
                 }
+                span_ref.note_filed();
                 lists.push(span, ListId::Full, half);
             }
             for age in [EMPTY_OLD, EMPTY_NEW] {
                 if let Some(span) = lists.pop(ListId::Empty, age) {
                     // SAFETY: span structs live for the process; we own it under the lock.
                     let span_ref = unsafe { span.as_ref() };
+                    span_ref.check_unchanged_since_filed("cache_span (empty)");
                     span_ref.set_list(ListId::Cached);
                     accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
                     drop(lists);
@@ -261,6 +268,7 @@ impl Central {
     /// empty list (reused before the heap grows; released by the scavenger after a
     /// period), an empty large-object span straight back to the page heap, else a list.
     fn file(&self, lists: &mut Lists, span: NonNull<Span>, span_ref: &Span) {
+        span_ref.note_filed();
         if span_ref.alloc_count() == 0 {
             if self.class.size_class().is_large() {
                 // SAFETY: we own the span (on no list, not cached) and it holds no object.
@@ -280,6 +288,8 @@ impl Central {
     /// that it is enumerable like every other span.
     pub(crate) fn list_large(&self, span: NonNull<Span>) {
         let mut lists = self.lists.lock();
+        // SAFETY: span structs live for the process.
+        unsafe { span.as_ref() }.note_filed();
         lists.push(span, ListId::Full, self.swept_half());
     }
 
@@ -293,10 +303,17 @@ impl Central {
         match span_ref.list() {
             ListId::Cached | ListId::Nowhere | ListId::Empty => {}
             list @ (ListId::Full | ListId::Partial) => {
+                let half = links(span, &mut lists).half as usize;
+                assert!(
+                    half == self.swept_half(),
+                    "tricolor-gc: a free reached span {:#x} on the unswept half of its list",
+                    span_ref.start()
+                );
                 let pending = span_ref.pending_frees();
                 let all_freed = pending >= span_ref.alloc_count();
                 let worth_reuse = span_ref.free_slots() + pending >= span_ref.reuse_threshold();
                 if all_freed || (list == ListId::Full && worth_reuse) {
+                    span_ref.check_unchanged_since_filed("note_free");
                     lists.remove(span);
                     Self::merge_frees(span_ref);
                     self.file(&mut lists, span, span_ref);
@@ -363,10 +380,13 @@ impl Central {
             };
             // SAFETY: popped under the lock: the span is ours alone until filed.
             let span_ref = unsafe { span.as_ref() };
+            span_ref.check_unchanged_since_filed("the sweeper");
             let before = span_ref.alloc_count();
             // SAFETY: exclusive ownership (above); marking of this cycle has terminated.
-            let outcome = unsafe { span_ref.sweep(true, |slot| on_dead(span_ref, slot)) };
-            totals.freed_objects += outcome.freed_slots;
+            let outcome = unsafe { span_ref.sweep(true, 0, |slot| on_dead(span_ref, slot)) };
+            // Only the slots that died now: explicitly freed ones (prompt reclamation)
+            // were counted when they were freed.
+            totals.freed_objects += outcome.dead_slots;
             totals.spans += 1;
             totals.live_bytes += outcome.live_slots * span_ref.elem_bytes();
             accounting::sub_in_use((before - outcome.live_slots) * span_ref.elem_bytes());

@@ -48,11 +48,11 @@ pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
-    enter_op, gc_objects_allocated, handshake, set_mark_buffer_sink, stop_the_world, Op,
-    StoppedWorld,
+    enter_op, gc_objects_allocated, set_mark_buffer_sink, set_zero_hook, stop_the_world,
+    take_zero_queue, zero_queue_is_empty, Op, StoppedWorld,
 };
 
-use crate::sync::{AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// Why an allocation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -250,14 +250,23 @@ pub unsafe fn free(ptr: NonNull<u8>) {
     );
     // SAFETY: span structs live for the process; `lookup` validated it is in use.
     let span_ref = unsafe { object.span.as_ref() };
-    let class = span_ref.span_class();
-    if class.size_class().is_large() {
+    if span_ref.span_class().size_class().is_large() {
         // SAFETY: the caller guarantees the object is allocated and not freed again.
         unsafe { span_ref.free(0) };
         central_of(span_ref).note_free(object.span);
         return;
     }
     let op = thread_cache::enter_op();
+    // SAFETY: forwarded from the caller.
+    unsafe { free_small(&op, object, span_ref) };
+}
+
+/// Frees the small object `object` of `span_ref` inside `op`: locally if this thread's
+/// cache owns the span, else through the span's remote-free bitmap.
+///
+/// # Safety
+/// As [`free`]; `object` was found by `lookup` and `span_ref` is its span.
+unsafe fn free_small(op: &Op, object: ObjectRef, span_ref: &Span) {
     if op.owns(span_ref) {
         // SAFETY: this thread's cache owns the span; the caller guarantees the slot is
         // allocated and not freed twice.
@@ -272,6 +281,57 @@ pub unsafe fn free(ptr: NonNull<u8>) {
 }
 
 // ---- the collector's interface (crate-internal) ----
+
+/// Whether managed spans may merge explicit frees (sweep in place) right now. False from a
+/// cycle's starting stop to the end of its sweep: the cycle walks managed spans without a
+/// lock, and an in-place merge of an *unswept* span would also file it as swept behind the
+/// sweeper's back. The cycle's own sweep merges those frees instead.
+static MANAGED_FREES: AtomicBool = AtomicBool::new(true);
+
+#[inline]
+fn managed_frees_allowed() -> bool {
+    // Relaxed: cleared in a stopped world (safepoint fact 3) and set by the collector
+    // thread after its sweep; a stale `false` only delays a merge.
+    MANAGED_FREES.load(Ordering::Relaxed)
+}
+
+/// Allows or forbids merging frees into managed spans; see [`managed_frees_allowed`].
+/// Forbid only in a stopped world.
+pub(crate) fn set_managed_frees(allowed: bool) {
+    MANAGED_FREES.store(allowed, Ordering::Relaxed);
+}
+
+/// Frees a managed object inside `op` (the collector's reclamation of a count-zero
+/// object, `collector/reclaim.rs`).
+///
+/// # Safety
+/// `object` is an allocated managed object that nothing references any more, whose
+/// header's `info` is already null, and it is freed once.
+///
+/// # Panics
+/// If `object` is not the start of an allocated object of this heap.
+pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) {
+    let addr = object.as_ptr() as usize;
+    let found = lookup(addr).unwrap_or_else(|| {
+        panic!("tricolor-gc: reclaiming {addr:#x}, which is not an allocated object")
+    });
+    assert_eq!(
+        found.start().as_ptr() as usize,
+        addr,
+        "tricolor-gc: reclaiming an interior pointer {addr:#x}"
+    );
+    // SAFETY: span structs live for the process; `lookup` validated it is in use.
+    let span_ref = unsafe { found.span.as_ref() };
+    debug_assert!(span_ref.is_managed());
+    if span_ref.span_class().size_class().is_large() {
+        // SAFETY: the caller guarantees the object is allocated and freed once.
+        unsafe { span_ref.free(0) };
+        central_of(span_ref).note_free(found.span);
+        return;
+    }
+    // SAFETY: forwarded from the caller.
+    unsafe { free_small(op, found, span_ref) };
+}
 
 /// In-use bytes at which `check_trigger` calls the trigger hook.
 static TRIGGER_BYTES: AtomicUsize = AtomicUsize::new(usize::MAX);

@@ -8,12 +8,15 @@
 //! back to even on exit, with plain stores. Between ops, and while it runs user code, a
 //! thread is at a safepoint: the collector never waits for it.
 //!
-//! - A **handshake** (`thread_cache::handshake`) publishes a phase change: the collector
-//!   stores the new phase, executes `collector_fence`, then waits for every op that was in
-//!   flight (odd `op_seq`) to end. Afterwards every op on every thread sees the new phase.
-//! - A **stopped world** (`thread_cache::stop_the_world`) additionally sets `STOP`, which
-//!   new ops wait on at entry, and waits until no op is in flight. Its cost depends on the
-//!   number of threads and how long an op lasts, never on the heap's size.
+//! - A **stopped world** (`thread_cache::stop_the_world`): the collector sets `STOP`,
+//!   executes `collector_fence`, and waits until no op is in flight (odd `op_seq`); new ops
+//!   wait at entry until it ends. Whatever the collector changes meanwhile (the phase, the
+//!   sweep generation, the threads' caches and buffers) every later op sees. Its cost
+//!   depends on the number of threads and how long an op lasts, never on the heap's size.
+//!   A cycle uses two: at its start (it discards the count-zero queues, so it needs the
+//!   exclusion, not just a ragged handshake) and at mark termination.
+//! - Ops never nest: an inner op's exit would make `op_seq` even while the outer op still
+//!   runs, letting a stopped world proceed under it. `Op::enter_with` aborts on one.
 //!
 //! # Memory ordering
 //! (1) Dekker between an op's entry and the collector: the mutator stores `op_seq` (odd)

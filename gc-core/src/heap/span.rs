@@ -107,6 +107,9 @@ pub(crate) struct Links {
 pub(crate) struct SweepOutcome {
     /// Slots that were allocated before and are free now (dead + explicitly freed).
     pub(crate) freed_slots: usize,
+    /// Of those, the slots that died by not being marked (the ones reported to
+    /// `on_dead`). Explicitly freed slots were counted by whoever freed them.
+    pub(crate) dead_slots: usize,
     /// Slots still allocated.
     pub(crate) live_slots: usize,
 }
@@ -151,6 +154,10 @@ pub(crate) struct Span {
     /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
     #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
     pub(crate) sweep_gen: AtomicU32,
+    /// `free_index` and `alloc_count` when the span was last filed on a central list (under
+    /// its lock): nobody allocates from a listed span, so they must still hold when it
+    /// leaves the list (`check_unchanged_since_filed`).
+    filed_state: AtomicU64,
     // -- central list --
     list: AtomicU8,
     pub(crate) links: UnsafeCell<Links>,
@@ -200,6 +207,7 @@ impl Span {
             freed_count: AtomicU32::new(0),
             local_freed_count: AtomicU32::new(0),
             sweep_gen: AtomicU32::new(0),
+            filed_state: AtomicU64::new(0),
             list: AtomicU8::new(ListId::Nowhere as u8),
             links: UnsafeCell::new(Links {
                 prev: None,
@@ -371,6 +379,37 @@ impl Span {
     #[inline]
     pub(crate) fn set_list(&self, list: ListId) {
         self.list.store(list as u8, Ordering::Relaxed);
+    }
+
+    fn allocation_state(&self) -> u64 {
+        (self.free_index.load(Ordering::Relaxed) as u64) << 32
+            | self.alloc_count.load(Ordering::Relaxed) as u64
+    }
+
+    /// Snapshots the allocation state as the span is filed on a central list. Called by
+    /// the list's owner under the central lock.
+    pub(crate) fn note_filed(&self) {
+        self.filed_state
+            .store(self.allocation_state(), Ordering::Relaxed);
+    }
+
+    /// Panics if someone allocated from the span since it was filed (a thread cache that
+    /// kept using a span it had handed back, which a sweep would then lose objects of).
+    /// Called under the central lock as the span leaves a list.
+    pub(crate) fn check_unchanged_since_filed(&self, what: &str) {
+        let filed = self.filed_state.load(Ordering::Relaxed);
+        let now = self.allocation_state();
+        assert!(
+            filed == now,
+            "tricolor-gc: span {:#x} was allocated from while listed (found by {what}): \
+             free_index {} -> {}, alloc_count {} -> {}, owner {:#x}",
+            self.start(),
+            filed >> 32,
+            now >> 32,
+            filed as u32,
+            now as u32,
+            self.owner()
+        );
     }
 
     /// The slot index of `addr`, if `addr` points into a slot of this span.
@@ -584,14 +623,25 @@ impl Span {
     /// (explicitly freed slots are not reported: their owner already disposed of them).
     /// Restarts allocation from slot 0.
     ///
+    /// `owner` is the id of the thread cache that calls (it owns the span) or 0 (the
+    /// caller holds the span's central lock or has it in transit, and no cache owns it);
+    /// checked, because sweeping a span a cache allocates from loses its new objects.
+    ///
     /// # Safety
     /// The caller owns the span exclusively (not cached elsewhere, central lock held or
     /// span in transit) and, if `use_marks`, marking of this span's cycle has finished.
     pub(crate) unsafe fn sweep(
         &self,
         use_marks: bool,
+        owner: usize,
         mut on_dead: impl FnMut(usize),
     ) -> SweepOutcome {
+        assert!(
+            self.owner() == owner,
+            "tricolor-gc: span {:#x} swept by {owner:#x} while owned by {:#x}",
+            self.start(),
+            self.owner()
+        );
         let count = self.elem_count();
         let free_index = self.free_index.load(Ordering::Relaxed) as usize;
         let alloc = self.alloc_bits.load(Ordering::Relaxed);
@@ -599,6 +649,7 @@ impl Span {
         let freed = self.freed_bits.load(Ordering::Relaxed);
         let local = self.local_freed_bits.load(Ordering::Relaxed);
         let mut freed_slots = 0;
+        let mut dead_slots = 0;
         let mut live_slots = 0;
         let mut taken_frees = 0u32;
         for word in 0..self.words() {
@@ -619,6 +670,7 @@ impl Span {
                 !0
             };
             let mut dead = allocated & !keep & !gone;
+            dead_slots += dead.count_ones() as usize;
             while dead != 0 {
                 on_dead(word * 64 + dead.trailing_zeros() as usize);
                 dead &= dead - 1;
@@ -648,6 +700,7 @@ impl Span {
         self.refill_alloc_cache();
         SweepOutcome {
             freed_slots,
+            dead_slots,
             live_slots,
         }
     }
@@ -749,11 +802,12 @@ mod tests {
         assert!(!span.is_allocated(63));
         assert_eq!(alloc_index(&span), None, "no reuse before sweep");
         // SAFETY: the test owns the span.
-        let outcome = unsafe { span.sweep(false, |_| panic!("no marks used: nothing dies")) };
+        let outcome = unsafe { span.sweep(false, 0, |_| panic!("no marks used: nothing dies")) };
         assert_eq!(
             outcome,
             SweepOutcome {
                 freed_slots: 4,
+                dead_slots: 0,
                 live_slots: n - 4
             }
         );
@@ -779,11 +833,15 @@ mod tests {
         unsafe { span.free(1) };
         let mut dead = Vec::new();
         // SAFETY: the test owns the span; marking is over.
-        let outcome = unsafe { span.sweep(true, |i| dead.push(i)) };
+        let outcome = unsafe { span.sweep(true, 0, |i| dead.push(i)) };
         let expected: Vec<usize> = (3..130).step_by(2).collect();
         assert_eq!(dead, expected);
         assert_eq!(outcome.live_slots, 65);
         assert_eq!(outcome.freed_slots, 65);
+        assert_eq!(
+            outcome.dead_slots, 64,
+            "the explicitly freed slot is not dead again"
+        );
         for i in 0..130 {
             assert_eq!(span.is_allocated(i), i % 2 == 0, "slot {i}");
             assert!(!span.is_marked(i), "marks cleared after sweep");

@@ -37,7 +37,7 @@ use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::safepoint;
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
-use super::span::Span;
+use super::span::{ListId, Span};
 use super::{cache_index, central, central_of, AllocError};
 use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
@@ -66,6 +66,10 @@ pub(crate) struct ThreadCache {
     /// (its policy is in `collector/work.rs`; the heap only keeps and hands over the
     /// buffer: at thread exit, and to a stopped world).
     mark_buffer: Vec<usize>,
+    /// Managed objects whose handle count this thread took to zero while no cycle ran,
+    /// waiting for the collector's prompt reclamation (`collector/reclaim.rs`). Touched
+    /// only inside this thread's ops, or by the collector in a stopped world.
+    zero: Vec<usize>,
 }
 
 /// Raw and managed span classes.
@@ -88,6 +92,7 @@ impl ThreadCache {
             alloc: [empty_span(); CACHE_SLOTS],
             retained: [[None; RETAINED_PER_CLASS]; CACHE_SLOTS],
             mark_buffer: Vec::new(),
+            zero: Vec::new(),
         }
     }
 
@@ -99,6 +104,7 @@ impl ThreadCache {
         if current != empty_span() {
             // SAFETY: a cached span is live metadata owned by this cache.
             let span = unsafe { current.as_ref() };
+            self.check_owned(span);
             if span.refill_alloc_cache() {
                 if let Some(p) = span.try_alloc_fast() {
                     return Ok(p);
@@ -119,6 +125,7 @@ impl ThreadCache {
         self.alloc[slot] = next;
         // SAFETY: the span is owned by this cache.
         let span = unsafe { next.as_ref() };
+        self.check_owned(span);
         span.refill_alloc_cache();
         Ok(span
             .try_alloc_fast()
@@ -128,6 +135,20 @@ impl ThreadCache {
     /// This cache's identity, as recorded in the spans it owns.
     fn id(&self) -> usize {
         self as *const ThreadCache as usize
+    }
+
+    /// Panics unless this cache owns `span` and the central lists agree that a cache has
+    /// it: allocating from a span anyone else may sweep loses objects (a swept slot looks
+    /// free). Off the fast path, once per refill.
+    fn check_owned(&self, span: &Span) {
+        assert!(
+            span.owner() == self.id() && span.list() == ListId::Cached,
+            "tricolor-gc: a thread cache allocates from span {:#x}, which it does not own \
+             (owner {:#x}, list {:?})",
+            span.start(),
+            span.owner(),
+            span.list()
+        );
     }
 
     /// Keeps a full span in its slot's ring; the oldest one goes back to the central list
@@ -146,6 +167,12 @@ impl ThreadCache {
 
     /// A retained span with enough pending frees to be worth reusing, swept and ready.
     fn take_reusable(&mut self, slot: usize) -> Option<NonNull<Span>> {
+        if slot >= NUM_SPAN_CLASSES && !super::managed_frees_allowed() {
+            // A cycle may be walking managed spans: their frees wait for its sweep
+            // (`heap::set_managed_frees`).
+            return None;
+        }
+        let id = self.id();
         let ring = &mut self.retained[slot];
         let position = ring.iter().position(|entry| {
             entry.is_some_and(|span| {
@@ -156,7 +183,7 @@ impl ThreadCache {
         })?;
         let span = ring[position].take().expect("position found a span");
         // SAFETY: the span is owned by this cache, so nobody else sweeps it.
-        unsafe { span.as_ref().sweep(false, |_| {}) };
+        unsafe { span.as_ref().sweep(false, id, |_| {}) };
         Some(span)
     }
 
@@ -212,7 +239,7 @@ impl ThreadCache {
 struct CachePtr(*mut ThreadCache);
 // SAFETY: the registry only stores these pointers; a cache is dereferenced by its own
 // thread inside an op, by the collector while the world is stopped, or (only `op_seq`,
-// an atomic) by the collector waiting for a handshake. Caches are never freed (exited
+// an atomic) by the collector stopping the world. Caches are never freed (exited
 // threads' caches are parked in `SPARE`), so a stale pointer still points at a cache.
 unsafe impl Send for CachePtr {}
 
@@ -253,6 +280,9 @@ impl Drop for ExitGuard {
         }
         {
             let op = Op::enter_with(cache);
+            // Inside the op, like the mark buffer below: a cycle's starting stop either
+            // discards the buffer here or finds its objects in the global queue.
+            op.flush_zero();
             // SAFETY: inside an op on this thread's own cache.
             unsafe { (*op.cache).release_all() };
             // Inside the op, so that a mark termination either sees the buffer here or
@@ -304,7 +334,7 @@ fn install() -> Option<*mut ThreadCache> {
 
 /// A mutator operation in progress on this thread: the span of code in which the thread
 /// may use its cache, shade objects or read the collector's phase and act on it. The
-/// collector's handshakes wait for ops in flight to end, and a stopped world keeps new
+/// collector's stopped worlds wait for ops in flight to end and keep new
 /// ones from starting (see `safepoint.rs`). Ops are short and run no user code that
 /// could block.
 pub(crate) struct Op {
@@ -321,7 +351,9 @@ impl Op {
         let seq_cell = unsafe { &(*cache).op_seq };
         loop {
             let seq = seq_cell.load(Ordering::Relaxed);
-            debug_assert!(seq % 2 == 0, "tricolor-gc: nested mutator op");
+            if seq % 2 != 0 {
+                nested_op();
+            }
             // Relaxed + the mutator fence: the store must be visible before the STOP and
             // phase loads below; safepoint fact (1).
             seq_cell.store(seq + 1, Ordering::Relaxed);
@@ -371,6 +403,34 @@ impl Op {
         f(unsafe { &mut (*self.cache).mark_buffer })
     }
 
+    /// Queues a managed object whose handle count this thread took to zero (DESIGN §3b);
+    /// a full buffer goes to the global queue.
+    #[inline]
+    pub(crate) fn push_zero(&self, object: NonNull<u8>) {
+        // SAFETY: as in `alloc`: inside an op the cache, and so its buffer, is ours alone.
+        let buffer = unsafe { &mut (*self.cache).zero };
+        buffer.push(object.as_ptr() as usize);
+        if buffer.len() >= ZERO_BATCH {
+            publish_zero(buffer);
+        }
+    }
+
+    /// Moves this thread's queued count-zero objects to the global queue.
+    pub(crate) fn flush_zero(&self) {
+        // SAFETY: as in `push_zero`.
+        let buffer = unsafe { &mut (*self.cache).zero };
+        if !buffer.is_empty() {
+            publish_zero(buffer);
+        }
+    }
+
+    /// Whether this thread's zero buffer holds `object` (tests).
+    #[cfg(test)]
+    pub(crate) fn zero_buffer_contains(&self, object: usize) -> bool {
+        // SAFETY: as in `push_zero`.
+        unsafe { (*self.cache).zero.contains(&object) }
+    }
+
     /// Hands this thread's cached spans back to the central lists.
     pub(crate) fn flush(&self) {
         // SAFETY: as in `alloc`.
@@ -390,6 +450,16 @@ impl Drop for Op {
             seq_cell.store(seq + 1, Ordering::Release);
         }
     }
+}
+
+/// An op entered inside another op on the same thread. Its exit would make `op_seq` even
+/// while the outer op still runs, so a stopped world could proceed under the outer op
+/// (and, say, flush the cache it is allocating from). A bug in the crate: abort.
+#[cold]
+#[inline(never)]
+fn nested_op() -> ! {
+    eprintln!("tricolor-gc: a mutator op was entered inside another op on the same thread");
+    std::process::abort();
 }
 
 /// Enters a mutator op on the calling thread.
@@ -494,6 +564,28 @@ impl StoppedWorld {
         taken
     }
 
+    /// Forgets every queued count-zero object: every thread's buffer, the orphan cache's
+    /// and the global queue. The cycle about to start frees them itself (a count of zero
+    /// is never a root, and no handle is left to mark them), so nobody else may.
+    /// Returns how many there were.
+    pub(crate) fn discard_zero_queues(&mut self) -> usize {
+        let mut discarded = 0;
+        for cache in self.registry.iter() {
+            // SAFETY: as in `flush_caches`: the world is stopped, the cache is ours.
+            let buffer = unsafe { &mut (*cache.0).zero };
+            discarded += buffer.len();
+            buffer.clear();
+        }
+        if let Some(orphan) = self.orphan.as_mut() {
+            discarded += orphan.zero.len();
+            orphan.zero.clear();
+        }
+        let mut queue = ZERO_QUEUE.lock();
+        discarded += queue.len();
+        queue.clear();
+        discarded
+    }
+
     /// Number of registered mutator threads.
     pub(crate) fn threads(&self) -> usize {
         self.registry.len()
@@ -511,18 +603,33 @@ impl Drop for StoppedWorld {
     }
 }
 
-/// A ragged handshake: returns once every op that was in flight when it began has ended.
-/// Ops that start afterwards see every store the caller made before calling.
-pub(crate) fn handshake() {
-    safepoint::collector_fence();
-    let snapshot = REGISTRY.lock().clone();
-    for cache in &snapshot {
-        let seq = cache.op_seq().load(Ordering::Acquire);
-        if seq % 2 == 1 {
-            safepoint::wait_until(|| cache.op_seq().load(Ordering::Acquire) != seq);
-        }
+/// Count-zero objects a thread buffers before publishing them.
+const ZERO_BATCH: usize = 256;
+/// Published count-zero objects, waiting for the collector's drain.
+static ZERO_QUEUE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+/// Called when a batch lands in `ZERO_QUEUE` (wakes the collector; must only signal).
+static ZERO_HOOK: OnceLock<fn()> = OnceLock::new();
+
+fn publish_zero(buffer: &mut Vec<usize>) {
+    ZERO_QUEUE.lock().append(buffer);
+    if let Some(hook) = ZERO_HOOK.get() {
+        hook();
     }
-    drop(ORPHAN.lock());
+}
+
+/// Sets the function called when count-zero objects are published (once).
+pub(crate) fn set_zero_hook(hook: fn()) {
+    ZERO_HOOK.get_or_init(|| hook);
+}
+
+/// Whether the global queue of count-zero objects is empty (thread buffers not included).
+pub(crate) fn zero_queue_is_empty() -> bool {
+    ZERO_QUEUE.lock().is_empty()
+}
+
+/// Takes every published count-zero object (the collector's drain).
+pub(crate) fn take_zero_queue() -> Vec<usize> {
+    core::mem::take(&mut *ZERO_QUEUE.lock())
 }
 
 /// GC objects allocated by all threads so far (for `heap_objects`).

@@ -1,0 +1,294 @@
+//! Prompt reclamation of count-zero objects (DESIGN §3b, `collector/reclaim.rs`): objects
+//! whose last handle is dropped while no cycle runs are freed by the collector thread
+//! without any cycle; their drop glue runs once, iteratively (a long list or a deep tree
+//! frees without recursion); a panicking destructor is caught and counted; objects whose
+//! count reaches zero during a cycle are left to the cycles and freed once.
+//!
+//! Every test turns automatic cycles off (`set_gc_percent(-1)`) and compares counters, so
+//! they serialise on `LOCK`. Objects are dropped on a thread that then exits: a thread's
+//! zero buffer goes to the collector when it holds 256 objects or at thread exit.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use gc::{Gc, GcCell, Trace};
+
+static LOCK: Mutex<()> = Mutex::new(());
+
+/// Records the drop of node `id`: counts it, and counts a second drop of the same id.
+struct Once {
+    id: usize,
+    seen: &'static [AtomicBool],
+    drops: &'static AtomicUsize,
+    twice: &'static AtomicUsize,
+}
+
+impl Drop for Once {
+    fn drop(&mut self) {
+        if self.seen[self.id].swap(true, Ordering::SeqCst) {
+            self.twice.fetch_add(1, Ordering::SeqCst);
+        }
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Per-test drop bookkeeping for `n` nodes (leaked: a test process is short-lived).
+struct Book {
+    seen: &'static [AtomicBool],
+    drops: &'static AtomicUsize,
+    twice: &'static AtomicUsize,
+}
+
+impl Book {
+    fn new(n: usize) -> Book {
+        Book {
+            seen: Box::leak((0..n).map(|_| AtomicBool::new(false)).collect()),
+            drops: Box::leak(Box::new(AtomicUsize::new(0))),
+            twice: Box::leak(Box::new(AtomicUsize::new(0))),
+        }
+    }
+    fn tag(&self, id: usize) -> Once {
+        Once {
+            id,
+            seen: self.seen,
+            drops: self.drops,
+            twice: self.twice,
+        }
+    }
+    fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+    fn assert_each_dropped_once(&self) {
+        assert_eq!(
+            self.twice.load(Ordering::SeqCst),
+            0,
+            "a node was dropped twice"
+        );
+        assert_eq!(self.drops(), self.seen.len(), "not every node was dropped");
+        assert!(self.seen.iter().all(|s| s.load(Ordering::SeqCst)));
+    }
+}
+
+/// Runs `body` with automatic cycles off, under `LOCK`; restores the GC percent.
+fn quiet(body: impl FnOnce()) {
+    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let old = gc::set_gc_percent(-1);
+    body();
+    gc::set_gc_percent(old);
+}
+
+/// Runs `f` on a fresh thread and waits for it (its zero buffer is published at exit).
+fn on_thread<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    std::thread::spawn(f).join().expect("the thread panicked")
+}
+
+/// Polls `done` for up to 60 s.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[derive(Trace)]
+struct ListNode {
+    next: Option<Gc<ListNode>>,
+    #[gc(skip)]
+    _once: Once,
+}
+
+#[derive(Trace)]
+struct TreeNode {
+    left: Option<Gc<TreeNode>>,
+    right: Option<Gc<TreeNode>>,
+    #[gc(skip)]
+    _once: Once,
+}
+
+fn tree(depth: u32, next_id: &mut usize, book: &Book) -> Gc<TreeNode> {
+    let (left, right) = if depth == 0 {
+        (None, None)
+    } else {
+        (
+            Some(tree(depth - 1, next_id, book)),
+            Some(tree(depth - 1, next_id, book)),
+        )
+    };
+    let id = *next_id;
+    *next_id += 1;
+    Gc::new(TreeNode {
+        left,
+        right,
+        _once: book.tag(id),
+    })
+}
+
+#[test]
+fn a_long_list_and_a_deep_tree_are_freed_without_a_cycle() {
+    quiet(|| {
+        const LIST: usize = 200_000;
+        const DEPTH: u32 = 15; // 65,535 nodes
+        let tree_nodes = (1usize << (DEPTH + 1)) - 1;
+        gc::collect();
+        gc::collect();
+        let before = gc::stats();
+
+        let list_book: &'static Book = Box::leak(Box::new(Book::new(LIST)));
+        let tree_book: &'static Book = Box::leak(Box::new(Book::new(tree_nodes)));
+        let (head, root) = on_thread(move || {
+            let mut head: Option<Gc<ListNode>> = None;
+            for id in 0..LIST {
+                head = Some(Gc::new(ListNode {
+                    next: head.take(),
+                    _once: list_book.tag(id),
+                }));
+            }
+            let mut next_id = 0;
+            (head.expect("built"), tree(DEPTH, &mut next_id, tree_book))
+        });
+        assert_eq!(
+            gc::stats().heap_objects,
+            before.heap_objects + LIST + tree_nodes
+        );
+        // The last handles go on a thread that exits, which publishes its zero buffer.
+        on_thread(move || drop((head, root)));
+
+        let total = (LIST + tree_nodes) as u64;
+        wait_for("the list and the tree to be reclaimed", || {
+            gc::stats().reclaimed_objects >= before.reclaimed_objects + total
+        });
+        let after = gc::stats();
+        list_book.assert_each_dropped_once();
+        tree_book.assert_each_dropped_once();
+        assert_eq!(after.cycles, before.cycles, "a cycle ran");
+        assert_eq!(after.reclaimed_objects, before.reclaimed_objects + total);
+        assert_eq!(
+            after.heap_objects, before.heap_objects,
+            "heap_objects baseline"
+        );
+        assert_eq!(after.reclaim_drop_panics, before.reclaim_drop_panics);
+    });
+}
+
+/// A field whose destructor panics when armed.
+struct Fuse(bool);
+
+impl Drop for Fuse {
+    fn drop(&mut self) {
+        if self.0 {
+            panic!("a destructor that panics (expected by the test)");
+        }
+    }
+}
+
+#[derive(Trace)]
+struct Bomb {
+    child: Option<Gc<Bomb>>,
+    #[gc(skip)]
+    _explode: Fuse,
+    #[gc(skip)]
+    _once: Once,
+}
+
+#[test]
+fn a_panicking_destructor_during_reclamation_is_caught_and_counted() {
+    quiet(|| {
+        const N: usize = 1000;
+        gc::collect();
+        gc::collect();
+        let before = gc::stats();
+        let book: &'static Book = Box::leak(Box::new(Book::new(2 * N)));
+        on_thread(move || {
+            // N parents whose drop glue panics (in a field), each with a child that must
+            // still be released (the other fields are dropped while the panic unwinds).
+            let parents: Vec<Gc<Bomb>> = (0..N)
+                .map(|i| {
+                    let child = Gc::new(Bomb {
+                        child: None,
+                        _explode: Fuse(false),
+                        _once: book.tag(2 * i + 1),
+                    });
+                    Gc::new(Bomb {
+                        child: Some(child),
+                        _explode: Fuse(true),
+                        _once: book.tag(2 * i),
+                    })
+                })
+                .collect();
+            drop(parents);
+        });
+        wait_for("the bombs to be reclaimed", || {
+            gc::stats().reclaimed_objects >= before.reclaimed_objects + 2 * N as u64
+        });
+        let after = gc::stats();
+        assert_eq!(
+            after.reclaim_drop_panics,
+            before.reclaim_drop_panics + N as u64
+        );
+        book.assert_each_dropped_once();
+        assert_eq!(after.cycles, before.cycles, "a cycle ran");
+        assert_eq!(
+            after.heap_objects, before.heap_objects,
+            "heap_objects baseline"
+        );
+    });
+}
+
+#[derive(Trace)]
+struct Leaf {
+    cell: GcCell<Option<Gc<Leaf>>>,
+    #[gc(skip)]
+    _once: Once,
+}
+
+#[test]
+fn objects_reaching_zero_during_a_held_cycle_are_freed_by_the_cycles_once() {
+    quiet(|| {
+        const N: usize = 2000;
+        gc::collect();
+        gc::collect();
+        let before = gc::stats();
+        let book: &'static Book = Box::leak(Box::new(Book::new(N)));
+        // Pairs that point at each other (a cycle for the tracing collector) and lone
+        // objects (plain count-zero garbage).
+        let objects: Vec<Gc<Leaf>> = (0..N)
+            .map(|id| {
+                Gc::new(Leaf {
+                    cell: GcCell::new(None),
+                    _once: book.tag(id),
+                })
+            })
+            .collect();
+        for pair in objects.chunks(4) {
+            *pair[0].cell.borrow_mut() = Some(pair[1].clone());
+            *pair[1].cell.borrow_mut() = Some(pair[0].clone());
+        }
+
+        gc::__private::hold_marking(true);
+        let cycle = std::thread::spawn(gc::collect);
+        wait_for("the cycle to be held in Mark", gc::__private::marking_held);
+        // Every count reaches zero (or stays above zero only through the pairs) while the
+        // cycle marks: nothing may be queued for prompt reclamation.
+        on_thread(move || drop(objects));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            gc::stats().reclaimed_objects,
+            before.reclaimed_objects,
+            "an object whose count reached zero during Mark was reclaimed"
+        );
+        gc::__private::hold_marking(false);
+        cycle.join().expect("collect");
+        // The held cycle found them all as roots (its roots pass ran before the drops):
+        // the next cycle frees them.
+        gc::collect();
+        let after = gc::stats();
+        book.assert_each_dropped_once();
+        assert_eq!(after.reclaimed_objects, before.reclaimed_objects);
+        assert_eq!(
+            after.heap_objects, before.heap_objects,
+            "heap_objects baseline"
+        );
+    });
+}
