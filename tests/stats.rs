@@ -65,10 +65,14 @@ fn heap_objects_and_bytes_follow_the_live_set() {
         drop(node());
     }
     let full = gc::stats();
-    assert_eq!(
+    // The 500 acyclic garbage objects may already be going: objects whose count reached
+    // zero are freed between cycles without one (prompt reclamation), 256 at a time.
+    assert!(
+        full.heap_objects <= base.heap_objects + 2000
+            && full.heap_objects >= base.heap_objects + 1500,
+        "allocated, and at most the acyclic garbage freed: {} over a base of {}",
         full.heap_objects,
-        base.heap_objects + 2000,
-        "allocated, not freed"
+        base.heap_objects
     );
     assert!(full.heap_bytes > 0 && full.heap_bytes >= 1000 * std::mem::size_of::<Node>());
     gc::collect();
