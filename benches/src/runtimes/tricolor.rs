@@ -22,7 +22,7 @@ use crate::sampler::{CollectorCounters, Poll, StallSource};
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: Tricolor::NAME,
     multi_thread: true,
-    stalls: "measured: gc::stats().pauses (handshakes and the mark-termination stop)",
+    stalls: "measured: gc::stats().pauses (the stops that start a cycle and terminate its marking)",
     run: handles::run::<Tricolor>,
 };
 
