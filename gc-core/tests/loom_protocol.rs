@@ -368,8 +368,12 @@ impl CellModel {
         if !self.try_add_reader() {
             return None;
         }
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         let first = self.value.with(|v| unsafe { (*v).0 });
         hold();
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         let second = self.value.with(|v| unsafe { (*v).1 });
         assert_eq!(first, second, "the collector saw a half-written value");
         self.release_reader();
@@ -379,6 +383,8 @@ impl CellModel {
     /// The mutation under the writer flag: `std::mem::take(&mut *guard)`, moving the
     /// handle out of the heap into a local (a move: the count does not change).
     fn move_out(&self) -> usize {
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         self.value.with_mut(|v| unsafe {
             let old = *v;
             assert_eq!(old.0, old.1, "the mutator saw a half-written value");
@@ -405,6 +411,8 @@ fn borrow_mut_with_barrier(
         // `deletion_barrier`: the value holds `y` (the guard holds the writer flag).
         sp.enter_op();
         if phase.in_op() == MARK {
+            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+            // other access to the cell (module docs).
             let holds_y = cell.value.with(|v| unsafe { (*v).0 == HANDLE_Y });
             if holds_y {
                 shade(y, grey);
@@ -625,6 +633,8 @@ fn op_bracket_vs_handshake() {
                 // `Gc::new`: `if phase_in_op() == Mark { mark_new }`.
                 let saw = phase.in_op();
                 if saw == OFF {
+                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+                    // other access to the cell (module docs).
                     white_allocs.with_mut(|n| unsafe { *n += 1 });
                 }
                 sp.exit_op();
@@ -634,6 +644,8 @@ fn op_bracket_vs_handshake() {
 
         phase.set(MARK);
         sp.handshake();
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         let seen = white_allocs.with(|n| unsafe { *n });
 
         let saw = mutator.join().unwrap();
@@ -672,6 +684,8 @@ fn op_bracket_vs_stop_the_world() {
                         return;
                     }
                     work.fetch_add(1, Relaxed);
+                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+                    // other access to the cell (module docs).
                     cache.with_mut(|c| unsafe { *c += 1 });
                     sp.exit_op();
                 }
@@ -680,6 +694,8 @@ fn op_bracket_vs_stop_the_world() {
 
         sp.stop_the_world();
         let before = work.load(Relaxed);
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         cache.with_mut(|c| unsafe { *c = 0 });
         thread::yield_now();
         let after = work.load(Relaxed);
@@ -704,6 +720,8 @@ fn stop_the_world_restart(stop_load: Ordering) {
         thread::spawn(move || {
             sp.enter_op();
             let saw = phase.in_op();
+            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+            // other access to the cell (module docs).
             cache.with_mut(|c| unsafe { *c += 1 });
             sp.exit_op();
             saw
@@ -711,12 +729,16 @@ fn stop_the_world_restart(stop_load: Ordering) {
     };
 
     sp.stop_the_world();
+    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+    // other access to the cell (module docs).
     cache.with_mut(|c| unsafe { *c = 0 }); // `StoppedWorld::flush_caches`
     phase.set(SWEEP); // `set_phase(Sweep)`
     sp.start_the_world();
 
     let saw = mutator.join().unwrap();
     // The op's increment survived the flush: it ran after the stopped world.
+    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+    // other access to the cell (module docs).
     if cache.with(|c| unsafe { *c }) == 1 {
         assert_eq!(saw, SWEEP, "an op after mark termination saw Mark");
     }
@@ -944,6 +966,8 @@ fn shade_into_buffer(object: &Object, buffer: &MutatorBuffer, grey: &Grey, flush
     if object.mark.fetch_or(1, Relaxed) != 0 {
         return;
     }
+    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+    // other access to the cell (module docs).
     let handed_over = buffer.0.with_mut(|len| unsafe {
         *len += 1;
         if flush.load(Relaxed) {
@@ -980,6 +1004,8 @@ fn termination_with_buffers(
         let taken = if take_buffers {
             buffer
                 .0
+                // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+                // other access to the cell (module docs).
                 .with_mut(|len| unsafe { core::mem::replace(&mut *len, 0) })
         } else {
             0
@@ -1045,6 +1071,8 @@ fn buffered_shade_vs_termination(take_buffers: bool) {
         "a grey object was published after termination"
     );
     assert_eq!(
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         buffer.0.with(|len| unsafe { *len }),
         0,
         "a grey object was left in a mutator's buffer after termination"
@@ -1122,6 +1150,8 @@ struct Fate {
 fn drain_queue(fate: &Fate) {
     let taken = core::mem::replace(&mut *fate.queue.lock().unwrap(), 0);
     for _ in 0..taken {
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         fate.value.with_mut(|v| unsafe { *v = 0 }); // drop glue
         fate.drained.fetch_add(1, Relaxed);
     }
@@ -1147,6 +1177,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
         let (phase, sp, object, fate) = (phase.clone(), sp.clone(), object.clone(), fate.clone());
         thread::spawn(move || {
             // The handle's last use of the value.
+            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+            // other access to the cell (module docs).
             fate.value.with(|v| assert_eq!(unsafe { *v }, 7));
             // `Gc::drop`: `let before = phase_word();`
             let before = phase.load();
@@ -1166,6 +1198,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
                 if queue {
                     // `op.push_zero(object)`, then the buffer goes to the global queue
                     // (`publish_zero`: when full, or at thread exit), still in the op.
+                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+                    // other access to the cell (module docs).
                     let entries = fate.buffer.with_mut(|b| unsafe {
                         *b += 1;
                         core::mem::replace(&mut *b, 0)
@@ -1180,6 +1214,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
     // The collector thread: one cycle (`cycle::run_cycle`), then a drain.
     // 2. `stop_the_world(); discard_zero_queues(); set_phase(Mark); drop(world)`.
     sp.stop_the_world();
+    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+    // other access to the cell (module docs).
     fate.buffer.with_mut(|b| unsafe { *b = 0 });
     *fate.queue.lock().unwrap() = 0;
     phase.set(MARK);
@@ -1194,6 +1230,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
     sp.start_the_world();
     // 5. The sweep: drop glue and free of every unmarked object; then `set_phase(Off)`.
     if dead {
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         fate.value.with_mut(|v| unsafe { *v = 0 });
         fate.swept.fetch_add(1, Relaxed);
     }
@@ -1216,6 +1254,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
         // cycle finds it unmarked (nothing can shade it) and frees it exactly once.
         assert_eq!(object.handles.load(Relaxed), 0);
         assert_eq!(*fate.queue.lock().unwrap(), 0);
+        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
+        // other access to the cell (module docs).
         assert_eq!(fate.buffer.with(|b| unsafe { *b }), 0);
     }
 }
