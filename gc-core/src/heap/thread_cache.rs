@@ -166,6 +166,11 @@ impl ThreadCache {
     }
 
     /// A retained span with enough pending frees to be worth reusing, swept and ready.
+    ///
+    /// `pending_frees` is only a hint: a remote free raises the span's count before it
+    /// sets the slot's bit (`Span::free`), so a span can show a pending free whose bit is
+    /// not set yet, and a sweep of it then frees nothing. A span is handed out only if
+    /// its sweep left a free slot; the others stay in the ring.
     fn take_reusable(&mut self, slot: usize) -> Option<NonNull<Span>> {
         if slot >= NUM_SPAN_CLASSES && !super::managed_frees_allowed() {
             // A cycle may be walking managed spans: their frees wait for its sweep
@@ -174,17 +179,21 @@ impl ThreadCache {
         }
         let id = self.id();
         let ring = &mut self.retained[slot];
-        let position = ring.iter().position(|entry| {
-            entry.is_some_and(|span| {
-                // SAFETY: retained spans are live metadata owned by this cache.
-                let span = unsafe { span.as_ref() };
-                span.pending_frees() >= span.reuse_threshold()
-            })
-        })?;
-        let span = ring[position].take().expect("position found a span");
-        // SAFETY: the span is owned by this cache, so nobody else sweeps it.
-        unsafe { span.as_ref().sweep(false, id, |_| {}) };
-        Some(span)
+        for entry in ring.iter_mut() {
+            let Some(span) = *entry else { continue };
+            // SAFETY: retained spans are live metadata owned by this cache.
+            let span_ref = unsafe { span.as_ref() };
+            if span_ref.pending_frees() < span_ref.reuse_threshold() {
+                continue;
+            }
+            // SAFETY: the span is owned by this cache, so nobody else sweeps it.
+            unsafe { span_ref.sweep(false, id, |_| {}) };
+            if span_ref.free_slots() > 0 {
+                *entry = None;
+                return Some(span);
+            }
+        }
+        None
     }
 
     /// Hands a span this cache owns back to its central list.
