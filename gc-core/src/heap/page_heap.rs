@@ -595,4 +595,66 @@ mod tests {
         // SAFETY: we own it.
         unsafe { heap.free_span(again) };
     }
+
+    /// Regression test for issue #9's SIGSEGV (span lifecycle rule 4 in
+    /// docs/allocator.md): a span freed while another thread freezes the heap and walks a
+    /// snapshot must either be missing from the snapshot or stay in use until the thaw.
+    /// Before the fix, `free_span` checked "not frozen" and freed under two lock holds, so
+    /// the walker saw snapshot spans lose their bitmaps (`is_in_use` false) under it.
+    #[test]
+    fn a_frozen_snapshot_keeps_its_spans_in_use_while_frees_race() {
+        use std::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+        static HEAP: PageHeap = PageHeap::new();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for seed in 1..=2u64 {
+                let done = &done;
+                s.spawn(move || {
+                    // Spans of 1 to 4 pages, freed in random order, so that a recycled
+                    // span struct comes back with another start or length.
+                    let mut live = Vec::new();
+                    let mut x = seed;
+                    while !done.load(StdOrdering::Relaxed) {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let pages = 1 + (x >> 62) as usize;
+                        live.push(HEAP.alloc_span(pages, 1, LARGE).expect("a small span"));
+                        if live.len() > 8 {
+                            let victim = live.swap_remove((x >> 33) as usize % live.len());
+                            // SAFETY: a span of this heap, owned here, holding nothing.
+                            unsafe { HEAP.free_span(victim) };
+                        }
+                    }
+                    for span in live {
+                        // SAFETY: as above.
+                        unsafe { HEAP.free_span(span) };
+                    }
+                });
+            }
+            let mut broken = 0;
+            for _ in 0..5_000 {
+                HEAP.freeze();
+                let mut snapshot = Vec::new();
+                HEAP.for_each_span(|span| {
+                    snapshot.push((span as *const Span, span.start(), span.pages()))
+                });
+                std::thread::yield_now();
+                for &(span, start, pages) in &snapshot {
+                    // SAFETY: span structs live for the process (meta.rs).
+                    let span = unsafe { &*span };
+                    if !span.is_in_use() || span.start() != start || span.pages() != pages {
+                        broken += 1;
+                    }
+                }
+                HEAP.thaw();
+            }
+            done.store(true, StdOrdering::Relaxed);
+            assert_eq!(
+                broken, 0,
+                "spans of a frozen snapshot were freed under the walk"
+            );
+        });
+        HEAP.check_invariants();
+    }
 }

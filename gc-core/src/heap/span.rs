@@ -523,6 +523,23 @@ impl Span {
         pending
     }
 
+    /// The first half of a remote [`free`](Span::free), as a thread preempted inside it
+    /// leaves the span: the pending count raised, the slot's bit not yet set (tests).
+    #[cfg(test)]
+    pub(crate) fn begin_remote_free_for_test(&self) {
+        self.freed_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The second half of that free: sets slot `index`'s freed bit (tests).
+    ///
+    /// # Safety
+    /// As [`free`](Span::free), after [`begin_remote_free_for_test`](Span::begin_remote_free_for_test).
+    #[cfg(test)]
+    pub(crate) unsafe fn finish_remote_free_for_test(&self, index: usize) {
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        Self::word(freed, index / 64).fetch_or(1 << (index % 64), Ordering::Release);
+    }
+
     /// The owner's free: marks slot `index` as freed with plain stores (no read-modify-write).
     ///
     /// # Safety
