@@ -12,8 +12,9 @@
 //!   appear behind the roots pass's back.
 //! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
 //!   reclamation when no cycle runs (`collector/reclaim.rs`). On the sweeper's thread,
-//!   while it runs drop glue, a handle inside a dead object must not touch a dead target:
-//!   it decrements only marked (surviving) targets.
+//!   while it runs drop glue, a handle must not touch a target that this sweep frees
+//!   (unmarked, in a span being swept); it decrements every other target, survivors and
+//!   objects allocated after mark termination alike (`collector/sweep.rs`).
 //!
 //! Outside a cycle, `clone` is one atomic add and one load with a predictable branch;
 //! `drop` is one atomic subtract and one load (plus an op and a push for the last handle).
@@ -196,9 +197,11 @@ impl<T> Clone for Gc<T> {
 impl<T> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
-        if sweep::in_sweep_drop() && !mark::is_marked(self.ptr.cast()) {
-            // A handle inside a dead object pointing at another dead object, which may
-            // already be dropped: touch nothing (collector/sweep.rs).
+        if sweep::in_sweep_drop() && sweep::dies_in_this_sweep(self.ptr.cast()) {
+            // Released by the sweep's drop glue, pointing at an object this sweep frees,
+            // which may already be dropped: touch nothing. Any other target (a survivor,
+            // or an object allocated after mark termination) is decremented below
+            // (collector/sweep.rs, "The rule for handles released by drop glue").
             return;
         }
         // Release: this thread's uses of the value happen-before a collector that reads
