@@ -12,8 +12,9 @@
 //! 1. **Drop pass.** For each of those spans, for each published, unmarked object: run its
 //!    drop glue (if `T` needs drop). Mark bits are untouched during this pass. Right after
 //!    its drop glue (or at once, for types without), the object's header has its `info`
-//!    nulled, so that the collector never mistakes the slot for an object again. Doing it
-//!    here, while the header is in cache, spares the free pass a second visit to every
+//!    nulled, so that the collector never mistakes the slot for an object again, and in
+//!    debug-heap builds the rest of the slot is poisoned (`header::poison_freed`). Doing
+//!    it here, while the header is in cache, spares the free pass a second visit to every
 //!    dead header.
 //! 2. **Free pass.** For each unswept span: `Span::sweep` with the mark bits: the bitmaps
 //!    swap (mark bits become allocation bits, O(1)), and the span is filed on the swept
@@ -60,7 +61,7 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::header::Header;
+use super::header::{self, Header, DEBUG_HEAP};
 use crate::heap::{self, Span};
 use crate::sync::{AtomicBool, Ordering};
 
@@ -143,6 +144,13 @@ pub(crate) fn sweep() -> SweepReport {
             // the free pass) goes through the central lock, which orders this store before
             // any reuse.
             header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+            if DEBUG_HEAP {
+                // SAFETY: the object's value was dropped above (or needs no drop), its
+                // `info` is null, and nothing reads it any more: a handle released by drop
+                // glue touches nothing of an object that dies in this sweep (module docs),
+                // and the slot is reused only after the free pass.
+                unsafe { header::poison_freed(header, info) };
+            }
         });
     }
     IN_SWEEP_DROP.with(|f| f.set(false));
