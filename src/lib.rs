@@ -89,7 +89,7 @@ pub use tricolor_gc_core::trace::Tracer;
 /// A type that traces fields may not implement `Drop`, because the sweeper drops dead
 /// objects in no particular order:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0119
 /// #[derive(gc::Trace)]
 /// struct Noisy {
 ///     data: Vec<u32>,
@@ -102,13 +102,39 @@ pub use tricolor_gc_core::trace::Tracer;
 /// }
 /// ```
 ///
-/// unless it promises, with `#[gc(unsafe_drop)]`, that its `Drop` dereferences no `Gc`:
+/// The sweeper drops the dead objects of a cycle in no order, so such a `Drop` could read a
+/// neighbour that was already dropped, or move a handle to it out of the sweep (into a
+/// static, say) where it outlives its target. To opt out, write `#[gc(unsafe_drop)]` *and*
+/// `unsafe impl gc::UnsafeDrop for Type {}`: the `unsafe` impl is your promise that the
+/// `Drop` does not dereference, clone or move out any `Gc` it can reach (the `# Safety`
+/// section of [`UnsafeDrop`]). Without the impl the attribute is a compile error, so safe
+/// code alone cannot opt out:
 ///
 /// ```
 /// #[derive(gc::Trace)]
 /// #[gc(unsafe_drop)]
 /// struct Noisy {
 ///     data: Vec<u32>,
+///     next: Option<gc::Gc<Noisy>>,
+/// }
+///
+/// impl Drop for Noisy {
+///     fn drop(&mut self) {
+///         // Reads `data` only; `next` is left in place for the drop glue.
+///         println!("dropping {} values", self.data.len());
+///     }
+/// }
+///
+/// // SAFETY: `Noisy::drop` neither dereferences, clones nor moves out a `Gc`.
+/// unsafe impl gc::UnsafeDrop for Noisy {}
+/// # drop(gc::Gc::new(Noisy { data: vec![1], next: None }));
+/// ```
+///
+/// ```compile_fail,E0277
+/// #[derive(gc::Trace)]
+/// #[gc(unsafe_drop)] // error: needs `unsafe impl gc::UnsafeDrop for Noisy {}`
+/// struct Noisy {
+///     data: Vec<u32>,
 /// }
 ///
 /// impl Drop for Noisy {
@@ -116,9 +142,44 @@ pub use tricolor_gc_core::trace::Tracer;
 ///         println!("dropping {} values", self.data.len());
 ///     }
 /// }
-/// # drop(Noisy { data: vec![1] });
 /// ```
 pub use tricolor_gc_derive::Trace;
+
+/// # Examples
+///
+/// A `Drop` that leaves its handles alone, on a type whose objects form cycles:
+///
+/// ```
+/// use gc::{Gc, GcCell, Trace};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static CLOSED: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[derive(Trace)]
+/// #[gc(unsafe_drop)]
+/// struct File {
+///     fd: usize,
+///     peer: GcCell<Option<Gc<File>>>,
+/// }
+///
+/// impl Drop for File {
+///     fn drop(&mut self) {
+///         // Reads only `fd`; `peer` stays where it is, for the drop glue to release.
+///         CLOSED.fetch_add(self.fd, Ordering::Relaxed);
+///     }
+/// }
+///
+/// // SAFETY: `File::drop` neither dereferences, clones nor moves out a `Gc`.
+/// unsafe impl gc::UnsafeDrop for File {}
+///
+/// let a = Gc::new(File { fd: 3, peer: GcCell::new(None) });
+/// let b = Gc::new(File { fd: 4, peer: GcCell::new(Some(a.clone())) });
+/// *a.peer.borrow_mut() = Some(b.clone());
+/// drop((a, b)); // a cycle: only a collection frees it
+/// gc::collect();
+/// assert_eq!(CLOSED.load(Ordering::Relaxed), 7);
+/// ```
+pub use tricolor_gc_core::trace::UnsafeDrop;
 
 pub use tricolor_gc_core::pool::{Pool, PoolStats};
 pub use tricolor_gc_core::{

@@ -91,15 +91,6 @@ fn shade_into(local: &mut LocalWork, object: NonNull<u8>) {
     }
 }
 
-/// Whether the object headed at `object` is marked.
-#[inline]
-pub(crate) fn is_marked(object: NonNull<u8>) -> bool {
-    match heap::managed_object(object.as_ptr() as usize) {
-        Some((span, slot)) => span.is_marked(slot),
-        None => false,
-    }
-}
-
 /// Marks a freshly allocated object black (before it is published).
 #[inline]
 pub(crate) fn mark_new(object: NonNull<u8>) {

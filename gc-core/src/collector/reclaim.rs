@@ -150,6 +150,11 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     // (Release in `Span::free`, Acquire where a sweep merges it), and no cycle reads the
     // header meanwhile (drains never overlap cycles).
     header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+    if super::header::DEBUG_HEAP {
+        // SAFETY: the value was dropped above (or needs no drop), `info` is null, and the
+        // object has no handle left (nothing reads it); the slot is handed back below.
+        unsafe { super::header::poison_freed(header, info) };
+    }
     let op = heap::enter_op();
     // SAFETY: the object is allocated (its count reached zero, nothing freed it since),
     // unreferenced, its `info` is null, and it is freed once, here.

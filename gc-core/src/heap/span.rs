@@ -150,10 +150,14 @@ pub(crate) struct Span {
     freed_count: AtomicU32,
     // -- owner only (written); see module docs --
     local_freed_count: AtomicU32,
-    /// Sweep generation: the heap's generation when this span was last swept. Read and
-    /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
-    #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
-    pub(crate) sweep_gen: AtomicU32,
+    /// Sweep generation (Go's `mspan.sweepgen`), read against the heap's generation `h`
+    /// only through the accessors below (`begin_sweep`, `end_sweep`, `is_being_swept`).
+    /// `h - 1` means "being swept": the collector's sweep has the span, from before its
+    /// drop pass to after its free pass. `h - 1` is odd and nothing else stores an odd
+    /// value, so a stale value from an earlier cycle never reads as "being swept". Written
+    /// and read only by the collector thread (the sweep, and `Gc::drop` inside the drop
+    /// glue it runs); Relaxed throughout.
+    sweep_gen: AtomicU32,
     /// `free_index` and `alloc_count` when the span was last filed on a central list (under
     /// its lock): nobody allocates from a listed span, so they must still hold when it
     /// leaves the list (`check_unchanged_since_filed`).
@@ -565,6 +569,31 @@ impl Span {
     #[inline]
     pub(crate) fn reuse_threshold(&self) -> usize {
         (self.elem_count() / 8).max(1)
+    }
+
+    // ---- sweep state (collector thread) ----
+
+    /// Records that the collector's sweep of heap generation `heap_gen` has the span
+    /// (before its drop pass). Collector thread only.
+    pub(crate) fn begin_sweep(&self, heap_gen: u32) {
+        // Relaxed: written and read only by the collector thread (field docs).
+        self.sweep_gen
+            .store(heap_gen.wrapping_sub(1), Ordering::Relaxed);
+    }
+
+    /// Records that the span is swept for heap generation `heap_gen` (after the free
+    /// pass). Collector thread only.
+    pub(crate) fn end_sweep(&self, heap_gen: u32) {
+        // Relaxed: as in `begin_sweep`.
+        self.sweep_gen.store(heap_gen, Ordering::Relaxed);
+    }
+
+    /// Whether the collector's sweep of heap generation `heap_gen` has the span (between
+    /// `begin_sweep` and `end_sweep`). Collector thread only.
+    #[inline]
+    pub(crate) fn is_being_swept(&self, heap_gen: u32) -> bool {
+        // Relaxed: as in `begin_sweep`.
+        self.sweep_gen.load(Ordering::Relaxed) == heap_gen.wrapping_sub(1)
     }
 
     // ---- marking (collector) ----
