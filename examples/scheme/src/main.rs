@@ -4,8 +4,11 @@
 //! Run `scheme FILE.scm [ARGS...]` to run a program (an error prints `FILE:LINE: error:
 //! ...` on stderr and exits with status 1), or `scheme` for a REPL (line editing on a
 //! terminal; plain lines from a pipe). Environment: `SCHEME_MAX_DEPTH` (pending
-//! continuation frames before "recursion too deep", default 1,000,000), and the
-//! collector's own `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT`, `TRICOLOR_TRACE`.
+//! continuation frames before "recursion too deep", default 1,000,000),
+//! `SCHEME_GC_STRESS=MS` (a background thread runs `gc::collect()` every MS
+//! milliseconds, 0 for back to back, so that cycles overlap evaluation even in programs
+//! whose heap never reaches a goal: the tests use it), and the collector's own
+//! `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT`, `TRICOLOR_TRACE`.
 //!
 //! # Modules, in the order data flows through them
 //! | module | idea |
@@ -55,7 +58,8 @@ const DRIVER_STACK_BYTES: usize = 256 << 20;
 const USAGE: &str = "usage: scheme [FILE.scm [ARGS...]]
   with a file: runs it; (command-line-arguments) is ARGS; exit status 1 on an error
   without one: a REPL on stdin (line editing on a terminal)
-environment: SCHEME_MAX_DEPTH (default 1000000), TRICOLOR_GC_PERCENT, TRICOLOR_TRACE=1
+environment: SCHEME_MAX_DEPTH (default 1000000), SCHEME_GC_STRESS=MS (collect every MS ms),
+  TRICOLOR_GC_PERCENT, TRICOLOR_MEMORY_LIMIT, TRICOLOR_TRACE=1
 ";
 
 fn main() -> ExitCode {
@@ -110,6 +114,18 @@ fn configure() -> std::result::Result<(), String> {
                 ))
             }
         }
+    }
+    if let Ok(text) = std::env::var("SCHEME_GC_STRESS") {
+        let period = text.trim().parse::<u64>().map_err(|_| {
+            format!("SCHEME_GC_STRESS must be a number of milliseconds, got {text:?}")
+        })?;
+        std::thread::Builder::new()
+            .name("scheme gc stress".into())
+            .spawn(move || loop {
+                gc::collect();
+                std::thread::sleep(std::time::Duration::from_millis(period));
+            })
+            .map_err(|e| format!("cannot start the SCHEME_GC_STRESS thread: {e}"))?;
     }
     Ok(())
 }

@@ -166,14 +166,16 @@ impl<'a> Reader<'a> {
                             p.dotted = true;
                             continue;
                         }
-                        _ => return Err((
-                            error!(
+                        _ => {
+                            return Err((
+                                error!(
                                 Syntax,
                                 "unexpected '.' (a dot goes between the last two items of a list)"
                             )
-                            .at(line),
-                            Incomplete::No,
-                        )),
+                                .at(line),
+                                Incomplete::No,
+                            ))
+                        }
                     }
                 }
                 '"' => self.string(line)?,

@@ -460,7 +460,9 @@ mod tests {
         let (a, a_end) = make_cycle();
         let (b, b_end) = make_cycle();
         assert!(equal(&a, &b));
-        assert!(matches!(length(&[a.clone()]), Err(e) if e.kind == crate::error::ErrorKind::Type));
+        assert!(
+            matches!(length(std::slice::from_ref(&a)), Err(e) if e.kind == crate::error::ErrorKind::Type)
+        );
         a_end.set_cdr(Value::Nil);
         b_end.set_cdr(Value::Nil);
     }

@@ -370,11 +370,9 @@ mod tests {
         assert_eq!(int(sub(&[Value::Int(2)])), -2);
         assert_eq!(int(div(&[Value::Int(6), Value::Int(3)])), 2);
         assert!(matches!(div(&[Value::Int(1), Value::Int(2)]), Ok(Value::Float(x)) if x == 0.5));
-        let e = add(&[Value::Int(i64::MAX), Value::Int(1)])
-            .err()
-            .expect("overflow");
+        let e = add(&[Value::Int(i64::MAX), Value::Int(1)]).expect_err("overflow");
         assert_eq!(e.kind, crate::error::ErrorKind::Range);
-        let e = div(&[Value::Int(1), Value::Int(0)]).err().expect("zero");
+        let e = div(&[Value::Int(1), Value::Int(0)]).expect_err("zero");
         assert_eq!(e.kind, crate::error::ErrorKind::DivisionByZero);
         assert!(div(&[Value::Int(i64::MIN), Value::Int(-1)]).is_err());
         assert!(
