@@ -8,8 +8,8 @@
 //!   ([`Incomplete::Yes`] means "wait for more"); every complete form on a line is
 //!   evaluated in order. Line numbers count input lines from the start of the session, so
 //!   an error message points at the line it came from.
-//! - Each value is printed in `write` form on stdout, except the unspecified value
-//!   (`define`, `display`, ...). Errors print `error: line N: ...` on stderr and the
+//! - Each value is printed in `write` form on stdout, on a line of its own, except the
+//!   unspecified value (`define`, `display`, ...). Errors print `error: line N: ...` on stderr and the
 //!   session goes on; at the end of input a half-read form is reported the same way. The
 //!   exit status is 0.
 
@@ -59,6 +59,10 @@ fn interactive(mut editor: rustyline::DefaultEditor, session: &mut Session) {
         } else {
             "... "
         };
+        // The editor redraws the prompt's line from its first column: output left
+        // without a newline (`(display "x")`) would be erased.
+        let _ = builtins::fresh_line();
+        let _ = std::io::stdout().flush();
         match editor.readline(prompt) {
             Ok(line) => {
                 let _ = editor.add_history_entry(line.as_str());
@@ -125,12 +129,15 @@ impl Session {
                 Ok(value) => {
                     let mut text = printer::to_string(&value, Mode::Write);
                     text.push('\n');
-                    if let Err(e) = builtins::emit(&text) {
+                    if let Err(e) = builtins::fresh_line().and_then(|()| builtins::emit(&text)) {
                         report(None, &e);
                     }
                 }
                 Err(e) => report(None, &e),
             }
+            // `display` without a newline stays in stdout's line buffer; the prompt is
+            // written to the terminal directly, and must come after it.
+            let _ = std::io::stdout().flush();
         }
         if let Some(e) = syntax_error {
             report(None, &e);

@@ -48,3 +48,15 @@ fn threads_work_from_the_repl() {
     assert_eq!(run.stdout, "1597\n610\n");
     assert_eq!(run.stderr, "");
 }
+
+#[test]
+fn a_value_is_printed_on_a_line_of_its_own() {
+    // `display` leaves no newline; the value printed next starts a fresh line.
+    let run = scheme(
+        &[],
+        &[],
+        "(display \"a\")\n(+ 1 2)\n(begin (display \"b\") 'c)\n(newline)\n",
+    );
+    assert_eq!(run.code, Some(0), "stderr:\n{}", run.stderr);
+    assert_eq!(run.stdout, "a\n3\nb\nc\n\n");
+}

@@ -16,7 +16,7 @@ mod data;
 mod numbers;
 mod system;
 
-pub(crate) use system::{emit, set_script_arguments};
+pub(crate) use system::{emit, fresh_line, set_script_arguments};
 
 use crate::env::global;
 use crate::error::{error, Result};

@@ -11,6 +11,7 @@
 //! - `(command-line-arguments)` is the list of arguments after the script's file name.
 
 use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use crate::error::{error, Result};
@@ -66,9 +67,18 @@ pub(crate) fn set_script_arguments(args: Vec<String>) {
     let _ = SCRIPT_ARGUMENTS.set(args);
 }
 
+/// Whether the last character written to stdout was a newline (or nothing was written).
+static AT_LINE_START: AtomicBool = AtomicBool::new(true);
+
 /// Writes `text` to stdout in one locked write.
 pub(crate) fn emit(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
+    if let Some(last) = text.chars().last() {
+        // Relaxed: a hint for the REPL's fresh line, read on the thread that writes
+        // results; output of other threads may race with it, and then a line is only
+        // broken or not.
+        AT_LINE_START.store(last == '\n', Ordering::Relaxed);
+    }
     out.write_all(text.as_bytes())
         .and_then(|()| {
             if text.ends_with('\n') {
@@ -78,6 +88,17 @@ pub(crate) fn emit(text: &str) -> Result<()> {
             }
         })
         .map_err(|e| error!(Io, "cannot write the output: {e}"))
+}
+
+/// Starts a new line on stdout unless the output is already at the start of one (the
+/// REPL calls it before printing a value and before its prompt).
+pub(crate) fn fresh_line() -> Result<()> {
+    // Relaxed: see `emit`.
+    if AT_LINE_START.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        emit("\n")
+    }
 }
 
 fn display(args: &[Value]) -> Result<Value> {
