@@ -234,8 +234,9 @@ impl Safepoint {
             seq_cell.store(seq + 1, Ordering::Relaxed);
             self.mutator_fence();
             // Acquire: pairs with the Release that ends a stopped world, so an op that
-            // starts after it sees everything the collector did in it (fact 3; the loom
-            // model `op_bracket_vs_stop_the_world_restart`).
+            // starts after it sees everything the collector did in it (fact 3; checked by
+            // the loom model `op_bracket_vs_stop_the_world_restart_fixed`, whose `Relaxed`
+            // twin `op_bracket_vs_stop_the_world_restart` fails).
             if !self.stop.load(self.stop_load()) {
                 return;
             }
