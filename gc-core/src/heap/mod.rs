@@ -28,7 +28,7 @@ mod arena;
 mod central;
 mod meta;
 mod page_heap;
-mod safepoint;
+pub(crate) mod safepoint;
 mod scavenger;
 pub(crate) mod size_class;
 mod span;
