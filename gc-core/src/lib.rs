@@ -1,11 +1,15 @@
-//! The runtime of tricolor-gc: the span allocator (this increment), and in later
-//! increments the collector, the sweeper, the pacer and the pool.
+//! The runtime of tricolor-gc: the span allocator, the collector (count-zero
+//! reclamation, concurrent count / roots / mark, sweep, pacing), `Gc` and `GcCell`, and the
+//! pool. The facade crate `tricolor-gc` (library `gc`) documents the API with examples.
 //!
 //! Users depend on the facade crate `tricolor-gc` (library `gc`); this crate's public items
 //! beyond what the facade re-exports are for the facade, the derive, the benchmarks and the
 //! tests, and carry no stability promise.
 //!
 //! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
+//! - `gc`, `gc_cell`: [`Gc`] and [`GcCell`] with their barriers;
+//! - `collector`: the cycle driver, count / roots / mark, sweep, count-zero reclamation,
+//!   the heap goal, [`stats`] (docs/collector.md has the invariants and the proof sketch);
 //! - [`trace`]: the `Trace` trait, its `Tracer`, and the impls for std types;
 //! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
 //! - [`pool`]: `Pool<T>`, reusable values emptied by cycles with a victim generation;

@@ -2,7 +2,7 @@
 //!
 //! # Design
 //! A span owns `pages` pages from `start` and `elem_count` slots of `elem_bytes` each.
-//! Its state lives in three bitmaps (one bit per slot, off-heap, see `meta.rs`) and a
+//! Its state lives in four bitmaps (one bit per slot, off-heap, see `meta.rs`) and a
 //! handful of counters:
 //! - `alloc_bits`: slots allocated as of the last sweep;
 //! - `mark_bits`: slots the collector marked this cycle (set concurrently with atomic OR);
@@ -438,7 +438,7 @@ impl Span {
 
     #[inline]
     fn word(bits: *mut AtomicU64, word: usize) -> &'static AtomicU64 {
-        // SAFETY: callers pass one of this span's three bitmaps and `word < bitmap_words`;
+        // SAFETY: callers pass one of this span's four bitmaps and `word < bitmap_words`;
         // bitmap memory is never unmapped (meta.rs), so `'static` cannot dangle.
         unsafe { &*bits.add(word) }
     }
@@ -513,7 +513,9 @@ impl Span {
     /// The count is raised *before* the bit is set, so `freed_count` is never below the
     /// number of set freed bits and a sweep's subtraction cannot wrap it. It may briefly
     /// over-report; it is only a heuristic (list moves), never the basis for freeing a span
-    /// (that decision reads the bitmaps in `sweep`).
+    /// (that decision reads the bitmaps in `sweep`) nor for allocating from one: a sweep
+    /// that runs between the two steps finds no bit for this free, so reusers check
+    /// `free_slots` after sweeping (docs/allocator.md, "Span lifecycle", rule 6).
     ///
     /// # Safety
     /// Slot `index` is allocated and not already freed (no double free).
