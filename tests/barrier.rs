@@ -8,18 +8,15 @@
 //! insertion, DESIGN §5) and the clone barrier keep them alive.
 //!
 //! Tests in this file share the process-wide collector and compare `heap_objects` with a
-//! baseline, so they run one at a time (`SERIAL`).
+//! baseline, so they run one at a time (`common::serial`).
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use common::ledger::{Ledger, Token};
 use common::rng::mix;
 use gc::{Gc, GcCell, Trace};
-
-static SERIAL: Mutex<()> = Mutex::new(());
 
 #[derive(Trace)]
 struct Node {
@@ -122,7 +119,7 @@ fn assert_all_freed(base: Baseline) {
 
 #[test]
 fn a_clone_taken_during_mark_keeps_its_target_when_the_original_is_dropped() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     let (holder, target_id) = holding();
     let clone = while_marking(|| {
@@ -147,7 +144,7 @@ fn a_clone_taken_during_mark_keeps_its_target_when_the_original_is_dropped() {
 
 #[test]
 fn a_handle_moved_out_of_a_cell_into_a_local_during_mark_survives() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     let (holder, target_id) = holding();
     let moved = while_marking(|| holder.cell.borrow_mut().take().expect("the target"));
@@ -162,7 +159,7 @@ fn a_handle_moved_out_of_a_cell_into_a_local_during_mark_survives() {
 
 #[test]
 fn a_local_handle_moved_into_a_cell_counted_earlier_survives() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     // `inner` was counted as reachable only from `root`'s cell: no root of its own.
     let (root, inner_id) = holding();
@@ -192,7 +189,7 @@ fn a_local_handle_moved_into_a_cell_counted_earlier_survives() {
 
 #[test]
 fn dropping_the_last_external_handle_during_mark_keeps_an_object_held_by_a_cell() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     let holder = node();
     let target = node();
@@ -214,7 +211,7 @@ fn dropping_the_last_external_handle_during_mark_keeps_an_object_held_by_a_cell(
 
 #[test]
 fn replacing_a_cells_only_handle_during_mark_keeps_the_new_target_and_frees_the_old() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     let (holder, old_id) = holding();
     let new_id = while_marking(|| {
@@ -243,7 +240,7 @@ fn replacing_a_cells_only_handle_during_mark_keeps_the_new_target_and_frees_the_
 
 #[test]
 fn a_cycle_cut_during_mark_is_freed_by_the_next_cycle_and_its_survivor_kept() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     let base = baseline();
     // root -> a <-> b: during Mark the program keeps `b` in a local and cuts `a` loose.
     let root = node();

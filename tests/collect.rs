@@ -8,25 +8,13 @@
 //! objects they made.
 
 mod common;
-use common::{counter, drops, Tick};
+use common::{counter, drops, quiet_objects, serial, Tick};
 use std::panic::catch_unwind;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use gc::{Gc, GcCell, Trace, Tracer};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The heap's object count after a full cycle.
-fn quiet_objects() -> usize {
-    gc::collect();
-    gc::stats().heap_objects
-}
 
 #[derive(Trace)]
 struct Node {

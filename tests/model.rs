@@ -23,7 +23,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use common::ledger::{Ledger, Token};
 use common::rng::{mix, Rng};
@@ -371,11 +371,9 @@ fn run_seed(seed: u64) {
     });
 }
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
 #[test]
 fn random_operation_sequences_match_the_model() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     gc::collect();
     gc::collect();
     let baseline = gc::stats().heap_objects;

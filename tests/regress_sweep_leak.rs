@@ -16,23 +16,11 @@
 //! compare the heap-wide object count.
 
 mod common;
-use common::{counter, drops, Tick};
+use common::{counter, drops, quiet_objects, serial, Tick};
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use gc::{Gc, GcCell, Trace};
-
-static LOCK: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The heap's object count after a full cycle.
-fn quiet_objects() -> usize {
-    gc::collect();
-    gc::stats().heap_objects
-}
 
 /// What the drop glue allocates: counts its drop.
 #[derive(Trace)]

@@ -348,13 +348,12 @@ fn rounds() -> usize {
     }
 }
 
-/// Tests here share the ledger, the exchange and the `heap_objects` baseline.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 /// Runs `pass` `rounds()` times on `mutators` threads beside `spinners` busy threads and a
-/// thread that collects every `collect_every` (if set); then checks drops, the baseline and the coverage.
+/// thread that collects every `collect_every` (if set); then checks drops, the baseline
+/// and the coverage. The tests share the ledger, the exchange and the baseline, so they
+/// run one at a time (`common::serial`).
 fn run(mutators: usize, spinners: usize, collect_every: Option<Duration>, pass: fn(&mut Mutator)) {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let _serial = common::serial();
     gc::collect();
     let baseline = gc::stats();
     if collect_every.is_some() {

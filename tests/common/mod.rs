@@ -10,6 +10,7 @@ pub(crate) mod ledger;
 pub(crate) mod rng;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 /// Counts drops into a per-test counter; lives in `#[gc(skip)]` fields.
 pub(crate) struct Tick(pub(crate) &'static AtomicUsize);
@@ -58,4 +59,18 @@ pub(crate) fn run_child(test: &str, remove: &[&str], env: &[(&str, &str)]) -> (b
         "the child did not select exactly one test:\n{text}"
     );
     (out.status.success(), text)
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Serialises the tests of one binary that compare `heap_objects` with a baseline, hold a
+/// cycle, or change process-wide settings (a failed test does not poison it).
+pub(crate) fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The heap's object count after a full cycle.
+pub(crate) fn quiet_objects() -> usize {
+    gc::collect();
+    gc::stats().heap_objects
 }
