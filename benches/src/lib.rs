@@ -1,7 +1,19 @@
-//! Shared workload code for the benchmarks and the pause-time harness.
+//! Shared workload code for the benchmarks, the pause-time harness and the binary-trees
+//! runner.
 //!
 //! Module map:
 //! - `binary_trees`: workload W1 on every pointer type, shared by the criterion bench
-//!   `benches/binary_trees.rs` and the wall-clock runner `src/bin/binary_trees.rs`.
+//!   `benches/binary_trees.rs` and the wall-clock runner `src/bin/binary_trees.rs`;
+//! - `harness`: workload W2, the pause-time harness (`src/main.rs`), with its modules
+//!   `config`, `runtimes`, `probe`, `sampler`, `report`, `plot` and `children`.
 
 pub mod binary_trees;
+pub mod harness;
+
+mod children;
+mod config;
+mod plot;
+mod probe;
+mod report;
+mod runtimes;
+mod sampler;
