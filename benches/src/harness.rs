@@ -7,7 +7,7 @@
 //! gaps between loop iterations). Writes `<runtime>.csv`, `.json` and `.svg` under `--out`.
 //!
 //! Module map (modules of the library):
-//! - `config`: flags, `--help`, usage errors (exit code 2);
+//! - `config`: flags, `--help`, usage errors (exit code 2), on `cli`'s range checks;
 //! - `runtimes`: the registry of runtimes and the W2 workload on each;
 //! - `probe`: loop-gap histograms and raw samples;
 //! - `sampler`: the thread polling the collector's pause history, and the progress line;
@@ -17,22 +17,12 @@
 
 use std::process::ExitCode;
 
-use crate::config::{self, Command, Config, Selection};
+use crate::config::{self, Config, Selection};
 use crate::{children, plot, report, runtimes};
 
 /// The harness program: parses the command line, runs, reports; returns the exit status.
 pub fn main() -> ExitCode {
-    let cfg = match config::parse(std::env::args().skip(1)) {
-        Ok(Command::Help) => {
-            print!("{}", config::help());
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Run(cfg)) => cfg,
-        Err(e) => return usage_error(&e),
-    };
-    if let Err(e) = runtimes::check_config(&cfg) {
-        return usage_error(&e);
-    }
+    let cfg = config::parse(std::env::args_os()).unwrap_or_else(|e| e.exit());
     if let Err(e) = std::fs::create_dir_all(&cfg.out) {
         eprintln!(
             "tricolor-gc-bench: cannot create the --out directory {}: {e}",
@@ -52,11 +42,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn usage_error(e: &config::UsageError) -> ExitCode {
-    eprintln!("tricolor-gc-bench: {e}");
-    ExitCode::from(2)
 }
 
 fn run_one(cfg: &Config, name: &str) -> Result<(), String> {

@@ -44,7 +44,9 @@ fn bad_depth_exits_2_naming_the_flag() {
     assert_eq!(o.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
-        stderr.contains("--depth expects a whole number from 4 to 25, got \"abc\""),
+        stderr.contains(
+            "invalid value 'abc' for '--depth <N>': expected a whole number from 4 to 25"
+        ),
         "{stderr}"
     );
     assert!(o.stdout.is_empty(), "no table on a usage error");

@@ -23,7 +23,7 @@ mod tricolor;
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{Config, Selection, UsageError};
+use crate::config::Config;
 use crate::probe::{LogHistogram, Sample};
 use crate::sampler::CollectorCounters;
 
@@ -57,21 +57,6 @@ pub(crate) fn names() -> Vec<&'static str> {
 
 pub(crate) fn by_name(name: &str) -> Option<&'static Runtime> {
     RUNTIMES.iter().find(|r| r.name == name)
-}
-
-/// Rejects combinations a runtime cannot run (a usage error: exit code 2).
-pub(crate) fn check_config(cfg: &Config) -> Result<(), UsageError> {
-    if let Selection::One(name) = cfg.runtime {
-        let rt = by_name(name).expect("tricolor-gc-bench: parser accepted an unknown runtime");
-        if cfg.threads > 1 && !rt.multi_thread {
-            return Err(UsageError(format!(
-                "--threads {} is not possible with --runtime {name}: its collector is \
-                 single-threaded (use --threads 1)",
-                cfg.threads
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// How the live set is sized and split for one runtime.
