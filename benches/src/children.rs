@@ -56,7 +56,7 @@ pub(crate) fn run_all(cfg: &Config) -> Result<bool, String> {
     let ok = !rows.iter().any(|r| matches!(r, Row::Failed { .. }));
     println!(
         "comparison ({} MiB live, {} s churn, {} thread(s); gaps and stalls: percentiles are \
-         bucket upper bounds, maxima exact):",
+         upper bounds at most 0.1% high, maxima exact):",
         cfg.live_mib, cfg.duration_s, cfg.threads
     );
     print!("{}", report::comparison(&rows));

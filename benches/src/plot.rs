@@ -11,7 +11,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::probe::{Kind, LogHistogram, Sample};
+use crate::probe::{Durations, Kind, Sample};
 use crate::runtimes::RunOutcome;
 
 const WIDTH: u32 = 1000;
@@ -119,7 +119,7 @@ where
 
 fn histogram<DB: DrawingBackend>(
     runtime: &str,
-    gaps: &LogHistogram,
+    gaps: &Durations,
     area: &DrawingArea<DB, plotters::coord::Shift>,
 ) -> DrawResult
 where
@@ -139,7 +139,7 @@ where
         .build_cartesian_2d((0.1f64..x_max).log_scale(), (0.5f64..y_max).log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("gap (µs; 10 buckets per decade, first bucket = under 1 µs)")
+        .x_desc("gap (µs; 10 bars per decade, the first = under 1 µs)")
         .y_desc("count")
         .x_label_formatter(&|v| format!("{v}"))
         .y_label_formatter(&|v| format!("{v}"))

@@ -8,8 +8,8 @@
 //! Honesty rules:
 //! 1. A figure the runtime does not expose is `None`, printed "n/a" and written `null`.
 //! 2. A runtime that exposes collector stalls but had none prints a count of 0, not "n/a".
-//! 3. Every percentile is a histogram bucket's upper bound (see `probe.rs`), so it never
-//!    understates; maxima are exact.
+//! 3. Every percentile is the histogram's upper bound of the rank's value (see `probe.rs`:
+//!    at most 0.1% high), so it never understates; maxima are exact.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{Kind, LogHistogram};
+use crate::probe::{Durations, Kind};
 use crate::runtimes::RunOutcome;
 
 /// Percentiles of one kind of stall, in microseconds.
@@ -33,7 +33,7 @@ pub(crate) struct Dist {
 }
 
 impl Dist {
-    pub(crate) fn of(h: &LogHistogram) -> Dist {
+    pub(crate) fn of(h: &Durations) -> Dist {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         Dist {
             count: h.count(),
@@ -93,7 +93,7 @@ fn ms(d: Duration) -> f64 {
 impl Summary {
     pub(crate) fn of(o: &RunOutcome, live_mib: u64) -> Summary {
         let hist_of = |kind: Kind| {
-            let mut h = LogHistogram::default();
+            let mut h = Durations::default();
             o.samples
                 .iter()
                 .filter(|s| s.kind == kind)
@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn empty_dist_has_null_percentiles() {
-        let d = Dist::of(&LogHistogram::default());
+        let d = Dist::of(&Durations::default());
         assert_eq!(d.count, 0);
         assert_eq!(d.p99_us, None);
         assert_eq!(dist_line(&d), "0 recorded");

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use super::tree::{self, Payload, Rng, TreeNode};
 use super::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::config::Config;
-use crate::probe::{Kind, LogHistogram, Probe, Sample};
+use crate::probe::{Durations, Kind, Probe, Sample};
 use crate::sampler::{self, CollectorCounters, Progress, Sampler, StallSource};
 
 /// A runtime driven by [`run`].
@@ -176,7 +176,7 @@ pub(crate) fn assemble(
     stalls_observed: bool,
     counters: CollectorCounters,
 ) -> RunOutcome {
-    let mut gaps = LogHistogram::default();
+    let mut gaps = Durations::default();
     let mut samples = collector_samples;
     let mut out_nodes = 0;
     let mut iterations = 0;

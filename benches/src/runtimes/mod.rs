@@ -24,7 +24,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::probe::{LogHistogram, Sample};
+use crate::probe::{Durations, Sample};
 use crate::sampler::CollectorCounters;
 
 /// One entry of the registry.
@@ -119,7 +119,7 @@ pub(crate) struct RunOutcome {
     pub(crate) iterations: u64,
     pub(crate) replaced: u64,
     /// All loop gaps of all threads.
-    pub(crate) gaps: LogHistogram,
+    pub(crate) gaps: Durations,
     /// Longest loop gap per thread.
     pub(crate) max_gap_per_thread: Vec<Duration>,
     /// Raw samples (gaps above the threshold, collector stalls), sorted by time.
