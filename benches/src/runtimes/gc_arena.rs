@@ -133,7 +133,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         malloc_chunk(HEADER_BYTES + size_of::<ANode<'static>>()),
     );
     let slots = plan.slots_per_thread[0];
-    let mut rng = Rng::new(cfg.seed, 0);
+    let mut rng = tree::rng(cfg.seed, 0);
     let mut collector = Collector::default();
 
     let spinner = sampler::build_spinner(NAME, cfg.quiet);
@@ -177,8 +177,8 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         let step = arena.mutate(|mc, root| -> Result<bool, tree::Corrupt> {
             let t = build_tree(mc, cfg.churn_depth, &mut rng);
             tree::check(&*t, plan.churn_tree_nodes)?;
-            if slots > 0 && rng.chance(cfg.replace_fraction) {
-                let i = rng.below(slots);
+            if slots > 0 && rng.f64() < cfg.replace_fraction {
+                let i = rng.usize(..slots);
                 let fresh = build_tree(mc, cfg.live_depth, &mut rng);
                 let old = std::mem::replace(&mut root.borrow_mut(mc)[i], fresh);
                 tree::check(&*old, plan.live_tree_nodes)?;

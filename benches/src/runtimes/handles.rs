@@ -261,7 +261,7 @@ fn mutator<R: HandleRuntime>(
         thread: idx,
         detail,
     };
-    let mut rng = Rng::new(cfg.seed, idx as u64);
+    let mut rng = tree::rng(cfg.seed, idx as u64);
     let mut slots: Vec<R::Ptr> = (0..plan.slots_per_thread[idx])
         .map(|_| build_tree::<R>(cfg.live_depth, &mut rng))
         .collect();
@@ -281,8 +281,8 @@ fn mutator<R: HandleRuntime>(
         tree::check(&*t, plan.churn_tree_nodes).map_err(corrupt)?;
         drop(t);
         nodes += plan.churn_tree_nodes;
-        if !slots.is_empty() && rng.chance(cfg.replace_fraction) {
-            let i = rng.below(slots.len());
+        if !slots.is_empty() && rng.f64() < cfg.replace_fraction {
+            let i = rng.usize(..slots.len());
             let fresh = build_tree::<R>(cfg.live_depth, &mut rng);
             let old = std::mem::replace(&mut slots[i], fresh);
             tree::check(&*old, plan.live_tree_nodes).map_err(corrupt)?;
