@@ -19,7 +19,7 @@ pub(crate) fn run_all(cfg: &Config) -> Result<bool, String> {
         .map_err(|e| format!("cannot find this program to run its children: {e}"))?;
     let mut rows = Vec::new();
     for rt in RUNTIMES {
-        if cfg.threads > 1 && !rt.multi_thread {
+        if cfg.threads > 1 && !rt.w2.multi_thread {
             rows.push(Row::Skipped {
                 runtime: rt.name.to_string(),
                 why: format!("single-threaded collector, --threads {}", cfg.threads),

@@ -183,7 +183,7 @@ where
     if let Selection::One(name) = cfg.runtime {
         let rt =
             runtimes::by_name(name).expect("tricolor-gc-bench: parser accepted an unknown runtime");
-        if cfg.threads > 1 && !rt.multi_thread {
+        if cfg.threads > 1 && !rt.w2.multi_thread {
             return Err(cmd.error(
                 ErrorKind::ArgumentConflict,
                 format!(
@@ -241,7 +241,10 @@ mod tests {
         assert!(message(&["--bogus", "1"]).contains("--bogus"));
         assert!(message(&["--threads"]).contains("--threads"));
         let e = message(&["--runtime", "java"]);
-        assert!(e.contains("'java'") && e.contains("tricolor, arc"), "{e}");
+        assert!(
+            e.contains("'java'") && e.contains("tricolor, box, arc"),
+            "{e}"
+        );
         let e = message(&["--threads", "2", "--runtime", "rust-gc"]);
         assert!(e.contains("single-threaded"), "{e}");
     }

@@ -47,7 +47,7 @@ pub fn main() -> ExitCode {
 fn run_one(cfg: &Config, name: &str) -> Result<(), String> {
     let rt =
         runtimes::by_name(name).expect("tricolor-gc-bench: parser accepted an unknown runtime");
-    let outcome = (rt.run)(cfg).map_err(|e| e.to_string())?;
+    let outcome = (rt.w2.run)(cfg).map_err(|e| e.to_string())?;
     let summary = report::Summary::of(&outcome, cfg.live_mib);
     let paths = report::Paths::new(&cfg.out, rt.name);
     report::write_csv(&outcome, &paths.csv)

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
+use crate::outcome::RunOutcome;
 use crate::probe::{Durations, Kind, Sample};
-use crate::runtimes::RunOutcome;
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 800;

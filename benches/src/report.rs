@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::outcome::RunOutcome;
 use crate::probe::{Durations, Kind};
-use crate::runtimes::RunOutcome;
 
 /// Percentiles of one kind of stall, in microseconds.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -37,8 +37,9 @@ use std::time::Instant;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
-use crate::binary_trees::{self, expected, Runtime, MIN_DEPTH, RUNTIMES};
+use crate::binary_trees::{expected, MIN_DEPTH};
 use crate::cli::{self, Range};
+use crate::runtimes::{self, Runtime, RUNTIMES};
 
 /// The program name in messages.
 const PROG: &str = "binary-trees";
@@ -167,7 +168,10 @@ pub fn main() -> ExitCode {
 /// Runs the program once in this process and measures it.
 fn run_here(rt: &Runtime, depth: u32) -> Result<Record, String> {
     let start = Instant::now();
-    let sum = (rt.run)(black_box(depth));
+    let w1 = rt
+        .w1
+        .expect("tricolor-gc-bench: only runtimes with W1 are selected");
+    let sum = (w1.run)(black_box(depth));
     let wall = start.elapsed();
     let want = expected(depth);
     if sum != want {
@@ -355,23 +359,18 @@ fn render(cells: &[Vec<String>]) -> String {
     out
 }
 
-/// The runtime names `--runtime` accepts, one runtime at a time.
-fn names() -> String {
-    RUNTIMES
-        .iter()
-        .map(|r| r.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The runtimes that run W1.
+fn w1_runtimes() -> impl Iterator<Item = &'static Runtime> {
+    RUNTIMES.iter().filter(|r| r.w1.is_some())
 }
 
 /// The runtimes `--runtime all` selects (everything but the slow peer collectors).
-fn default_names() -> String {
-    RUNTIMES
-        .iter()
-        .filter(|r| !r.peer)
-        .map(|r| r.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+fn default_runtimes() -> impl Iterator<Item = &'static Runtime> {
+    w1_runtimes().filter(|r| r.w1.is_some_and(|w1| w1.in_all))
+}
+
+fn names(runtimes: impl Iterator<Item = &'static Runtime>) -> String {
+    runtimes.map(|r| r.name).collect::<Vec<_>>().join(", ")
 }
 
 /// The clap command: the derive's, with the ranges and runtime names in the help lines.
@@ -382,7 +381,11 @@ fn command() -> clap::Command {
             ("depth", DEPTH.describe()),
             (
                 "runtime",
-                format!("names: {}; all: {}", names(), default_names()),
+                format!(
+                    "names: {}; all: {}",
+                    names(w1_runtimes()),
+                    names(default_runtimes())
+                ),
             ),
             ("repeat", REPEAT.describe()),
         ],
@@ -403,11 +406,12 @@ where
 /// The runtimes a `--runtime` value names.
 fn select(value: &str) -> Result<Selection, String> {
     match value {
-        "all" => Ok(Selection(RUNTIMES.iter().filter(|r| !r.peer).collect())),
-        "every" => Ok(Selection(RUNTIMES.iter().collect())),
-        name => binary_trees::by_name(name)
+        "all" => Ok(Selection(default_runtimes().collect())),
+        "every" => Ok(Selection(w1_runtimes().collect())),
+        name => runtimes::by_name(name)
+            .filter(|r| r.w1.is_some())
             .map(|r| Selection(vec![r]))
-            .ok_or_else(|| format!("expected one of {}, all or every", names())),
+            .ok_or_else(|| format!("expected one of {}, all or every", names(w1_runtimes()))),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `gc-arena` 0.7: an incremental (not concurrent) tricolor mark-sweep collector inside a
-//! closed, single-threaded arena. Its driver differs from `handles.rs` because `Gc<'gc, _>`
+//! closed, single-threaded arena; a tree is a `Gc<ANode<D>>`. Its driver differs from `handles.rs` because `Gc<'gc, _>`
 //! cannot leave `Arena::mutate`: the live set is the arena's root, a
 //! `Gc<RefLock<Vec<Gc<ANode>>>>`, and collection can only run between `mutate` calls.
 //!
@@ -19,9 +19,12 @@
 //!    arena is sleeping or marking counts as mark time, one that starts while it sweeps as
 //!    sweep time. A cycle is counted when a call starts in `Sweeping` and ends outside it.
 //!
+//! W1 runs in the same way: one `mutate` call per short-lived tree, the debt paid between
+//! calls ([`binary_trees`]).
+//!
 //! Size estimate: `GcHeader` (`next` pointer + tagged vtable pointer, 16 bytes) + the node
-//! (children are 8-byte `Option<Gc>` thanks to the non-null niche), rounded to glibc's chunk
-//! (gc-arena allocates each `Gc` with `alloc::alloc`).
+//! (children and data), rounded to glibc's chunk (gc-arena allocates each `Gc` with
+//! `alloc::alloc`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,18 +33,26 @@ use gc_arena::arena::CollectionPhase;
 use gc_arena::{Arena, Collect, Gc, Mutation, RefLock, Rootable};
 
 use super::handles::{assemble, merge};
-use super::tree::{self, malloc_chunk, Payload, Rng, TreeNode};
-use super::{Plan, RunError, RunOutcome, Runtime, ThreadResult};
+use super::{Runtime, W1, W2};
+use crate::binary_trees::{iterations, MIN_DEPTH};
 use crate::config::Config;
+use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Kind, Probe, Sample};
 use crate::sampler::{self, CollectorCounters, Progress, Sampler};
+use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
 
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: NAME,
-    multi_thread: false,
-    stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
-             steps paced by the crate's allocation debt)",
-    run,
+    w1: Some(W1 {
+        run: binary_trees,
+        in_all: false,
+    }),
+    w2: W2 {
+        multi_thread: false,
+        stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
+                 steps paced by the crate's allocation debt)",
+        run,
+    },
 };
 
 const NAME: &str = "gc-arena";
@@ -53,41 +64,57 @@ const BUILD_BATCH: usize = 256;
 /// gc-arena's `GcHeader`: `next: Cell<Option<GcPtr>>` + `tagged_vtable: Cell<*const _>`.
 const HEADER_BYTES: usize = 2 * size_of::<usize>();
 
+/// A node: its children and its data (`require_static`: plain data, never traced).
 #[derive(Collect)]
-#[collect(no_drop)]
-struct ANode<'gc> {
-    left: Option<Gc<'gc, ANode<'gc>>>,
-    right: Option<Gc<'gc, ANode<'gc>>>,
+#[collect(no_drop, bound = "")]
+struct ANode<'gc, D: Data> {
+    children: Children<Gc<'gc, ANode<'gc, D>>>,
     #[collect(require_static)]
-    payload: Payload,
+    data: D,
 }
 
-impl TreeNode for ANode<'_> {
-    fn payload(&self) -> &Payload {
-        &self.payload
+impl<'gc, D: Data> Tree<D> for Gc<'gc, ANode<'gc, D>> {
+    type Alloc = Mutation<'gc>;
+    #[inline]
+    fn node(mc: &Mutation<'gc>, children: Children<Self>, data: D) -> Self {
+        Gc::new(mc, ANode { children, data })
     }
-    fn left(&self) -> Option<&Self> {
-        self.left.as_deref()
+    fn data(&self) -> &D {
+        &self.data
     }
-    fn right(&self) -> Option<&Self> {
-        self.right.as_deref()
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
     }
 }
 
-type Slots<'gc> = Gc<'gc, RefLock<Vec<Gc<'gc, ANode<'gc>>>>>;
+type Node<'gc, D> = Gc<'gc, ANode<'gc, D>>;
+type Slots<'gc> = Gc<'gc, RefLock<Vec<Node<'gc, Payload>>>>;
 type SlotsRoot = Rootable![Slots<'_>];
 
-fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Gc<'gc, ANode<'gc>> {
-    tree::build(depth, rng, &mut |left, right, payload| {
-        Gc::new(
-            mc,
-            ANode {
-                left,
-                right,
-                payload,
-            },
-        )
-    })
+fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Node<'gc, Payload> {
+    tree::make(mc, depth, &mut || Payload::random(rng))
+}
+
+/// W1 (`binary_trees.rs`) with one `mutate` per tree, paying the allocation debt between
+/// calls as the W2 driver does; returns the sum of all checks.
+fn binary_trees(max_depth: u32) -> u64 {
+    let make = |mc: &Mutation<'_>, depth| {
+        tree::count(&tree::make::<(), Node<'_, ()>>(mc, depth, &mut || ()))
+    };
+    let stretch = Arena::<Rootable![()]>::new(|_| ());
+    let mut sum = stretch.mutate(|mc, _| make(mc, max_depth + 1));
+    drop(stretch);
+    let mut arena =
+        Arena::<Rootable![Node<'_, ()>]>::new(|mc| tree::make(mc, max_depth, &mut || ()));
+    for d in (MIN_DEPTH..=max_depth).step_by(2) {
+        for _ in 0..iterations(max_depth, d) {
+            sum += arena.mutate(|mc, _| make(mc, d));
+            if arena.metrics().allocation_debt() > DEBT_GRANULARITY {
+                arena.collect_debt();
+            }
+        }
+    }
+    sum + arena.mutate(|_, root| tree::count(root))
 }
 
 /// Collection bookkeeping across `collect_debt` calls.
@@ -130,7 +157,7 @@ impl Collector {
 fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let plan = Plan::new(
         cfg,
-        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static>>()),
+        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static, Payload>>()),
     );
     let slots = plan.slots_per_thread[0];
     let mut rng = tree::rng(cfg.seed, 0);
@@ -176,12 +203,12 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let result = loop {
         let step = arena.mutate(|mc, root| -> Result<bool, tree::Corrupt> {
             let t = build_tree(mc, cfg.churn_depth, &mut rng);
-            tree::check(&*t, plan.churn_tree_nodes)?;
+            tree::check(&t, plan.churn_tree_nodes)?;
             if slots > 0 && rng.f64() < cfg.replace_fraction {
                 let i = rng.usize(..slots);
                 let fresh = build_tree(mc, cfg.live_depth, &mut rng);
                 let old = std::mem::replace(&mut root.borrow_mut(mc)[i], fresh);
-                tree::check(&*old, plan.live_tree_nodes)?;
+                tree::check(&old, plan.live_tree_nodes)?;
                 return Ok(true);
             }
             Ok(false)

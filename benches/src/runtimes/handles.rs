@@ -1,7 +1,7 @@
 //! The W2 driver for runtimes whose roots are plain Rust values: each mutator thread owns a
 //! `Vec` of handles (its share of the live set), so a handle in the `Vec` is a root by
-//! virtue of existing. Used by `arc`, `rust_gc` (its `Gc`s outside the heap are rooted),
-//! `dumpster` (sync) and later `tricolor`.
+//! virtue of existing. Used by `tricolor`, `box`, `arc`, `rust_gc` (its `Gc`s outside the
+//! heap are rooted) and `dumpster` (sync).
 //!
 //! # Algorithm
 //! 1. Spawn `--threads` mutators; each builds its slots (`Plan::slots_per_thread`) of
@@ -18,25 +18,21 @@
 //!    holds the iteration's own work, a few microseconds).
 //! 5. At the deadline each thread reports, then drops its live set (untimed).
 
-use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::tree::{self, Payload, Rng, TreeNode};
-use super::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::config::Config;
+use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Durations, Kind, Probe, Sample};
 use crate::sampler::{self, CollectorCounters, Progress, Sampler, StallSource};
+use crate::tree::{self, Payload, Rng, Tree};
 
 /// A runtime driven by [`run`].
 pub(crate) trait HandleRuntime: 'static {
     const NAME: &'static str;
-    type Node: TreeNode;
-    type Ptr: Deref<Target = Self::Node>;
-
-    /// Allocates one node.
-    fn node(left: Option<Self::Ptr>, right: Option<Self::Ptr>, payload: Payload) -> Self::Ptr;
+    /// The runtime's W2 tree (its handle type).
+    type Tree: Tree<Payload, Alloc = ()>;
 
     /// Estimated bytes per node: the allocation's header plus the node, rounded to the
     /// allocator's granularity. Say in the impl where the header size comes from.
@@ -194,7 +190,7 @@ pub(crate) fn assemble(
         replaced += r.replaced;
     }
     samples.sort_by_key(|s| s.t);
-    let stalls_note = super::by_name(runtime).map_or("", |r| r.stalls);
+    let stalls_note = super::by_name(runtime).map_or("", |r| r.w2.stalls);
     RunOutcome {
         runtime,
         stalls_note,
@@ -243,8 +239,8 @@ fn sum_counters(all: &[CollectorCounters]) -> CollectorCounters {
     }
 }
 
-fn build_tree<R: HandleRuntime>(depth: u32, rng: &mut Rng) -> R::Ptr {
-    tree::build(depth, rng, &mut R::node)
+fn build_tree<R: HandleRuntime>(depth: u32, rng: &mut Rng) -> R::Tree {
+    tree::make(&(), depth, &mut || Payload::random(rng))
 }
 
 fn mutator<R: HandleRuntime>(
@@ -262,7 +258,7 @@ fn mutator<R: HandleRuntime>(
         detail,
     };
     let mut rng = tree::rng(cfg.seed, idx as u64);
-    let mut slots: Vec<R::Ptr> = (0..plan.slots_per_thread[idx])
+    let mut slots: Vec<R::Tree> = (0..plan.slots_per_thread[idx])
         .map(|_| build_tree::<R>(cfg.live_depth, &mut rng))
         .collect();
     built.wait();
@@ -278,14 +274,14 @@ fn mutator<R: HandleRuntime>(
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
     loop {
         let t = build_tree::<R>(cfg.churn_depth, &mut rng);
-        tree::check(&*t, plan.churn_tree_nodes).map_err(corrupt)?;
+        tree::check(&t, plan.churn_tree_nodes).map_err(corrupt)?;
         drop(t);
         nodes += plan.churn_tree_nodes;
         if !slots.is_empty() && rng.f64() < cfg.replace_fraction {
             let i = rng.usize(..slots.len());
             let fresh = build_tree::<R>(cfg.live_depth, &mut rng);
             let old = std::mem::replace(&mut slots[i], fresh);
-            tree::check(&*old, plan.live_tree_nodes).map_err(corrupt)?;
+            tree::check(&old, plan.live_tree_nodes).map_err(corrupt)?;
             drop(old);
             nodes += plan.live_tree_nodes;
             replaced += 1;
