@@ -1,64 +1,69 @@
-//! `--runtime all`: runs every registered runtime as a child process of this same binary
-//! (`std::env::current_exe()`), one after another, so each gets a fresh process (its own
-//! peak RSS, no allocator state or collector threads left over from another runtime), then
-//! prints one comparison table from the children's JSON summaries.
+//! The one child-process runner: the harness's runs of several runtimes and the
+//! binary-trees runner's runs go through [`run`].
 //!
-//! A runtime that cannot run the requested `--threads` is skipped with the reason; a
-//! child that fails (non-zero exit, missing summary) is reported in the table, and the
-//! parent then exits with code 1.
+//! # Why children
+//! Every measured run is a fresh process: its own peak RSS, no allocator state, collector
+//! thread or leftover garbage from another runtime's run.
+//!
+//! # Algorithm
+//! 1. Start the program with stdin closed and stdout captured (a thread drains it, so a
+//!    child that writes much to both streams never blocks on a full pipe).
+//! 2. Stderr is inherited: the child's progress line reaches the terminal as it is.
+//! 3. Wait for the exit; a failure to start, or a non-zero status, is an `Err` naming the
+//!    program, so callers can report the run as failed and go on with the others.
 
-use std::process::Command;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use crate::config::Config;
-use crate::report::{self, Paths, Row};
-use crate::runtimes::RUNTIMES;
+/// This program's own executable, to run it again as a child.
+pub(crate) fn this_program() -> Result<PathBuf, String> {
+    std::env::current_exe()
+        .map_err(|e| format!("cannot find this program to run its children: {e}"))
+}
 
-/// Runs all runtimes; returns false if any child failed.
-pub(crate) fn run_all(cfg: &Config) -> Result<bool, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program to run its children: {e}"))?;
-    let mut rows = Vec::new();
-    for rt in RUNTIMES {
-        if cfg.threads > 1 && !rt.w2.multi_thread {
-            rows.push(Row::Skipped {
-                runtime: rt.name.to_string(),
-                why: format!("single-threaded collector, --threads {}", cfg.threads),
-            });
-            continue;
-        }
-        let status = Command::new(&exe)
-            .args(cfg.child_args(rt.name))
-            .status()
-            .map_err(|e| {
-                format!(
-                    "cannot start {} for runtime {}: {e}",
-                    exe.display(),
-                    rt.name
-                )
-            })?;
-        let row = if status.success() {
-            match report::read_json(&Paths::new(&cfg.out, rt.name).json) {
-                Ok(s) => Row::Ran(Box::new(s)),
-                Err(why) => Row::Failed {
-                    runtime: rt.name.to_string(),
-                    why,
-                },
-            }
-        } else {
-            Row::Failed {
-                runtime: rt.name.to_string(),
-                why: format!("child exited with {status}"),
-            }
-        };
-        rows.push(row);
-        println!();
+/// Runs `cmd` to its end; returns its stdout, or why it failed.
+pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {program}: {e}"))?;
+    let mut out = child.stdout.take().expect("stdout is piped");
+    let drain = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        out.read_to_end(&mut bytes).map(|_| bytes)
+    });
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for {program}: {e}"))?;
+    let stdout = drain
+        .join()
+        .expect("tricolor-gc-bench: the stdout reader panicked")
+        .map_err(|e| format!("cannot read the output of {program}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{program} failed ({status})"));
     }
-    let ok = !rows.iter().any(|r| matches!(r, Row::Failed { .. }));
-    println!(
-        "comparison ({} MiB live, {} s churn, {} thread(s); gaps and stalls: percentiles are \
-         upper bounds at most 0.1% high, maxima exact):",
-        cfg.live_mib, cfg.duration_s, cfg.threads
-    );
-    print!("{}", report::comparison(&rows));
-    Ok(ok)
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_stdout() {
+        let out = run(Command::new("sh").args(["-c", "echo out"])).unwrap();
+        assert_eq!(out, "out\n");
+    }
+
+    #[test]
+    fn failures_name_the_program() {
+        let e = run(Command::new("sh").args(["-c", "exit 3"])).unwrap_err();
+        assert!(e.starts_with("sh failed"), "{e}");
+        let e = run(&mut Command::new("/nonexistent/prog")).unwrap_err();
+        assert!(e.contains("cannot start /nonexistent/prog"), "{e}");
+    }
 }

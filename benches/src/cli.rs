@@ -13,6 +13,8 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
+use crate::runtimes::Runtime;
+
 /// A number type a flag can take, with what its error calls it.
 pub(crate) trait Number: FromStr + PartialOrd + Copy + Display {
     /// "a whole number" or "a number".
@@ -75,9 +77,48 @@ pub(crate) fn with_notes(mut cmd: clap::Command, notes: &[(&str, String)]) -> cl
     cmd
 }
 
+/// Parses `NAME[,NAME..]` against `known` (in the order given, repeats dropped); the error
+/// lists the names and the `keywords` the caller also accepts.
+pub(crate) fn runtime_list(
+    text: &str,
+    known: &[&'static Runtime],
+    keywords: &str,
+) -> Result<Vec<&'static Runtime>, String> {
+    let mut picked: Vec<&'static Runtime> = Vec::new();
+    for name in text.split(',') {
+        let rt = known.iter().find(|r| r.name == name).ok_or_else(|| {
+            let names: Vec<&str> = known.iter().map(|r| r.name).collect();
+            format!(
+                "expected a comma-separated list of {}, or {keywords}",
+                names.join(", ")
+            )
+        })?;
+        if !picked.iter().any(|p| p.name == rt.name) {
+            picked.push(rt);
+        }
+    }
+    Ok(picked)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtimes::RUNTIMES;
+
+    #[test]
+    fn runtime_lists_keep_order_and_drop_repeats() {
+        let known: Vec<&Runtime> = RUNTIMES.iter().collect();
+        let names = |t| {
+            runtime_list(t, &known, "all").map(|v| v.iter().map(|r| r.name).collect::<Vec<_>>())
+        };
+        assert_eq!(names("arc,tricolor,arc"), Ok(vec!["arc", "tricolor"]));
+        let e = names("arc,java").unwrap_err();
+        assert!(
+            e.contains("list of tricolor, box") && e.ends_with("or all"),
+            "{e}"
+        );
+        assert!(names("").is_err());
+    }
 
     #[test]
     fn parse_checks_the_range_and_names_it() {

@@ -7,8 +7,9 @@
 //! 3. A bad flag or value exits with status 2 and clap's message naming the flag, the
 //!    value and the accepted range; `--help` prints to stdout and exits 0.
 //!
-//! A `--runtime` that cannot run `--threads N` (rust-gc and gc-arena are single-threaded)
-//! is also a usage error (status 2), raised by [`parse`] once the runtime is known.
+//! A lone `--runtime` that cannot run `--threads N` (rust-gc and gc-arena are
+//! single-threaded) is also a usage error (status 2), raised by [`parse`]; in a list or
+//! `all` it is skipped with the reason instead.
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ use clap::error::ErrorKind;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
 
 use crate::cli::{self, Range};
-use crate::runtimes;
+use crate::runtimes::{self, Runtime, RUNTIMES};
 
 /// Default `--out` directory (ignored by git).
 pub(crate) const DEFAULT_OUT: &str = "bench-out";
@@ -39,24 +40,16 @@ const SEED: Range<u64> = Range {
     hi: u64::MAX,
 };
 
-/// Which runtime(s) to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Selection {
-    /// One runtime, by its registry name.
-    One(&'static str),
-    /// Every registered runtime, each in a child process (`children.rs`).
-    All,
-}
+/// The runtimes to run, in order: one runs in this process, more each in a child.
+#[derive(Clone, Debug)]
+pub(crate) struct Selection(pub(crate) Vec<&'static Runtime>);
 
 fn selection(text: &str) -> Result<Selection, String> {
+    let known: Vec<&'static Runtime> = RUNTIMES.iter().collect();
     if text == "all" {
-        return Ok(Selection::All);
+        return Ok(Selection(known));
     }
-    runtimes::names()
-        .into_iter()
-        .find(|n| *n == text)
-        .map(Selection::One)
-        .ok_or_else(|| format!("expected one of {}, or all", runtimes::names().join(", ")))
+    cli::runtime_list(text, &known, "all").map(Selection)
 }
 
 fn directory(text: &str) -> Result<PathBuf, String> {
@@ -76,8 +69,9 @@ fn directory(text: &str) -> Result<PathBuf, String> {
     disable_version_flag = true
 )]
 pub(crate) struct Config {
-    /// Runtime to measure, or all (each in a child process, then one comparison table)
-    #[arg(long, value_name = "NAME", default_value = runtimes::DEFAULT_RUNTIME, value_parser = selection)]
+    /// Runtime(s) to measure: one, a comma-separated list or all; more than one runs each in
+    /// a child process, then writes compare.md and compare.svg
+    #[arg(long, value_name = "NAMES", default_value = runtimes::DEFAULT_RUNTIME, value_parser = selection)]
     pub(crate) runtime: Selection,
     /// Live set size in MiB, estimated per runtime from its node size
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = |s: &str| LIVE_MIB.parse(s))]
@@ -124,6 +118,10 @@ Output files (under --out), per runtime:
     <runtime>.csv   raw samples: kind,thread,t_ms,duration_us
     <runtime>.json  the summary
     <runtime>.svg   stall timeline and loop-gap histogram
+and, from more than one runtime:
+    compare.md      the comparison table in markdown
+    compare.svg     the same figures as bars (allocation rate, peak RSS over live,
+                    longest mutator gap, stop p99)
 
 Exit status: 0 on success, 1 if a run failed (checksum mismatch, I/O error, child
 crash), 2 on a bad command line.";
@@ -180,16 +178,14 @@ where
     let mut cmd = command();
     let matches: ArgMatches = cmd.try_get_matches_from_mut(args)?;
     let cfg = Config::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
-    if let Selection::One(name) = cfg.runtime {
-        let rt =
-            runtimes::by_name(name).expect("tricolor-gc-bench: parser accepted an unknown runtime");
+    if let [rt] = cfg.runtime.0[..] {
         if cfg.threads > 1 && !rt.w2.multi_thread {
             return Err(cmd.error(
                 ErrorKind::ArgumentConflict,
                 format!(
-                    "--threads {} is not possible with --runtime {name}: its collector is \
+                    "--threads {} is not possible with --runtime {}: its collector is \
                      single-threaded (use --threads 1)",
-                    cfg.threads
+                    cfg.threads, rt.name
                 ),
             ));
         }
@@ -203,6 +199,10 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Config, clap::Error> {
         parse(std::iter::once("tricolor-gc-bench").chain(args.iter().copied()))
+    }
+
+    fn names(c: &Config) -> Vec<&'static str> {
+        c.runtime.0.iter().map(|r| r.name).collect()
     }
 
     fn message(args: &[&str]) -> String {
@@ -223,11 +223,21 @@ mod tests {
         .unwrap();
         assert_eq!(c.live_mib, 4);
         assert_eq!(c.duration_s, 2.5);
-        assert_eq!(c.runtime, Selection::One("arc"));
+        assert_eq!(names(&c), ["arc"]);
         assert!(c.quiet);
         let d = run(&[]).unwrap();
         assert_eq!((d.live_mib, d.duration_s, d.threads), (64, 10.0, 1));
-        assert_eq!(d.runtime, Selection::One(runtimes::DEFAULT_RUNTIME));
+        assert_eq!(names(&d), [runtimes::DEFAULT_RUNTIME]);
+        assert_eq!(
+            names(&run(&["--runtime", "arc,box"]).unwrap()),
+            ["arc", "box"]
+        );
+        assert_eq!(
+            run(&["--runtime=all"]).unwrap().runtime.0.len(),
+            RUNTIMES.len()
+        );
+        // In a list, a single-threaded runtime with --threads 2 is skipped, not an error.
+        assert!(run(&["--threads", "2", "--runtime", "arc,rust-gc"]).is_ok());
     }
 
     #[test]
@@ -273,6 +283,6 @@ mod tests {
         assert_eq!(back.threads, 2);
         assert_eq!(back.seed, 7);
         assert!(back.quiet);
-        assert_eq!(back.runtime, Selection::One("arc"));
+        assert_eq!(names(&back), ["arc"]);
     }
 }

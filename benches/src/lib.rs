@@ -14,6 +14,7 @@ pub mod w1;
 
 mod children;
 mod cli;
+mod compare;
 mod config;
 mod outcome;
 mod plot;

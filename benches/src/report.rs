@@ -1,5 +1,6 @@
 //! What a run leaves behind: the human report on stdout, `<runtime>.csv` (raw samples),
-//! `<runtime>.json` (the [`Summary`]) and, from `--runtime all`, the comparison table.
+//! `<runtime>.json` (the [`Summary`]) and, from more than one runtime, the rows of the
+//! comparison (`compare.rs` renders them).
 //!
 //! The JSON goes through serde/serde_json: both are already in the lock file (criterion
 //! uses them), the summary has optional fields that must come out as `null` ("n/a", not
@@ -19,6 +20,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::compare::{Bars, Column, Comparison, Row};
 use crate::outcome::RunOutcome;
 use crate::probe::{Durations, Kind};
 
@@ -152,6 +154,11 @@ impl Paths {
             svg: out.join(format!("{runtime}.svg")),
         }
     }
+
+    /// Every file, in the order the report lists them.
+    pub(crate) fn all(&self) -> Vec<PathBuf> {
+        vec![self.csv.clone(), self.json.clone(), self.svg.clone()]
+    }
 }
 
 /// Writes the raw samples: `kind,thread,t_ms,duration_us` (thread empty for process-wide
@@ -234,7 +241,7 @@ fn na<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 }
 
 /// The human report of one run.
-pub(crate) fn text(s: &Summary, paths: &Paths) -> String {
+pub(crate) fn text(s: &Summary) -> String {
     let mut t = String::new();
     let threads = if s.threads == 1 { "thread" } else { "threads" };
     let _ = writeln!(
@@ -300,62 +307,122 @@ pub(crate) fn text(s: &Summary, paths: &Paths) -> String {
             s.dropped_samples
         );
     }
-    let _ = writeln!(
-        t,
-        "  files         {}, {}, {}",
-        paths.csv.display(),
-        paths.json.display(),
-        paths.svg.display()
-    );
     t
 }
 
-/// One row of the comparison table: a runtime's summary, or why it has none.
+/// What became of one runtime of a multi-runtime run.
 #[derive(Debug)]
-pub(crate) enum Row {
+pub(crate) enum Outcome {
     Ran(Box<Summary>),
-    Skipped { runtime: String, why: String },
-    Failed { runtime: String, why: String },
+    Skipped(String),
+    Failed(String),
 }
 
-/// The `--runtime all` table.
-pub(crate) fn comparison(rows: &[Row]) -> String {
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{:<10} {:>9} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
-        "runtime", "Mnodes/s", "max gap", "p99 gap", "stall p99", "stall max", "cycles", "peak RSS"
-    );
-    for r in rows {
-        match r {
-            Row::Ran(s) => {
-                let (p99, max) = match &s.pause {
-                    None => ("n/a".to_string(), "n/a".to_string()),
-                    Some(d) if d.count == 0 => ("none".to_string(), "none".to_string()),
-                    Some(d) => (opt_us(d.p99_us), opt_us(d.max_us)),
-                };
-                let _ = writeln!(
-                    t,
-                    "{:<10} {:>9.2} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
-                    s.runtime,
-                    s.alloc_rate_mnodes_s,
-                    opt_us(s.gap.max_us),
-                    opt_us(s.gap.p99_us),
-                    p99,
-                    max,
-                    na(s.cycles, |c| c.to_string()),
-                    na(s.peak_rss_mib, |m| format!("{m:.0} MiB")),
-                );
-            }
-            Row::Skipped { runtime, why } => {
-                let _ = writeln!(t, "{runtime:<10} skipped: {why}");
-            }
-            Row::Failed { runtime, why } => {
-                let _ = writeln!(t, "{runtime:<10} FAILED: {why}");
-            }
+/// The comparison of a multi-runtime run (`compare.md`, `compare.svg`, and stdout): the
+/// four figures DESIGN §10's W2 targets are about, drawn, and the rest as text.
+pub(crate) fn comparison(title: String, runs: &[(String, Outcome)]) -> Comparison {
+    let ran = |f: &dyn Fn(&Summary) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter()
+            .map(|(_, o)| match o {
+                Outcome::Ran(s) => f(s),
+                _ => None,
+            })
+            .collect()
+    };
+    let cells = |values: &[Option<f64>], fmt: &dyn Fn(f64) -> String| -> Vec<String> {
+        values
+            .iter()
+            .zip(runs)
+            .map(|(v, (_, o))| match o {
+                Outcome::Ran(_) => v.map_or_else(|| "n/a".to_string(), fmt),
+                _ => String::new(),
+            })
+            .collect()
+    };
+    let column = |header: &str,
+                  axis: Option<&str>,
+                  values: Vec<Option<f64>>,
+                  fmt: &dyn Fn(f64) -> String| Column {
+        header: header.to_string(),
+        cells: cells(&values, fmt),
+        bars: axis.map(|axis| Bars {
+            axis: axis.to_string(),
+            values,
+        }),
+    };
+    // A runtime that exposes stalls but had none has a p99 of "none", not "n/a".
+    let stall = |pick: fn(&Dist) -> Option<f64>| {
+        move |s: &Summary| s.pause.as_ref().map(|d| pick(d).unwrap_or(0.0))
+    };
+    let us = |u: f64| {
+        if u == 0.0 {
+            "none".to_string()
+        } else {
+            fmt_us(u)
         }
+    };
+    let columns = vec![
+        column(
+            "Mnodes/s",
+            Some("allocation rate (Mnodes/s; higher is better)"),
+            ran(&|s| Some(s.alloc_rate_mnodes_s)),
+            &|v| format!("{v:.2}"),
+        ),
+        column("peak RSS", None, ran(&|s| s.peak_rss_mib), &|m| {
+            format!("{m:.0} MiB")
+        }),
+        column(
+            "RSS / live",
+            Some("peak RSS over the live set (lower is better)"),
+            ran(&|s| s.peak_rss_mib.map(|m| m / s.live_mib as f64)),
+            &|r| format!("{r:.2}"),
+        ),
+        column(
+            "max gap",
+            Some("longest mutator gap (µs; lower is better)"),
+            ran(&|s| s.gap.max_us),
+            &fmt_us,
+        ),
+        column("p99 gap", None, ran(&|s| s.gap.p99_us), &fmt_us),
+        column(
+            "stop p99",
+            Some("p99 of the collector's stops (µs; lower is better)"),
+            ran(&stall(|d| d.p99_us)),
+            &us,
+        ),
+        column("stop max", None, ran(&stall(|d| d.max_us)), &us),
+        column("cycles", None, ran(&|s| s.cycles.map(|c| c as f64)), &|c| {
+            format!("{c:.0}")
+        }),
+    ];
+    let rows = runs
+        .iter()
+        .map(|(runtime, o)| match o {
+            Outcome::Ran(_) => Row::Ran(runtime.clone()),
+            Outcome::Skipped(why) => Row::NotRun {
+                runtime: runtime.clone(),
+                why: format!("skipped: {why}"),
+            },
+            Outcome::Failed(why) => Row::NotRun {
+                runtime: runtime.clone(),
+                why: format!("FAILED: {why}"),
+            },
+        })
+        .collect();
+    Comparison {
+        title,
+        rows,
+        columns,
+        legend: vec![
+            "Mnodes/s: tree nodes allocated per second of churn, all mutator threads.".into(),
+            "peak RSS: VmHWM of the runtime's process; RSS / live: over the --live-mib live set."
+                .into(),
+            "max gap, p99 gap: gaps between loop iterations as the mutator saw them.".into(),
+            "stop p99, stop max: the collector's own stalls (n/a: the runtime reports none;".into(),
+            "none: it reports them and had none).".into(),
+            "Percentiles are upper bounds at most 0.1% high; maxima are exact.".into(),
+        ],
     }
-    t
 }
 
 #[cfg(test)]

@@ -19,27 +19,31 @@
 //!    leaves out process start and exit (about a millisecond); it ends when the program
 //!    returns, so garbage a collector has not freed by then is not charged, as in a
 //!    whole-program time.
-//! 3. The parent reads one JSON [`Record`] from each child's stdout (the child's stderr
-//!    passes through) and prints one table: wall seconds of each repeat, their median, peak
-//!    RSS (the largest over the repeats), median over Box's median, and tricolor's cycles
-//!    and pause per run. A failed child is a row of the table and makes the exit status 1;
-//!    the other runtimes still run.
+//! 3. The parent reads one JSON [`Record`] from each child's stdout (`children.rs`; the
+//!    child's stderr passes through) and prints one table (`compare.rs`): wall seconds of
+//!    each repeat, their median, peak RSS (the largest over the repeats), median over Box's
+//!    median, and tricolor's cycles and pause per run. A failed child is a row of the table
+//!    and makes the exit status 1; the other runtimes still run.
+//! 4. The same table goes to `--out`/binary-trees.md, its figures as bars to
+//!    `binary-trees.svg`, and the report ends with their paths.
 //!
 //! Exit status: 0 on success, 1 if a run failed, 2 on a bad command line (the message names
 //! the flag and what it accepts).
 
-use std::fmt::Write as _;
 use std::hint::black_box;
-use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
 use crate::binary_trees::{expected, MIN_DEPTH};
+use crate::children;
 use crate::cli::{self, Range};
-use crate::runtimes::{self, Runtime, RUNTIMES};
+use crate::compare::{self, Bars, Column, Comparison};
+use crate::config::DEFAULT_OUT;
+use crate::runtimes::{Runtime, RUNTIMES};
 
 /// The program name in messages.
 const PROG: &str = "binary-trees";
@@ -73,8 +77,8 @@ struct Options {
     /// Maximum depth N
     #[arg(long, value_name = "N", default_value_t = 21, value_parser = |s: &str| DEPTH.parse(s))]
     depth: u32,
-    /// One runtime; all: everything but the slow peer collectors; every: all of them
-    /// (the peer collectors take minutes at depth 21)
+    /// Runtime(s): one, a comma-separated list, all (everything but the slow peer
+    /// collectors) or every (all of them; the peer collectors take minutes at depth 21)
     #[arg(long, value_name = "NAME", default_value = "all", value_parser = select)]
     runtime: Selection,
     /// Runs per runtime, each in its own process
@@ -83,6 +87,9 @@ struct Options {
     /// Print one JSON record per run instead of the table
     #[arg(long)]
     json: bool,
+    /// Where binary-trees.md and binary-trees.svg (the table and its chart) go
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_OUT)]
+    out: PathBuf,
 }
 
 const LONG_ABOUT: &str = "\
@@ -156,7 +163,19 @@ pub fn main() -> ExitCode {
             }
         }
     } else {
-        print!("{}", table(&opts, &rows));
+        let table = table(&opts, &rows);
+        print!("{}", table.text());
+        match write_table(&opts.out, &table) {
+            Ok(files) => println!(
+                "files written: {}, {}",
+                files[0].display(),
+                files[1].display()
+            ),
+            Err(msg) => {
+                eprintln!("{PROG}: {msg}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     if rows.iter().any(|r| r.failure.is_some()) {
         ExitCode::FAILURE
@@ -199,8 +218,7 @@ fn run_here(rt: &Runtime, depth: u32) -> Result<Record, String> {
 /// Runs every repeat of every runtime in its own child process, one at a time, with a
 /// progress line on stderr after each. Errs only if this program cannot be found.
 fn run_children(opts: &Options) -> Result<Vec<Row>, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program to run its children: {e}"))?;
+    let exe = children::this_program()?;
     let mut rows = Vec::new();
     for rt in &opts.runtime.0 {
         let mut row = Row {
@@ -230,22 +248,14 @@ fn run_children(opts: &Options) -> Result<Vec<Row>, String> {
 
 /// One run of `runtime` in a child process; its record, or why there is none.
 fn run_child(exe: &Path, runtime: &str, depth: u32) -> Result<Record, String> {
-    let out = Command::new(exe)
-        .args([
-            "--runtime",
-            runtime,
-            "--depth",
-            &depth.to_string(),
-            "--json",
-        ])
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))?;
-    if !out.status.success() {
-        return Err(format!("child failed ({})", out.status));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let depth_arg = depth.to_string();
+    let stdout = children::run(Command::new(exe).args([
+        "--runtime",
+        runtime,
+        "--depth",
+        &depth_arg,
+        "--json",
+    ]))?;
     let line = stdout
         .lines()
         .next()
@@ -271,92 +281,129 @@ fn median(values: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 /// The comparison table, with a heading and a legend.
-fn table(opts: &Options, rows: &[Row]) -> String {
+fn table(opts: &Options, rows: &[Row]) -> Comparison {
     let median_wall = |row: &Row| median(row.runs.iter().map(|r| r.wall_s));
     let baseline = rows
         .iter()
         .find(|r| r.runtime == BASELINE && r.failure.is_none() && !r.runs.is_empty())
         .map(median_wall);
-    let mut cells = vec![[
-        "runtime",
-        "wall s per run",
-        "median s",
-        "peak RSS",
-        "/ box",
-        "gc cycles",
-        "gc pause",
-    ]
-    .map(String::from)
-    .to_vec()];
-    for row in rows {
-        if let Some(why) = &row.failure {
-            cells.push(vec![row.runtime.to_string(), format!("FAILED ({why})")]);
-            continue;
-        }
-        let med = median_wall(row);
-        let per_run = |f: fn(&Record) -> Option<f64>| -> Option<f64> {
-            let v: Option<Vec<f64>> = row.runs.iter().map(f).collect();
-            v.map(median)
-        };
-        let peak = row.runs.iter().filter_map(|r| r.peak_rss_bytes).max();
-        cells.push(vec![
-            row.runtime.to_string(),
+    // One value per row (`None` for a failed row), and its cells.
+    let figure = |f: &dyn Fn(&Row) -> Option<f64>| -> Vec<Option<f64>> {
+        rows.iter()
+            .map(|r| if r.failure.is_none() { f(r) } else { None })
+            .collect()
+    };
+    let cells = |values: &[Option<f64>], none: &str, fmt: &dyn Fn(f64) -> String| {
+        rows.iter()
+            .zip(values)
+            .map(|(r, v)| match r.failure {
+                Some(_) => String::new(),
+                None => v.map_or_else(|| none.to_string(), fmt),
+            })
+            .collect::<Vec<_>>()
+    };
+    // The median over a row's runs of a figure all its runs have.
+    let per_run = |f: fn(&Record) -> Option<f64>| {
+        figure(&|row| {
             row.runs
                 .iter()
+                .map(f)
+                .collect::<Option<Vec<f64>>>()
+                .map(median)
+        })
+    };
+    let medians = figure(&|r| Some(median_wall(r)));
+    let peaks = figure(&|row| {
+        let peak = row.runs.iter().filter_map(|r| r.peak_rss_bytes).max();
+        peak.map(|b| b as f64 / (1u64 << 20) as f64)
+    });
+    let ratios = figure(&|r| baseline.map(|b| median_wall(r) / b));
+    let cycles = per_run(|r| r.gc_cycles.map(|c| c as f64));
+    let pauses = per_run(|r| r.gc_pause_s.map(|s| s * 1e3));
+    let drawn = |header: &str, cells, axis: &str, values: Vec<Option<f64>>| Column {
+        header: header.to_string(),
+        cells,
+        bars: Some(Bars {
+            axis: axis.to_string(),
+            values,
+        }),
+    };
+    let text = |header: &str, cells| Column {
+        header: header.to_string(),
+        cells,
+        bars: None,
+    };
+    let runs_cells = rows
+        .iter()
+        .map(|row| {
+            let walls: Vec<String> = row
+                .runs
+                .iter()
                 .map(|r| format!("{:.3}", r.wall_s))
-                .collect::<Vec<_>>()
-                .join(" "),
-            format!("{med:.3}"),
-            peak.map_or("n/a".into(), |b| {
-                format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64)
-            }),
-            baseline.map_or("n/a".into(), |b| format!("{:.2}", med / b)),
-            per_run(|r| r.gc_cycles.map(|c| c as f64)).map_or("-".into(), |c| c.to_string()),
-            per_run(|r| r.gc_pause_s).map_or("-".into(), |s| format!("{:.1} ms", s * 1e3)),
-        ]);
+                .collect();
+            walls.join(" ")
+        })
+        .collect();
+    Comparison {
+        title: format!(
+            "binary-trees at depth {}, {} run(s) per runtime, each run a fresh process:",
+            opts.depth, opts.repeat
+        ),
+        rows: rows
+            .iter()
+            .map(|r| match &r.failure {
+                None => compare::Row::Ran(r.runtime.to_string()),
+                Some(why) => compare::Row::NotRun {
+                    runtime: r.runtime.to_string(),
+                    why: format!("FAILED ({why})"),
+                },
+            })
+            .collect(),
+        columns: vec![
+            text("wall s per run", runs_cells),
+            drawn(
+                "median s",
+                cells(&medians, "n/a", &|m| format!("{m:.3}")),
+                "wall seconds, median (lower is better)",
+                medians,
+            ),
+            drawn(
+                "peak RSS",
+                cells(&peaks, "n/a", &|m| format!("{m:.1} MiB")),
+                "peak RSS (MiB; lower is better)",
+                peaks,
+            ),
+            drawn(
+                "/ box",
+                cells(&ratios, "n/a", &|r| format!("{r:.2}")),
+                "median wall time over Box's (lower is better)",
+                ratios,
+            ),
+            text("gc cycles", cells(&cycles, "-", &|c| c.to_string())),
+            text("gc pause", cells(&pauses, "-", &|ms| format!("{ms:.1} ms"))),
+        ],
+        legend: vec![
+            String::new(),
+            "wall s: the whole program (all trees built, checked and dropped), one thread.".into(),
+            "peak RSS: VmHWM of the run's process (largest over the runs).".into(),
+            "/ box: median over Box's median (below 1 = faster than Box).".into(),
+            "gc cycles, gc pause: tricolor's completed cycles and summed stop/handshake pauses"
+                .into(),
+            "per run (median over the runs); - where the runtime does not report them.".into(),
+        ],
     }
-    let mut out = format!(
-        "binary-trees at depth {}, {} run(s) per runtime, each run a fresh process:\n",
-        opts.depth, opts.repeat
-    );
-    out.push_str(&render(&cells));
-    out.push_str(
-        "\nwall s: the whole program (all trees built, checked and dropped), one thread.\n\
-         peak RSS: VmHWM of the run's process (largest over the runs).\n\
-         / box: median over Box's median (below 1 = faster than Box).\n\
-         gc cycles, gc pause: tricolor's completed cycles and summed stop/handshake pauses\n\
-         per run (median over the runs); - where the runtime does not report them.\n",
-    );
-    out
 }
 
-/// Lays out rows of cells in columns: the first left-aligned, the rest right-aligned; a
-/// short row (a failure) lets its last cell run on.
-fn render(cells: &[Vec<String>]) -> String {
-    let columns = cells.iter().map(Vec::len).max().unwrap_or(0);
-    let runs_on = |row: &Vec<String>, i: usize| i > 0 && i + 1 == row.len() && row.len() < columns;
-    let mut widths = vec![0; columns];
-    for row in cells {
-        for (i, cell) in row.iter().enumerate().filter(|&(i, _)| !runs_on(row, i)) {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in cells {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            let _ = if runs_on(row, i) {
-                write!(line, "  {cell}")
-            } else if i == 0 {
-                write!(line, "{cell:<w$}", w = widths[0])
-            } else {
-                write!(line, "  {cell:>w$}", w = widths[i])
-            };
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+/// Writes `binary-trees.md` and `binary-trees.svg` under `out`; returns their paths.
+fn write_table(out: &Path, table: &Comparison) -> Result<[PathBuf; 2], String> {
+    std::fs::create_dir_all(out)
+        .map_err(|e| format!("cannot create the --out directory {}: {e}", out.display()))?;
+    let md = out.join("binary-trees.md");
+    let svg = out.join("binary-trees.svg");
+    std::fs::write(&md, table.markdown())
+        .map_err(|e| format!("cannot write {}: {e}", md.display()))?;
+    table.draw(&svg)?;
+    Ok([md, svg])
 }
 
 /// The runtimes that run W1.
@@ -408,10 +455,10 @@ fn select(value: &str) -> Result<Selection, String> {
     match value {
         "all" => Ok(Selection(default_runtimes().collect())),
         "every" => Ok(Selection(w1_runtimes().collect())),
-        name => runtimes::by_name(name)
-            .filter(|r| r.w1.is_some())
-            .map(|r| Selection(vec![r]))
-            .ok_or_else(|| format!("expected one of {}, all or every", names(w1_runtimes()))),
+        list => {
+            let known: Vec<&'static Runtime> = w1_runtimes().collect();
+            cli::runtime_list(list, &known, "all or every").map(Selection)
+        }
     }
 }
 
@@ -463,9 +510,11 @@ mod tests {
             .contains("'--repeat <K>': expected a whole number from 1 to 100"));
         let e = opts(&["--runtime", "java"]).unwrap_err();
         assert!(
-            e.contains("tricolor, box, arc, rust-gc, dumpster, gc-arena"),
+            e.contains("tricolor, box, arc, rust-gc, dumpster, gc-arena, or all or every"),
             "{e}"
         );
+        let o = opts(&["--runtime", "box,tricolor"]).unwrap();
+        assert_eq!(names_of(&o), ["box", "tricolor"]);
         assert!(opts(&["--depth"]).unwrap_err().contains("--depth"));
         assert!(opts(&["--bogus"]).unwrap_err().contains("'--bogus'"));
         assert!(opts(&["21"]).unwrap_err().contains("unexpected argument"));
@@ -505,7 +554,7 @@ mod tests {
             },
         ];
         let o = opts(&["--depth", "10", "--repeat", "2"]).unwrap();
-        let text = table(&o, &rows);
+        let text = table(&o, &rows).text();
         let arc = text.lines().find(|l| l.starts_with("arc")).unwrap();
         assert!(arc.contains("3.000 2.000"), "{text}");
         assert!(arc.contains("2.50"), "ratio to box:\n{text}");

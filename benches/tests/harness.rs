@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use common::succeeded;
+use common::{non_empty, out_dir, succeeded};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tricolor-gc-bench");
 
@@ -18,27 +17,9 @@ fn bench(args: &[&str]) -> Output {
         .expect("run tricolor-gc-bench")
 }
 
-/// A fresh output directory under the target dir (next to the binary).
-fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(BIN)
-        .parent()
-        .expect("binary has a parent directory")
-        .join("harness-test-out")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn non_empty(path: &PathBuf) -> String {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
-    assert!(!text.trim().is_empty(), "{} is empty", path.display());
-    text
-}
-
 #[test]
 fn short_arc_run_writes_report_csv_json_and_svg() {
-    let out = out_dir("arc");
+    let out = out_dir(BIN, "arc");
     let o = bench(&[
         "--runtime",
         "arc",
@@ -148,7 +129,7 @@ fn help_lists_every_flag() {
 
 #[test]
 fn short_tricolor_run_records_collector_pauses() {
-    let out = out_dir("tricolor");
+    let out = out_dir(BIN, "tricolor");
     let o = bench(&[
         "--live-mib",
         "8",
