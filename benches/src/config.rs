@@ -114,14 +114,19 @@ every collector-caused stall: the collector's own pauses (where the runtime repo
 and the mutator's view, the gaps between consecutive loop iterations.";
 
 const AFTER_HELP: &str = "\
-Output files (under --out), per runtime:
-    <runtime>.csv   raw samples: kind,thread,t_ms,duration_us
-    <runtime>.json  the summary
-    <runtime>.svg   stall timeline and loop-gap histogram
+Output files (under --out), per runtime; times are ms since the churn started:
+    <runtime>.csv           raw samples: kind,thread,t_ms,duration_us (kind: gap, pause
+                            or assist; thread empty for process-wide collector stalls)
+    <runtime>.timeline.csv  the heap timeline, one row per sample (every ~5 ms):
+                            t_ms,heap_bytes,heap_goal_bytes,rss_bytes,live_bytes (empty
+                            where the runtime does not expose the figure)
+    <runtime>.cycles.csv    collection cycles and their phases: cycle,phase,start_ms,end_ms
+    <runtime>.json          the summary (timeline.cycles: the same cycles)
+    <runtime>.svg           heap timeline, stall timeline and loop-gap histogram
 and, from more than one runtime:
-    compare.md      the comparison table in markdown
-    compare.svg     the same figures as bars (allocation rate, peak RSS over live,
-                    longest mutator gap, stop p99)
+    compare.md              the comparison table in markdown
+    compare.svg             the same figures as bars (allocation rate, peak RSS over
+                            live, longest mutator gap, stop p99)
 
 Exit status: 0 on success, 1 if a run failed (checksum mismatch, I/O error, child
 crash), 2 on a bad command line.";

@@ -32,7 +32,6 @@ use std::process::{Command, ExitCode};
 
 use crate::children;
 use crate::config::{self, Config};
-use crate::plot;
 use crate::report::{self, Outcome, Paths};
 use crate::runtimes::Runtime;
 
@@ -68,11 +67,7 @@ fn run_one(cfg: &Config, rt: &Runtime) -> Result<Vec<PathBuf>, String> {
     let outcome = (rt.w2.run)(cfg).map_err(|e| e.to_string())?;
     let summary = report::Summary::of(&outcome, cfg.live_mib);
     let paths = report::Paths::new(&cfg.out, rt.name);
-    report::write_csv(&outcome, &paths.csv)
-        .map_err(|e| format!("cannot write {}: {e}", paths.csv.display()))?;
-    report::write_json(&summary, &paths.json)
-        .map_err(|e| format!("cannot write {}: {e}", paths.json.display()))?;
-    plot::draw(&outcome, &paths.svg)?;
+    report::write_all(&outcome, &summary, &paths)?;
     print!("{}", report::text(&summary));
     Ok(paths.all())
 }

@@ -22,4 +22,5 @@ mod probe;
 mod report;
 mod runtimes;
 mod sampler;
+mod timeline;
 mod tree;

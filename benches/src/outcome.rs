@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::probe::{Durations, Sample};
 use crate::sampler::CollectorCounters;
+use crate::timeline::Timeline;
 use crate::tree;
 
 /// How the live set is sized and split for one runtime.
@@ -39,6 +40,11 @@ impl Plan {
 
     pub(crate) fn live_nodes(&self) -> u64 {
         self.slots_per_thread.iter().sum::<usize>() as u64 * self.live_tree_nodes
+    }
+
+    /// The live set in bytes, by the estimate.
+    pub(crate) fn live_bytes(&self) -> u64 {
+        self.live_nodes() * self.est_node_bytes as u64
     }
 }
 
@@ -79,6 +85,8 @@ pub(crate) struct RunOutcome {
     pub(crate) stalls_observed: bool,
     pub(crate) counters: CollectorCounters,
     pub(crate) peak_rss_bytes: Option<u64>,
+    /// Heap figures over time and the cycles.
+    pub(crate) timeline: Timeline,
 }
 
 /// A run that failed after the command line was accepted (exit code 1).

@@ -1,6 +1,7 @@
 //! What a run leaves behind: the human report on stdout, `<runtime>.csv` (raw samples),
-//! `<runtime>.json` (the [`Summary`]) and, from more than one runtime, the rows of the
-//! comparison (`compare.rs` renders them).
+//! `<runtime>.timeline.csv` and `.cycles.csv` (`timeline.rs`), `<runtime>.json` (the
+//! [`Summary`]), `<runtime>.svg` (`plot.rs`) and, from more than one runtime, the rows of
+//! the comparison (`compare.rs` renders them).
 //!
 //! The JSON goes through serde/serde_json: both are already in the lock file (criterion
 //! uses them), the summary has optional fields that must come out as `null` ("n/a", not
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::compare::{Bars, Column, Comparison, Row};
 use crate::outcome::RunOutcome;
 use crate::probe::{Durations, Kind};
+use crate::timeline::TimelineSummary;
 
 /// Percentiles of one kind of stall, in microseconds.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -82,6 +84,8 @@ pub(crate) struct Summary {
     pub(crate) peak_rss_mib: Option<f64>,
     pub(crate) raw_samples: usize,
     pub(crate) dropped_samples: u64,
+    /// The heap timeline's summary, with every cycle and its phases.
+    pub(crate) timeline: TimelineSummary,
 }
 
 fn mib(b: u64) -> f64 {
@@ -134,6 +138,7 @@ impl Summary {
             peak_rss_mib: o.peak_rss_bytes.map(mib),
             raw_samples: o.samples.len(),
             dropped_samples: o.dropped_samples,
+            timeline: o.timeline.summary(),
         }
     }
 }
@@ -142,6 +147,8 @@ impl Summary {
 #[derive(Debug)]
 pub(crate) struct Paths {
     pub(crate) csv: PathBuf,
+    pub(crate) timeline_csv: PathBuf,
+    pub(crate) cycles_csv: PathBuf,
     pub(crate) json: PathBuf,
     pub(crate) svg: PathBuf,
 }
@@ -150,6 +157,8 @@ impl Paths {
     pub(crate) fn new(out: &Path, runtime: &str) -> Paths {
         Paths {
             csv: out.join(format!("{runtime}.csv")),
+            timeline_csv: out.join(format!("{runtime}.timeline.csv")),
+            cycles_csv: out.join(format!("{runtime}.cycles.csv")),
             json: out.join(format!("{runtime}.json")),
             svg: out.join(format!("{runtime}.svg")),
         }
@@ -157,13 +166,39 @@ impl Paths {
 
     /// Every file, in the order the report lists them.
     pub(crate) fn all(&self) -> Vec<PathBuf> {
-        vec![self.csv.clone(), self.json.clone(), self.svg.clone()]
+        [
+            &self.csv,
+            &self.timeline_csv,
+            &self.cycles_csv,
+            &self.json,
+            &self.svg,
+        ]
+        .map(Clone::clone)
+        .to_vec()
     }
+}
+
+/// Writes every file of a run: the CSVs, the JSON and the SVG.
+pub(crate) fn write_all(o: &RunOutcome, s: &Summary, paths: &Paths) -> Result<(), String> {
+    let io = |path: &Path, r: io::Result<()>| {
+        r.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    io(&paths.csv, write_csv(o, &paths.csv))?;
+    io(
+        &paths.timeline_csv,
+        o.timeline.write_points(&paths.timeline_csv),
+    )?;
+    io(
+        &paths.cycles_csv,
+        o.timeline.write_cycles(&paths.cycles_csv),
+    )?;
+    io(&paths.json, write_json(s, &paths.json))?;
+    crate::plot::draw(o, &paths.svg)
 }
 
 /// Writes the raw samples: `kind,thread,t_ms,duration_us` (thread empty for process-wide
 /// collector stalls), sorted by time.
-pub(crate) fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
+fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
     let mut w = BufWriter::new(fs::File::create(path)?);
     writeln!(w, "kind,thread,t_ms,duration_us")?;
     for s in &o.samples {
@@ -180,7 +215,7 @@ pub(crate) fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
     w.flush()
 }
 
-pub(crate) fn write_json(s: &Summary, path: &Path) -> io::Result<()> {
+fn write_json(s: &Summary, path: &Path) -> io::Result<()> {
     let text = serde_json::to_string_pretty(s).map_err(io::Error::other)?;
     fs::write(path, text + "\n")
 }
@@ -299,6 +334,15 @@ pub(crate) fn text(s: &Summary) -> String {
         t,
         "  peak RSS      {}",
         na(s.peak_rss_mib, |m| format!("{m:.1} MiB"))
+    );
+    let tl = &s.timeline;
+    let _ = writeln!(
+        t,
+        "  timeline      {} samples (every {} on average), {} cycles shown, peak heap {}",
+        tl.samples,
+        na(tl.interval_ms, |ms| format!("{ms:.1} ms")),
+        tl.cycles.len(),
+        na(tl.peak_heap_mib, |m| format!("{m:.1} MiB"))
     );
     if s.dropped_samples > 0 {
         let _ = writeln!(

@@ -1,14 +1,18 @@
-//! The sampler thread: polls the runtime's [`StallSource`] every [`INTERVAL`], timestamps
-//! the stalls it reports, and drives the progress line on stderr.
+//! The sampler thread: every [`INTERVAL`] it polls the runtime's [`StallSource`],
+//! timestamps the stalls it reports, samples the heap timeline (`timeline.rs`), and drives
+//! the progress line on stderr.
 //!
 //! # Algorithm
-//! 1. Every `INTERVAL` (about 10 ms) call `StallSource::poll`, which returns the collector's
+//! 1. Every `INTERVAL` (5 ms) call `StallSource::poll`, which returns the collector's
 //!    counters and the stalls that are new since the previous poll.
 //! 2. Give each new stall the time of the poll that found it (relative to the start of the
 //!    churn phase): precise to one interval, which is what the timeline needs.
 //! 3. Turn the growth of cumulative assist time into one `Assist` sample per interval.
-//! 4. Update the progress line (elapsed / duration, nodes allocated so far).
-//! 5. When the mutators are done, poll once more and hand everything back.
+//! 4. Record a timeline point: the counters' heap bytes and goal, the process RSS and the
+//!    workload's live set; when the cycle count moved, reconstruct the cycle that ended
+//!    (`timeline::Reconstruct`).
+//! 5. Update the progress line (elapsed / duration, nodes allocated so far).
+//! 6. When the mutators are done, poll once more and hand everything back.
 //!
 //! Runtimes that expose no pause history have no `StallSource`; the report then says
 //! "n/a" for collector stalls instead of pretending there were none.
@@ -25,9 +29,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::probe::{Kind, Sample};
-
-/// Sampling period of the collector's statistics.
-pub(crate) const INTERVAL: Duration = Duration::from_millis(10);
+use crate::timeline::{self, CycleCounters, Point, Reconstruct, Timeline, INTERVAL};
 
 /// Counters a collector reports; `None` where the runtime does not expose the figure.
 #[derive(Clone, Debug, Default)]
@@ -53,12 +55,37 @@ pub(crate) trait StallSource: Send {
     fn poll(&mut self) -> Poll;
 }
 
+impl CollectorCounters {
+    /// What the cycle reconstruction needs, if the runtime reports all of it.
+    fn cycle_counters(&self) -> Option<CycleCounters> {
+        Some(CycleCounters {
+            cycles: self.cycles?,
+            mark_time: self.mark_time?,
+            sweep_time: self.sweep_time?,
+        })
+    }
+}
+
 /// Everything the sampler saw.
 #[derive(Debug, Default)]
 pub(crate) struct Sampled {
     pub(crate) samples: Vec<Sample>,
     /// The last counters, or `None` if the runtime has no `StallSource`.
     pub(crate) counters: Option<CollectorCounters>,
+    pub(crate) timeline: Timeline,
+}
+
+/// What the sampler watches.
+pub(crate) struct Watch {
+    pub(crate) runtime: &'static str,
+    pub(crate) source: Option<Box<dyn StallSource>>,
+    pub(crate) progress: Arc<Progress>,
+    /// The common start of the churn phase.
+    pub(crate) start: Instant,
+    pub(crate) duration: Duration,
+    pub(crate) quiet: bool,
+    /// The workload's live set in bytes (the timeline's live line).
+    pub(crate) live_bytes: u64,
 }
 
 /// Handle of a running sampler; `finish` stops and joins it.
@@ -76,20 +103,13 @@ pub(crate) struct Progress {
 }
 
 impl Sampler {
-    /// Starts sampling; `start` is the common start of the churn phase.
-    pub(crate) fn start(
-        runtime: &'static str,
-        source: Option<Box<dyn StallSource>>,
-        progress: Arc<Progress>,
-        start: Instant,
-        duration: Duration,
-        quiet: bool,
-    ) -> Sampler {
+    /// Starts sampling.
+    pub(crate) fn start(watch: Watch) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("bench-sampler".into())
-            .spawn(move || run(runtime, source, &progress, start, duration, quiet, &stop2))
+            .spawn(move || run(watch, &stop2))
             .expect("tricolor-gc-bench: cannot spawn the sampler thread");
         Sampler { stop, thread }
     }
@@ -103,23 +123,32 @@ impl Sampler {
     }
 }
 
-fn run(
-    runtime: &str,
-    mut source: Option<Box<dyn StallSource>>,
-    progress: &Progress,
-    start: Instant,
-    duration: Duration,
-    quiet: bool,
-    stop: &AtomicBool,
-) -> Sampled {
+fn run(watch: Watch, stop: &AtomicBool) -> Sampled {
+    let Watch {
+        runtime,
+        mut source,
+        progress,
+        start,
+        duration,
+        quiet,
+        live_bytes,
+    } = watch;
     let bar = progress_bar(runtime, duration, quiet);
     let mut out = Sampled::default();
+    out.timeline.live_source = timeline::LIVE_ESTIMATED;
     let mut last_assist = Duration::ZERO;
     let mut last_bar = start;
+    let mut cycles: Option<Reconstruct> = None;
     loop {
         let done = stop.load(Ordering::Relaxed);
         let now = Instant::now();
         let t = now.saturating_duration_since(start);
+        let mut point = Point {
+            t,
+            rss_bytes: tricolor_gc_core::process_rss_bytes().map(|b| b as u64),
+            live_bytes: Some(live_bytes),
+            ..Point::default()
+        };
         if let Some(src) = source.as_mut() {
             let poll = src.poll();
             out.samples
@@ -141,8 +170,17 @@ fn run(
                 }
                 last_assist = assist;
             }
+            point.heap_bytes = poll.counters.heap_bytes;
+            point.heap_goal_bytes = poll.counters.heap_goal_bytes;
+            if let Some(now) = poll.counters.cycle_counters() {
+                match cycles.as_mut() {
+                    None => cycles = Some(Reconstruct::new(now)),
+                    Some(r) => out.timeline.cycles.extend(r.sample(now, t)),
+                }
+            }
             out.counters = Some(poll.counters);
         }
+        out.timeline.points.push(point);
         if now.duration_since(last_bar) >= Duration::from_millis(200) || done {
             last_bar = now;
             // Relaxed: a progress figure; staleness is harmless.
@@ -218,6 +256,8 @@ mod tests {
                 counters: CollectorCounters {
                     cycles: Some(self.0),
                     assist_time: Some(ms(self.0)),
+                    mark_time: Some(ms(self.0)),
+                    sweep_time: Some(ms(self.0)),
                     ..Default::default()
                 },
                 new_pauses: vec![Duration::from_micros(5)],
@@ -227,19 +267,25 @@ mod tests {
 
     #[test]
     fn sampler_timestamps_pauses_and_assist_deltas() {
-        let start = Instant::now();
-        let s = Sampler::start(
-            "fake",
-            Some(Box::new(Fake(0))),
-            Arc::new(Progress::default()),
-            start,
-            ms(50),
-            true,
-        );
+        let s = Sampler::start(Watch {
+            runtime: "fake",
+            source: Some(Box::new(Fake(0))),
+            progress: Arc::new(Progress::default()),
+            start: Instant::now(),
+            duration: ms(50),
+            quiet: true,
+            live_bytes: 1 << 20,
+        });
         std::thread::sleep(ms(35));
         let got = s.finish();
         let polls = got.counters.unwrap().cycles.unwrap() as usize;
         assert!(polls >= 2);
+        // One timeline point per poll, in time order, with the live line and RSS.
+        let points = &got.timeline.points;
+        assert_eq!(points.len(), polls);
+        assert!(points.windows(2).all(|w| w[0].t < w[1].t));
+        assert!(points.iter().all(|p| p.live_bytes == Some(1 << 20)));
+        assert!(points.iter().all(|p| p.rss_bytes.is_some()));
         let pauses = got.samples.iter().filter(|s| s.kind == Kind::Pause).count();
         let assists = got
             .samples
@@ -248,6 +294,8 @@ mod tests {
             .count();
         assert_eq!(pauses, polls);
         assert_eq!(assists, polls);
+        // Every poll after the first saw one more cycle.
+        assert_eq!(got.timeline.cycles.len(), polls - 1);
         assert!(got.samples.windows(2).all(|w| w[0].t <= w[1].t));
     }
 }

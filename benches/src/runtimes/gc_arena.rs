@@ -38,7 +38,8 @@ use crate::binary_trees::{iterations, MIN_DEPTH};
 use crate::config::Config;
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Kind, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampler};
+use crate::sampler::{self, CollectorCounters, Progress, Sampler, Watch};
+use crate::timeline::{Cycle, Phase};
 use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
 
 pub(crate) const RUNTIME: Runtime = Runtime {
@@ -124,6 +125,12 @@ struct Collector {
     mark: Duration,
     sweep: Duration,
     cycles: u64,
+    /// Cycles of the churn, for the timeline: a cycle starts with the call that leaves
+    /// `Sleeping`, its sweep with the call that enters `Sweeping`, and it ends with the
+    /// call that leaves `Sweeping`.
+    cycle_spans: Vec<Cycle>,
+    /// The running cycle's start and sweep start (ms since the churn started).
+    running: Option<(f64, Option<f64>)>,
 }
 
 impl Collector {
@@ -142,7 +149,14 @@ impl Collector {
             CollectionPhase::Sweeping => self.sweep += dur,
             _ => self.mark += dur,
         }
-        if before == CollectionPhase::Sweeping && arena.collection_phase() != before {
+        let after = arena.collection_phase();
+        self.track(
+            before,
+            after,
+            t0.saturating_duration_since(start),
+            t1.saturating_duration_since(start),
+        );
+        if before == CollectionPhase::Sweeping && after != before {
             self.cycles += 1;
         }
         self.pauses.push(Sample {
@@ -151,6 +165,49 @@ impl Collector {
             t: t1.saturating_duration_since(start),
             dur,
         });
+    }
+}
+
+impl Collector {
+    /// Follows the phase across one call that ran from `t0` to `t1` (module docs of
+    /// `Collector::cycle_spans`).
+    fn track(
+        &mut self,
+        before: CollectionPhase,
+        after: CollectionPhase,
+        t0: Duration,
+        t1: Duration,
+    ) {
+        let (t0, t1) = (t0.as_secs_f64() * 1e3, t1.as_secs_f64() * 1e3);
+        if before == CollectionPhase::Sleeping && after != before {
+            self.running = Some((t0, None));
+        }
+        if let Some((_, sweep @ None)) = self.running.as_mut() {
+            if after == CollectionPhase::Sweeping {
+                *sweep = Some(t1);
+            }
+        }
+        if before == CollectionPhase::Sweeping && after != before {
+            if let Some((start, sweep)) = self.running.take() {
+                let sweep = sweep.unwrap_or(t0);
+                self.cycle_spans.push(Cycle {
+                    cycle: self.cycles + 1,
+                    cycles: 1,
+                    phases: vec![
+                        Phase {
+                            phase: "mark".into(),
+                            start_ms: start,
+                            end_ms: sweep,
+                        },
+                        Phase {
+                            phase: "sweep".into(),
+                            start_ms: sweep,
+                            end_ms: t1,
+                        },
+                    ],
+                });
+            }
+        }
     }
 }
 
@@ -189,14 +246,15 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let progress = Arc::new(Progress::default());
     let duration = Duration::from_secs_f64(cfg.duration_s);
     let start = Instant::now();
-    let sampler = Sampler::start(
-        NAME,
-        None,
-        Arc::clone(&progress),
+    let sampler = Sampler::start(Watch {
+        runtime: NAME,
+        source: None,
+        progress: Arc::clone(&progress),
         start,
         duration,
-        cfg.quiet,
-    );
+        quiet: cfg.quiet,
+        live_bytes: plan.live_bytes(),
+    });
     let deadline = start + duration;
     let mut probe = Probe::new(0, start, Duration::from_micros(cfg.gap_threshold_us));
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
@@ -243,8 +301,9 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         }
     };
     let churn_time = start.elapsed();
-    let sampled = sampler.finish();
+    let mut sampled = sampler.finish();
     result?;
+    sampled.timeline.cycles = std::mem::take(&mut collector.cycle_spans);
     let counters = merge(
         CollectorCounters {
             cycles: Some(collector.cycles),
@@ -252,7 +311,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
             sweep_time: Some(collector.sweep),
             ..CollectorCounters::default()
         },
-        sampled.counters.unwrap_or_default(),
+        sampled.counters.take().unwrap_or_default(),
     );
     let thread = ThreadResult {
         probe,
@@ -269,7 +328,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         build_rss_bytes,
         churn_time,
         vec![thread],
-        sampled.samples,
+        sampled,
         true,
         counters,
     );

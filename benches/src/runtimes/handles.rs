@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Durations, Kind, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampler, StallSource};
+use crate::sampler::{self, CollectorCounters, Progress, Sampled, Sampler, StallSource, Watch};
 use crate::tree::{self, Payload, Rng, Tree};
 
 /// A runtime driven by [`run`].
@@ -105,14 +105,15 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         .expect("tricolor-gc-bench: churn start set twice");
     let source = R::stall_source();
     let has_source = source.is_some();
-    let sampler = Sampler::start(
-        R::NAME,
+    let sampler = Sampler::start(Watch {
+        runtime: R::NAME,
         source,
-        Arc::clone(&progress),
+        progress: Arc::clone(&progress),
         start,
         duration,
-        cfg.quiet,
-    );
+        quiet: cfg.quiet,
+        live_bytes: plan.live_bytes(),
+    });
     go.wait();
 
     let mut results = Vec::with_capacity(threads);
@@ -131,7 +132,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         }
     }
     let churn_time = start.elapsed();
-    let sampled = sampler.finish();
+    let mut sampled = sampler.finish();
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -139,7 +140,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
     let per_thread = sum_counters(&thread_counters);
     let counters = merge(
         merge(
-            sampled.counters.clone().unwrap_or_default(),
+            sampled.counters.take().unwrap_or_default(),
             R::run_counters(),
         ),
         per_thread,
@@ -153,7 +154,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         build_rss_bytes,
         churn_time,
         results,
-        sampled.samples,
+        sampled,
         has_source || attributes_stalls,
         counters,
     ))
@@ -168,12 +169,12 @@ pub(crate) fn assemble(
     build_rss_bytes: Option<u64>,
     churn_time: Duration,
     results: Vec<ThreadResult>,
-    collector_samples: Vec<Sample>,
+    sampled: Sampled,
     stalls_observed: bool,
     counters: CollectorCounters,
 ) -> RunOutcome {
     let mut gaps = Durations::default();
-    let mut samples = collector_samples;
+    let mut samples = sampled.samples;
     let mut out_nodes = 0;
     let mut iterations = 0;
     let mut replaced = 0;
@@ -209,6 +210,7 @@ pub(crate) fn assemble(
         stalls_observed,
         counters,
         peak_rss_bytes: tricolor_gc_core::process_peak_rss_bytes().map(|b| b as u64),
+        timeline: sampled.timeline,
     }
 }
 
