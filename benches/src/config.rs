@@ -103,6 +103,18 @@ pub(crate) struct Config {
     /// No progress line on stderr
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Which run of a multi-runtime run this is (K/N), for the progress line; set by the
+    /// parent for its children
+    #[arg(long, value_name = "K/N", hide = true, value_parser = position)]
+    pub(crate) position: Option<String>,
+}
+
+fn position(text: &str) -> Result<String, String> {
+    let whole = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match text.split_once('/') {
+        Some((k, n)) if whole(k) && whole(n) => Ok(text.to_string()),
+        _ => Err("expected K/N".to_string()),
+    }
 }
 
 const LONG_ABOUT: &str = "\
@@ -132,10 +144,12 @@ Exit status: 0 on success, 1 if a run failed (checksum mismatch, I/O error, chil
 crash), 2 on a bad command line.";
 
 impl Config {
-    /// The flags that reproduce this configuration for one runtime (used for children).
-    pub(crate) fn child_args(&self, runtime: &str) -> Vec<String> {
+    /// The flags that reproduce this configuration for one runtime, run `position` of a
+    /// multi-runtime run (used for children).
+    pub(crate) fn child_args(&self, runtime: &str, position: &str) -> Vec<String> {
         vec![
             format!("--runtime={runtime}"),
+            format!("--position={position}"),
             format!("--live-mib={}", self.live_mib),
             format!("--duration={}", self.duration_s),
             format!("--threads={}", self.threads),
@@ -282,12 +296,13 @@ mod tests {
     #[test]
     fn child_args_round_trip() {
         let c = run(&["--live-mib=8", "--threads=2", "--quiet", "--seed=7"]).unwrap();
-        let args = c.child_args("arc");
+        let args = c.child_args("arc", "2/3");
         let back = run(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
         assert_eq!(back.live_mib, 8);
         assert_eq!(back.threads, 2);
         assert_eq!(back.seed, 7);
         assert!(back.quiet);
         assert_eq!(names(&back), ["arc"]);
+        assert_eq!(back.position.as_deref(), Some("2/3"));
     }
 }

@@ -77,14 +77,16 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
     let exe = children::this_program()?;
     let mut runs = Vec::new();
     let mut files = Vec::new();
-    for rt in &cfg.runtime.0 {
+    let n = cfg.runtime.0.len();
+    for (i, rt) in cfg.runtime.0.iter().enumerate() {
         let outcome = if cfg.threads > 1 && !rt.w2.multi_thread {
             Outcome::Skipped(format!(
                 "single-threaded collector, --threads {}",
                 cfg.threads
             ))
         } else {
-            let run = children::run(Command::new(&exe).args(cfg.child_args(rt.name)));
+            let position = format!("{}/{n}", i + 1);
+            let run = children::run(Command::new(&exe).args(cfg.child_args(rt.name, &position)));
             match run {
                 Ok(report) => {
                     println!("{report}");

@@ -19,6 +19,7 @@ mod config;
 mod outcome;
 mod plot;
 mod probe;
+mod progress;
 mod report;
 mod runtimes;
 mod sampler;

@@ -11,7 +11,7 @@
 //! 4. Record a timeline point: the counters' heap bytes and goal, the process RSS and the
 //!    workload's live set; when the cycle count moved, reconstruct the cycle that ended
 //!    (`timeline::Reconstruct`).
-//! 5. Update the progress line (elapsed / duration, nodes allocated so far).
+//! 5. Every 200 ms, update the progress line (`progress.rs`) with the nodes allocated.
 //! 6. When the mutators are done, poll once more and hand everything back.
 //!
 //! Runtimes that expose no pause history have no `StallSource`; the report then says
@@ -26,9 +26,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::probe::{Kind, Sample};
+use crate::progress::Line;
 use crate::timeline::{self, CycleCounters, Point, Reconstruct, Timeline, INTERVAL};
 
 /// Counters a collector reports; `None` where the runtime does not expose the figure.
@@ -77,13 +76,12 @@ pub(crate) struct Sampled {
 
 /// What the sampler watches.
 pub(crate) struct Watch {
-    pub(crate) runtime: &'static str,
     pub(crate) source: Option<Box<dyn StallSource>>,
     pub(crate) progress: Arc<Progress>,
+    /// The progress line, in its churn phase.
+    pub(crate) line: Line,
     /// The common start of the churn phase.
     pub(crate) start: Instant,
-    pub(crate) duration: Duration,
-    pub(crate) quiet: bool,
     /// The workload's live set in bytes (the timeline's live line).
     pub(crate) live_bytes: u64,
 }
@@ -125,15 +123,12 @@ impl Sampler {
 
 fn run(watch: Watch, stop: &AtomicBool) -> Sampled {
     let Watch {
-        runtime,
         mut source,
         progress,
+        mut line,
         start,
-        duration,
-        quiet,
         live_bytes,
     } = watch;
-    let bar = progress_bar(runtime, duration, quiet);
     let mut out = Sampled::default();
     out.timeline.live_source = timeline::LIVE_ESTIMATED;
     let mut last_assist = Duration::ZERO;
@@ -184,60 +179,15 @@ fn run(watch: Watch, stop: &AtomicBool) -> Sampled {
         if now.duration_since(last_bar) >= Duration::from_millis(200) || done {
             last_bar = now;
             // Relaxed: a progress figure; staleness is harmless.
-            let nodes = progress.nodes.load(Ordering::Relaxed);
-            bar.set_position(t.as_millis().min(duration.as_millis()) as u64);
-            bar.set_message(format!(
-                "{:.1} Mnodes/s",
-                nodes as f64 / t.as_secs_f64().max(1e-3) / 1e6
-            ));
+            line.update(t, progress.nodes.load(Ordering::Relaxed));
         }
         if done {
             break;
         }
         std::thread::sleep(INTERVAL);
     }
-    bar.finish_and_clear();
+    line.finish();
     out
-}
-
-fn progress_bar(runtime: &str, duration: Duration, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(duration.as_millis() as u64),
-        if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {elapsed}/{duration_s}  {msg}")
-            .expect("tricolor-gc-bench: bad progress template")
-            .with_key(
-                "duration_s",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let secs = s.len().unwrap_or(0) as f64 / 1e3;
-                    let _ = write!(w, "{secs:.0}s");
-                },
-            )
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("churn {runtime}"));
-    bar
-}
-
-/// A spinner for the build phase (hidden when quiet).
-pub(crate) fn build_spinner(runtime: &str, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_message(format!("building the live set for {runtime}"));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 #[cfg(test)]
@@ -268,12 +218,10 @@ mod tests {
     #[test]
     fn sampler_timestamps_pauses_and_assist_deltas() {
         let s = Sampler::start(Watch {
-            runtime: "fake",
             source: Some(Box::new(Fake(0))),
             progress: Arc::new(Progress::default()),
+            line: Line::building("fake".into(), true).churning(ms(50), true),
             start: Instant::now(),
-            duration: ms(50),
-            quiet: true,
             live_bytes: 1 << 20,
         });
         std::thread::sleep(ms(35));

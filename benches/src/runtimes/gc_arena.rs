@@ -38,7 +38,8 @@ use crate::binary_trees::{iterations, MIN_DEPTH};
 use crate::config::Config;
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Kind, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampler, Watch};
+use crate::progress::{self, Line};
+use crate::sampler::{CollectorCounters, Progress, Sampler, Watch};
 use crate::timeline::{Cycle, Phase};
 use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
 
@@ -220,7 +221,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let mut rng = tree::rng(cfg.seed, 0);
     let mut collector = Collector::default();
 
-    let spinner = sampler::build_spinner(NAME, cfg.quiet);
+    let line = Line::building(progress::label(NAME, cfg.position.as_deref()), cfg.quiet);
     let rss_before = tricolor_gc_core::process_rss_bytes();
     let build_start = Instant::now();
     let mut arena =
@@ -238,7 +239,6 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         collector.pay(&mut arena, None);
     }
     let build_time = build_start.elapsed();
-    spinner.finish_and_clear();
     let build_rss_bytes = tricolor_gc_core::process_rss_bytes()
         .zip(rss_before)
         .map(|(after, before)| after.saturating_sub(before) as u64);
@@ -247,12 +247,10 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let duration = Duration::from_secs_f64(cfg.duration_s);
     let start = Instant::now();
     let sampler = Sampler::start(Watch {
-        runtime: NAME,
         source: None,
         progress: Arc::clone(&progress),
+        line: line.churning(duration, cfg.quiet),
         start,
-        duration,
-        quiet: cfg.quiet,
         live_bytes: plan.live_bytes(),
     });
     let deadline = start + duration;

@@ -25,7 +25,8 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Durations, Kind, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampled, Sampler, StallSource, Watch};
+use crate::progress::{self, Line};
+use crate::sampler::{CollectorCounters, Progress, Sampled, Sampler, StallSource, Watch};
 use crate::tree::{self, Payload, Rng, Tree};
 
 /// A runtime driven by [`run`].
@@ -74,7 +75,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
     let progress = Arc::new(Progress::default());
     let duration = Duration::from_secs_f64(cfg.duration_s);
 
-    let spinner = sampler::build_spinner(R::NAME, cfg.quiet);
+    let line = Line::building(progress::label(R::NAME, cfg.position.as_deref()), cfg.quiet);
     let rss_before = tricolor_gc_core::process_rss_bytes();
     let build_start = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -94,7 +95,6 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         .collect();
     built.wait();
     let build_time = build_start.elapsed();
-    spinner.finish_and_clear();
     let build_rss_bytes = tricolor_gc_core::process_rss_bytes()
         .zip(rss_before)
         .map(|(after, before)| after.saturating_sub(before) as u64);
@@ -106,12 +106,10 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
     let source = R::stall_source();
     let has_source = source.is_some();
     let sampler = Sampler::start(Watch {
-        runtime: R::NAME,
         source,
         progress: Arc::clone(&progress),
+        line: line.churning(duration, cfg.quiet),
         start,
-        duration,
-        quiet: cfg.quiet,
         live_bytes: plan.live_bytes(),
     });
     go.wait();
