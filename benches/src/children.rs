@@ -1,5 +1,5 @@
-//! The one child-process runner: the harness's runs of several runtimes and the
-//! binary-trees runner's runs go through [`run`].
+//! The one child-process runner: the harness's runs of several runtimes, the
+//! binary-trees runner's runs, the Go peer's build and its run all go through [`run`].
 //!
 //! # Why children
 //! Every measured run is a fresh process: its own peak RSS, no allocator state, collector
@@ -8,11 +8,13 @@
 //! # Algorithm
 //! 1. Start the program with stdin closed and stdout captured (a thread drains it, so a
 //!    child that writes much to both streams never blocks on a full pipe).
-//! 2. Stderr is inherited: the child's progress line reaches the terminal as it is.
+//! 2. Stderr is either inherited (the child's progress line reaches the terminal as it
+//!    is) or read line by line and handed to a callback (the Go peer's `gctrace` lines,
+//!    a compiler's messages).
 //! 3. Wait for the exit; a failure to start, or a non-zero status, is an `Err` naming the
 //!    program, so callers can report the run as failed and go on with the others.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -22,12 +24,22 @@ pub(crate) fn this_program() -> Result<PathBuf, String> {
         .map_err(|e| format!("cannot find this program to run its children: {e}"))
 }
 
+/// Where a child's stderr goes.
+pub(crate) enum Stderr<'a> {
+    /// To this process's stderr, unchanged.
+    Inherit,
+    /// One call per line, as the lines arrive.
+    Lines(&'a mut dyn FnMut(&str)),
+}
+
 /// Runs `cmd` to its end; returns its stdout, or why it failed.
-pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
+pub(crate) fn run(cmd: &mut Command, stderr: Stderr<'_>) -> Result<String, String> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped());
+    cmd.stderr(match stderr {
+        Stderr::Inherit => Stdio::inherit(),
+        Stderr::Lines(_) => Stdio::piped(),
+    });
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
@@ -36,6 +48,14 @@ pub(crate) fn run(cmd: &mut Command) -> Result<String, String> {
         let mut bytes = Vec::new();
         out.read_to_end(&mut bytes).map(|_| bytes)
     });
+    if let (Stderr::Lines(on_line), Some(err)) = (stderr, child.stderr.take()) {
+        for line in BufReader::new(err).lines() {
+            match line {
+                Ok(line) => on_line(&line),
+                Err(_) => break,
+            }
+        }
+    }
     let status = child
         .wait()
         .map_err(|e| format!("cannot wait for {program}: {e}"))?;
@@ -54,16 +74,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn captures_stdout() {
-        let out = run(Command::new("sh").args(["-c", "echo out"])).unwrap();
+    fn captures_stdout_and_hands_over_stderr_lines() {
+        let mut lines = Vec::new();
+        let mut keep = |l: &str| lines.push(l.to_string());
+        let out = run(
+            Command::new("sh").args(["-c", "echo out; echo one >&2; echo two >&2"]),
+            Stderr::Lines(&mut keep),
+        )
+        .unwrap();
         assert_eq!(out, "out\n");
+        assert_eq!(lines, ["one", "two"]);
     }
 
     #[test]
     fn failures_name_the_program() {
-        let e = run(Command::new("sh").args(["-c", "exit 3"])).unwrap_err();
+        let e = run(Command::new("sh").args(["-c", "exit 3"]), Stderr::Inherit).unwrap_err();
         assert!(e.starts_with("sh failed"), "{e}");
-        let e = run(&mut Command::new("/nonexistent/prog")).unwrap_err();
+        let e = run(&mut Command::new("/nonexistent/prog"), Stderr::Inherit).unwrap_err();
         assert!(e.contains("cannot start /nonexistent/prog"), "{e}");
     }
 }

@@ -11,8 +11,9 @@
 //! 2. More than one (a list or `all`): run each, one after another, as a child process of
 //!    this program with the same flags and `--runtime NAME` (`children.rs`), so every
 //!    run has a fresh process; print each child's report as it ends. A runtime that
-//!    cannot run the configuration is skipped with the reason; a child that fails is a
-//!    row of the comparison, and the exit status becomes 1.
+//!    cannot run the configuration (a single-threaded collector under `--threads 2`, Go
+//!    without a Go toolchain) is skipped with one line saying why; a child that fails is
+//!    a row of the comparison, and the exit status becomes 1.
 //! 3. Build the comparison from the children's JSON summaries and write it to stdout,
 //!    `compare.md` and `compare.svg`.
 //! 4. End with the paths of everything written.
@@ -30,7 +31,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-use crate::children;
+use crate::children::{self, Stderr};
 use crate::config::{self, Config};
 use crate::report::{self, Outcome, Paths};
 use crate::runtimes::Runtime;
@@ -46,10 +47,16 @@ pub fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cfg.runtime.0[..] {
-        [rt] => run_one(&cfg, rt).map(|paths| {
-            print_files(&paths);
-            true
-        }),
+        [rt] => match (rt.w2.available)() {
+            Err(why) => {
+                println!("{}", skipped(rt, &why));
+                Ok(true)
+            }
+            Ok(()) => run_one(&cfg, rt).map(|paths| {
+                print_files(&paths);
+                true
+            }),
+        },
         _ => run_many(&cfg),
     };
     match result {
@@ -86,7 +93,10 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
             ))
         } else {
             let position = format!("{}/{n}", i + 1);
-            let run = children::run(Command::new(&exe).args(cfg.child_args(rt.name, &position)));
+            let run = children::run(
+                Command::new(&exe).args(cfg.child_args(rt.name, &position)),
+                Stderr::Inherit,
+            );
             match run {
                 Ok(report) => {
                     println!("{report}");
@@ -117,6 +127,11 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
     files.extend([md, svg]);
     print_files(&files);
     Ok(ok)
+}
+
+/// The one line that says a runtime was skipped, and why.
+fn skipped(rt: &Runtime, why: &str) -> String {
+    format!("tricolor-gc-bench: {} skipped: {why}", rt.name)
 }
 
 /// The report's last line: every file this run wrote.

@@ -87,6 +87,9 @@ pub(crate) struct RunOutcome {
     pub(crate) peak_rss_bytes: Option<u64>,
     /// Heap figures over time and the cycles.
     pub(crate) timeline: Timeline,
+    /// The version of a peer program's runtime (`go1.19.8`); `None` for runtimes built
+    /// into this program.
+    pub(crate) version: Option<String>,
 }
 
 /// A run that failed after the command line was accepted (exit code 1).
@@ -98,6 +101,8 @@ pub(crate) enum RunError {
         thread: usize,
         detail: tree::Corrupt,
     },
+    /// A peer program (the Go peer) could not be built or did not finish its run.
+    Peer { runtime: &'static str, why: String },
 }
 
 impl fmt::Display for RunError {
@@ -111,6 +116,7 @@ impl fmt::Display for RunError {
                 f,
                 "runtime {runtime}, mutator thread {thread}: checksum walk failed: {detail}"
             ),
+            RunError::Peer { runtime, why } => write!(f, "runtime {runtime}: {why}"),
         }
     }
 }

@@ -93,11 +93,7 @@ where
             .collect()
     };
     let lines = [
-        (
-            "heap (library's in-use bytes)",
-            line(|p| p.heap_bytes),
-            BLUE.to_rgba(),
-        ),
+        ("heap in use", line(|p| p.heap_bytes), BLUE.to_rgba()),
         (
             "heap goal",
             line(|p| p.heap_goal_bytes),

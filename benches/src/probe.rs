@@ -91,6 +91,12 @@ impl Durations {
         }
     }
 
+    /// Sets the exact maximum of a histogram recorded from rounded-up values (a peer's
+    /// value/count pairs), whose true maximum is known on its own.
+    pub(crate) fn set_exact_max(&mut self, max: Duration) {
+        self.max = max;
+    }
+
     pub(crate) fn merge(&mut self, other: &Durations) {
         self.hist
             .add(&other.hist)

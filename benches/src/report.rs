@@ -53,6 +53,8 @@ impl Dist {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub(crate) runtime: String,
+    /// A peer program's runtime version (`go1.19.8`), else `null`.
+    pub(crate) version: Option<String>,
     pub(crate) threads: usize,
     pub(crate) live_mib: u64,
     pub(crate) live_nodes: u64,
@@ -109,6 +111,7 @@ impl Summary {
         let c = &o.counters;
         Summary {
             runtime: o.runtime.to_string(),
+            version: o.version.clone(),
             threads: o.threads,
             live_mib,
             live_nodes: o.plan.live_nodes(),
@@ -279,9 +282,13 @@ fn na<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 pub(crate) fn text(s: &Summary) -> String {
     let mut t = String::new();
     let threads = if s.threads == 1 { "thread" } else { "threads" };
+    let version = s
+        .version
+        .as_ref()
+        .map_or(String::new(), |v| format!(" ({v})"));
     let _ = writeln!(
         t,
-        "tricolor-gc-bench: runtime {}, {} mutator {threads}, live set {} MiB",
+        "tricolor-gc-bench: runtime {}{version}, {} mutator {threads}, live set {} MiB",
         s.runtime, s.threads, s.live_mib
     );
     let _ = writeln!(

@@ -39,7 +39,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 use serde::{Deserialize, Serialize};
 
 use crate::binary_trees::{expected, MIN_DEPTH};
-use crate::children;
+use crate::children::{self, Stderr};
 use crate::cli::{self, Range};
 use crate::compare::{self, Bars, Column, Comparison};
 use crate::config::DEFAULT_OUT;
@@ -249,13 +249,10 @@ fn run_children(opts: &Options) -> Result<Vec<Row>, String> {
 /// One run of `runtime` in a child process; its record, or why there is none.
 fn run_child(exe: &Path, runtime: &str, depth: u32) -> Result<Record, String> {
     let depth_arg = depth.to_string();
-    let stdout = children::run(Command::new(exe).args([
-        "--runtime",
-        runtime,
-        "--depth",
-        &depth_arg,
-        "--json",
-    ]))?;
+    let stdout = children::run(
+        Command::new(exe).args(["--runtime", runtime, "--depth", &depth_arg, "--json"]),
+        Stderr::Inherit,
+    )?;
     let line = stdout
         .lines()
         .next()

@@ -23,6 +23,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         multi_thread: true,
         stalls: "none: no collector (Arc frees in place)",
         run: handles::run::<ArcRuntime>,
+        available: super::always,
     },
 };
 

@@ -20,6 +20,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         multi_thread: true,
         stalls: "none: no collector (Box frees in place)",
         run: handles::run::<BoxRuntime>,
+        available: super::always,
     },
 };
 

@@ -35,6 +35,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         stalls: "inferred: loop gaps of iterations in which this thread started a dumpster \
                  collection (collections run inline in Gc drops; no pause history)",
         run: handles::run::<Dumpster>,
+        available: super::always,
     },
 };
 

@@ -54,6 +54,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
                  steps paced by the crate's allocation debt)",
         run,
+        available: super::always,
     },
 };
 

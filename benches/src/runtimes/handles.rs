@@ -209,6 +209,7 @@ pub(crate) fn assemble(
         counters,
         peak_rss_bytes: tricolor_gc_core::process_peak_rss_bytes().map(|b| b as u64),
         timeline: sampled.timeline,
+        version: None,
     }
 }
 

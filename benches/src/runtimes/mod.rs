@@ -8,7 +8,9 @@
 //! - `handles`: the W2 driver for runtimes whose roots are plain Rust values (a `Vec` of
 //!   handles owned by each mutator thread): all but `gc_arena`;
 //! - `gc_arena`: also its own drivers, because its roots live inside the arena and its
-//!   loops run inside `Arena::mutate` with collection between calls.
+//!   loops run inside `Arena::mutate` with collection between calls;
+//! - `go`: the optional Go peer (W2 only): builds and runs `benches/go/`, a Go program of
+//!   the same workload, when a Go toolchain is on `PATH`.
 //!
 //! # Adding a runtime
 //! Write `runtimes/<name>.rs` with its node type, `impl Tree<D>` for its handle and a
@@ -21,6 +23,7 @@ mod arc;
 mod boxed;
 mod dumpster;
 mod gc_arena;
+mod go;
 pub(crate) mod handles;
 mod rust_gc;
 mod tricolor;
@@ -58,6 +61,13 @@ pub(crate) struct W2 {
     pub(crate) stalls: &'static str,
     /// One run in this process.
     pub(crate) run: fn(&Config) -> Result<RunOutcome, RunError>,
+    /// Whether it can run on this machine, or why not (then it is skipped, not failed).
+    pub(crate) available: fn() -> Result<(), String>,
+}
+
+/// `W2::available` of the runtimes built into this program.
+pub(crate) fn always() -> Result<(), String> {
+    Ok(())
 }
 
 /// Every runtime, in the order both programs run and report them.
@@ -68,6 +78,7 @@ pub(crate) const RUNTIMES: &[Runtime] = &[
     rust_gc::RUNTIME,
     dumpster::RUNTIME,
     gc_arena::RUNTIME,
+    go::RUNTIME,
 ];
 
 /// The harness's runtime when `--runtime` is not given.

@@ -33,6 +33,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         stalls: "inferred: loop gaps of iterations during which rust-gc's collection count moved \
                  (collections run inline in Gc::new; no pause history)",
         run: handles::run::<RustGc>,
+        available: super::always,
     },
 };
 

@@ -31,6 +31,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         stalls:
             "measured: gc::stats().pauses (the stops that start a cycle and terminate its marking)",
         run: handles::run::<Tricolor>,
+        available: super::always,
     },
 };
 
