@@ -91,6 +91,9 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
                 "single-threaded collector, --threads {}",
                 cfg.threads
             ))
+        } else if let Err(why) = (rt.w2.available)() {
+            println!("{}", skipped(rt, &why));
+            Outcome::Skipped(why)
         } else {
             let position = format!("{}/{n}", i + 1);
             let run = children::run(

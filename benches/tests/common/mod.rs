@@ -1,6 +1,5 @@
 //! Helpers shared by the bench package's integration tests (each test file includes this
-//! module and may use a subset, hence the `dead_code` allowance).
-#![allow(dead_code)]
+//! module; both use every helper).
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
