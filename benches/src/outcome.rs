@@ -23,6 +23,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Sizes the live set of `cfg` for nodes of `est_node_bytes` and splits it over the
+    /// mutator threads (at least one tree each).
     pub(crate) fn new(cfg: &Config, est_node_bytes: usize) -> Plan {
         let live_tree_nodes = tree::nodes_in(cfg.live_depth);
         let target_nodes = (cfg.live_mib << 20) / est_node_bytes as u64;
@@ -38,6 +40,7 @@ impl Plan {
         }
     }
 
+    /// Nodes in the live set.
     pub(crate) fn live_nodes(&self) -> u64 {
         self.slots_per_thread.iter().sum::<usize>() as u64 * self.live_tree_nodes
     }

@@ -212,7 +212,11 @@ where
     let kinds = [
         (Kind::Gap, "loop gap above threshold", BLUE.mix(0.5)),
         (Kind::Pause, "collector pause", RED.mix(0.9)),
-        (Kind::Assist, "assist time per 10 ms", GREEN.mix(0.8)),
+        (
+            Kind::Assist,
+            "assist time per sample (~5 ms)",
+            GREEN.mix(0.8),
+        ),
     ];
     for (kind, label, color) in kinds {
         let pts = series(&o.samples, kind, x_max);

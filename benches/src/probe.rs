@@ -32,11 +32,12 @@ pub(crate) enum Kind {
     /// A stop-the-world or handshake stall reported by the collector (or, for gc-arena, one
     /// `collect_debt` call: the mutator is stopped while it runs).
     Pause,
-    /// Mark-assist time charged to mutators during one sampler interval (~10 ms).
+    /// Mark-assist time charged to mutators during one sampler interval (~5 ms).
     Assist,
 }
 
 impl Kind {
+    /// The CSV's `kind` field.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Gap => "gap",
@@ -79,6 +80,7 @@ impl Default for Durations {
 
 impl Durations {
     #[inline]
+    /// Records one duration.
     pub(crate) fn record(&mut self, d: Duration) {
         self.record_n(d, 1);
     }
@@ -97,6 +99,7 @@ impl Durations {
         self.max = max;
     }
 
+    /// Adds `other`'s durations to these.
     pub(crate) fn merge(&mut self, other: &Durations) {
         self.hist
             .add(&other.hist)
@@ -104,10 +107,12 @@ impl Durations {
         self.max = self.max.max(other.max);
     }
 
+    /// Durations recorded.
     pub(crate) fn count(&self) -> u64 {
         self.hist.len()
     }
 
+    /// The exact longest duration (zero if none).
     pub(crate) fn max(&self) -> Duration {
         self.max
     }

@@ -37,6 +37,7 @@ pub(crate) struct Dist {
 }
 
 impl Dist {
+    /// The percentiles of `h`.
     pub(crate) fn of(h: &Durations) -> Dist {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         Dist {
@@ -99,6 +100,7 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Summary {
+    /// The summary of a run on a `live_mib` live set.
     pub(crate) fn of(o: &RunOutcome, live_mib: u64) -> Summary {
         let hist_of = |kind: Kind| {
             let mut h = Durations::default();
@@ -157,6 +159,7 @@ pub(crate) struct Paths {
 }
 
 impl Paths {
+    /// The files of `runtime` under `out`.
     pub(crate) fn new(out: &Path, runtime: &str) -> Paths {
         Paths {
             csv: out.join(format!("{runtime}.csv")),

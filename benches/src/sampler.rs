@@ -112,6 +112,7 @@ impl Sampler {
         Sampler { stop, thread }
     }
 
+    /// Stops the sampler after one last poll; returns everything it saw.
     pub(crate) fn finish(self) -> Sampled {
         // Relaxed: the join below is the synchronisation; the flag only ends the loop.
         self.stop.store(true, Ordering::Relaxed);

@@ -90,6 +90,7 @@ fn mib(b: u64) -> f64 {
 }
 
 impl Timeline {
+    /// The JSON summary.
     pub(crate) fn summary(&self) -> TimelineSummary {
         let peak = |f: fn(&Point) -> Option<u64>| self.points.iter().filter_map(f).max().map(mib);
         let span = match (self.points.first(), self.points.last()) {

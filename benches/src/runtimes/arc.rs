@@ -13,6 +13,7 @@ use super::{Runtime, W1, W2};
 use crate::binary_trees::binary_trees;
 use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: ArcRuntime::NAME,
     w1: Some(W1 {
@@ -50,6 +51,7 @@ impl<D: Data> Tree<D> for ArcTree<D> {
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct ArcRuntime;
 

@@ -10,6 +10,7 @@ use super::{Runtime, W1, W2};
 use crate::binary_trees::binary_trees;
 use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: BoxRuntime::NAME,
     w1: Some(W1 {
@@ -47,6 +48,7 @@ impl<D: Data> Tree<D> for BoxTree<D> {
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct BoxRuntime;
 

@@ -24,6 +24,7 @@ use crate::binary_trees::binary_trees;
 use crate::sampler::CollectorCounters;
 use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: Dumpster::NAME,
     w1: Some(W1 {
@@ -86,6 +87,7 @@ impl<D: Data> Tree<D> for Gc<DNode<D>> {
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct Dumpster;
 

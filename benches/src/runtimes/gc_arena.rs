@@ -43,6 +43,7 @@ use crate::sampler::{CollectorCounters, Progress, Sampler, Watch};
 use crate::timeline::{Cycle, Phase};
 use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: NAME,
     w1: Some(W1 {

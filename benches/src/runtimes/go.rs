@@ -39,6 +39,7 @@ use crate::progress::{self, Line};
 use crate::sampler::CollectorCounters;
 use crate::timeline::{Cycle, Phase, Point, Timeline};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: NAME,
     w1: None,

@@ -159,6 +159,8 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
 }
 
 #[allow(clippy::too_many_arguments)] // one call site; the arguments are the run's parts
+/// Puts a run together from its parts: merges the threads' probes and the collector's
+/// samples (sorted by time), reads the peak RSS.
 pub(crate) fn assemble(
     runtime: &'static str,
     threads: usize,

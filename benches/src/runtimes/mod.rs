@@ -84,10 +84,12 @@ pub(crate) const RUNTIMES: &[Runtime] = &[
 /// The harness's runtime when `--runtime` is not given.
 pub(crate) const DEFAULT_RUNTIME: &str = "tricolor";
 
+/// Every runtime's name, in registry order.
 pub(crate) fn names() -> Vec<&'static str> {
     RUNTIMES.iter().map(|r| r.name).collect()
 }
 
+/// The runtime called `name`.
 pub(crate) fn by_name(name: &str) -> Option<&'static Runtime> {
     RUNTIMES.iter().find(|r| r.name == name)
 }

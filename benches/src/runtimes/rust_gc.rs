@@ -22,6 +22,7 @@ use crate::binary_trees::binary_trees;
 use crate::sampler::CollectorCounters;
 use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: RustGc::NAME,
     w1: Some(W1 {
@@ -73,6 +74,7 @@ impl<D: Data> Tree<D> for Gc<RgNode<D>> {
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct RustGc;
 

@@ -3,7 +3,7 @@
 //! generic W2 handle driver and the generic W1 program run it unchanged.
 //!
 //! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256 stop or
-//! handshake stalls) and `pause_count`, polled by the sampler every ~10 ms; the mutator's
+//! handshake stalls) and `pause_count`, polled by the sampler every ~5 ms; the mutator's
 //! own loop gaps are measured by the driver as for every runtime.
 //!
 //! Size estimate: the object is the 16-byte header plus the node, rounded up to the size
@@ -20,6 +20,7 @@ use crate::binary_trees::binary_trees;
 use crate::sampler::{CollectorCounters, Poll, StallSource};
 use crate::tree::{Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: Tricolor::NAME,
     w1: Some(W1 {
@@ -57,6 +58,7 @@ impl<D: Data + Trace> Tree<D> for Gc<TcNode<D>> {
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct Tricolor;
 
