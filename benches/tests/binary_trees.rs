@@ -70,17 +70,33 @@ fn small_run_of_all_lists_tricolor_box_and_arc() {
 }
 
 #[test]
-fn bad_depth_exits_2_naming_the_flag() {
-    let o = binary_trees(&["--depth", "abc"]);
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains(
-            "invalid value 'abc' for '--depth <N>': expected a whole number from 4 to 25"
+fn every_bad_flag_exits_2_naming_the_flag_and_its_range() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--depth", "abc"],
+            "invalid value 'abc' for '--depth <N>': expected a whole number from 4 to 25",
         ),
-        "{stderr}"
-    );
-    assert!(o.stdout.is_empty(), "no table on a usage error");
+        (
+            &["--depth", "26"],
+            "'--depth <N>': expected a whole number from 4 to 25",
+        ),
+        (
+            &["--repeat", "0"],
+            "'--repeat <K>': expected a whole number from 1 to 100",
+        ),
+        (
+            &["--runtime", "go"],
+            "'--runtime <NAME>': expected a comma-separated list of",
+        ),
+        (&["--bogus"], "unexpected argument '--bogus'"),
+    ];
+    for (args, message) in cases {
+        let o = binary_trees(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "no table on a usage error");
+    }
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //! 2. Build with `go build` into `<target dir>/go-w2/` (next to this program), with
 //!    `GOCACHE`, `GOPATH` and `GOMODCACHE` in that directory, `GOPROXY=off` and
 //!    `GOTOOLCHAIN=local` (no network), `GOFLAGS=-buildvcs=false` (the source sits in a
-//!    git work tree) and `CGO_ENABLED=0`. Go's build cache makes a rebuild a no-op.
+//!    git work tree), `GOENV=off` (no user go.env) and `CGO_ENABLED=0`. Go's build cache
+//!    makes a rebuild a no-op.
 //! 3. Run it with this run's flags (the live set is sized here, by [`Plan`], with Go's
 //!    32-byte size class as the node estimate, and passed as `-slots`) and
 //!    `GODEBUG=gctrace=1`. Its stderr is read line by line: `phase churn` and
@@ -105,6 +106,7 @@ fn build(go: &Path) -> Result<PathBuf, RunError> {
             .env("GOTOOLCHAIN", "local")
             .env("GOFLAGS", "-buildvcs=false")
             .env("GOWORK", "off")
+            .env("GOENV", "off")
             .env("GO111MODULE", "on")
             .env("CGO_ENABLED", "0"),
         Stderr::Lines(&mut keep),
