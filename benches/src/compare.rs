@@ -63,7 +63,7 @@ pub(crate) struct Comparison {
     pub(crate) rows: Vec<Row>,
     /// Columns after the runtime's; each has one cell per row (empty for rows not run).
     pub(crate) columns: Vec<Column>,
-    /// Lines under the table: what the columns mean.
+    /// What the columns mean, one entry a line (a bullet in markdown).
     pub(crate) legend: Vec<String>,
 }
 
@@ -113,6 +113,9 @@ impl Comparison {
             out.push_str(line.trim_end());
             out.push('\n');
         }
+        if !self.legend.is_empty() {
+            out.push('\n');
+        }
         for l in &self.legend {
             let _ = writeln!(out, "{l}");
         }
@@ -136,7 +139,7 @@ impl Comparison {
         if !self.legend.is_empty() {
             out.push('\n');
             for l in &self.legend {
-                let _ = writeln!(out, "{l}");
+                let _ = writeln!(out, "- {l}");
             }
         }
         out
@@ -226,7 +229,7 @@ where
     };
     let y_range = 0f64..n as f64;
     if log {
-        let x = (lo_pos / 2.0)..(hi * 4.0);
+        let x = (lo_pos / 2.0)..(hi * 6.0);
         let mut chart = builder.build_cartesian_2d(x.clone().log_scale(), y_range)?;
         mesh(&mut chart, &bars.axis, &label, n)?;
         draw_bars(&mut chart, column, bars, rows, x.start)?;

@@ -472,8 +472,9 @@ pub(crate) fn comparison(title: String, runs: &[(String, Outcome)]) -> Compariso
             "peak RSS: VmHWM of the runtime's process; RSS / live: over the --live-mib live set."
                 .into(),
             "max gap, p99 gap: gaps between loop iterations as the mutator saw them.".into(),
-            "stop p99, stop max: the collector's own stalls (n/a: the runtime reports none;".into(),
-            "none: it reports them and had none).".into(),
+            "stop p99, stop max: the collector's own stalls (n/a: the runtime reports none; \
+             none: it reports them and had none)."
+                .into(),
             "Percentiles are upper bounds at most 0.1% high; maxima are exact.".into(),
         ],
     }

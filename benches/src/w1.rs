@@ -380,13 +380,12 @@ fn table(opts: &Options, rows: &[Row]) -> Comparison {
             text("gc pause", cells(&pauses, "-", &|ms| format!("{ms:.1} ms"))),
         ],
         legend: vec![
-            String::new(),
             "wall s: the whole program (all trees built, checked and dropped), one thread.".into(),
             "peak RSS: VmHWM of the run's process (largest over the runs).".into(),
             "/ box: median over Box's median (below 1 = faster than Box).".into(),
-            "gc cycles, gc pause: tricolor's completed cycles and summed stop/handshake pauses"
+            "gc cycles, gc pause: tricolor's completed cycles and summed stop/handshake pauses \
+             per run (median over the runs); - where the runtime does not report them."
                 .into(),
-            "per run (median over the runs); - where the runtime does not report them.".into(),
         ],
     }
 }
