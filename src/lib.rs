@@ -1,33 +1,102 @@
-//! tricolor-gc: a concurrent, tricolor mark-sweep garbage collector for Rust, after Go's.
-//!
-//! This increment ships the allocator the collector will sit on, the [`Trace`] trait
-//! with `#[derive(Trace)]`, and [`Pool`], a set of reusable values that collection cycles
-//! empty with a one-cycle victim generation (Go's `sync.Pool`). The pointer API (`Gc<T>`, `GcCell<T>`, `collect()`, `stats()`)
-//! is coming in later increments; `Trace` is how it will find the handles inside a value.
-//!
-//! # Tracing
-//!
-//! The collector finds roots by subtraction: every `Gc` handle counts one in its target,
-//! and during a cycle the collector calls [`Trace::trace`] on every object to count the
-//! handles held inside the heap. A target held more often than the heap accounts for is a
-//! root. That is why the rules of [`Trace`] forbid reporting a handle the value does not
-//! uniquely own, or reporting one twice: that would make a live object look unreachable.
-//! Reporting too few is only a leak.
-//!
-//! Derive it:
+//! tricolor-gc: a concurrent, tricolor mark-sweep garbage collector for Rust, after Go's
+//! runtime collector and allocator.
 //!
 //! ```
-//! use gc::Trace;
+//! use gc::{Gc, GcCell, Trace};
 //!
 //! #[derive(Trace)]
 //! struct Node {
 //!     name: String,
-//!     children: Vec<Node>,
+//!     next: GcCell<Option<Gc<Node>>>,
 //! }
 //!
-//! // Nothing in a `Node` can hold a `Gc` yet, so its objects will need no tracing at all.
-//! assert!(!<Node as Trace>::NEEDS_TRACE);
+//! let a = Gc::new(Node { name: "a".into(), next: GcCell::new(None) });
+//! let b = Gc::new(Node { name: "b".into(), next: GcCell::new(Some(a.clone())) });
+//! *a.next.borrow_mut() = Some(b.clone()); // a cycle: `Arc` would leak it
+//! assert_eq!(a.next.borrow().as_ref().map(|n| n.name.as_str()), Some("b"));
+//! drop((a, b));
+//! gc::collect(); // both are freed
 //! ```
+//!
+//! # Pointers: [`Gc`]
+//! A `Gc<T>` is a handle to a `T` in the managed heap, used like `Arc<T>`: `clone` and
+//! `drop` update a count, `Deref` gives `&T`, and a handle can live anywhere (a local, a
+//! `Vec` on the Rust heap, a static, another managed object). `T: Trace + Send + 'static`,
+//! because the value may be dropped on a collector thread. `Gc<T>` is `Send + Sync` when
+//! `T` is.
+//!
+//! # Mutation: [`GcCell`] and the write barrier
+//! Managed values are shared, so mutation goes through a `GcCell<T>`: `borrow()` and
+//! `borrow_mut()` behave like an `RwLock` across threads (a conflicting borrow waits) and
+//! like a `RefCell` on one thread (a conflicting borrow panics, naming the cell's type;
+//! `try_borrow*` never wait). While a cycle marks, `borrow_mut` shades what the cell held
+//! (Go's hybrid barrier), so moving handles around never hides an object from the marker.
+//!
+//! # Roots: none to declare
+//! There is no rooting API. Every handle counts one in its target; during a cycle the
+//! collector counts the handles it finds inside the heap, and a target held more often
+//! than that is held from outside: a root. Handles in locals, in `Vec`s, in other
+//! threads' stacks are all roots without any bookkeeping.
+//!
+//! # Reclamation: counts first, tracing for cycles
+//! An object whose last handle is dropped is freed by the collector thread without any
+//! tracing (most garbage is acyclic). Concurrent mark-sweep cycles free the rest (cyclic
+//! garbage), started by the heap goal, by [`collect`], or every 2 minutes. Destructors run
+//! on a collector thread; a panicking destructor is caught and counted, never lost.
+//!
+//! # Collection and pacing
+//! - [`collect`] runs a full cycle and returns when marking and sweeping are done.
+//! - [`set_gc_percent`] (env `TRICOLOR_GC_PERCENT`, Go's `GOGC`, default 100; negative
+//!   disables automatic cycles) and [`set_memory_limit`] (env `TRICOLOR_MEMORY_LIMIT`,
+//!   `GOMEMLIMIT`) set the heap goal.
+//! - `TRICOLOR_MARK_WORKERS` (1 to 64; default a quarter of the CPUs, at least one) sets
+//!   the background mark workers.
+//! - A bad value of any of these panics at the first allocation with a message naming the
+//!   variable and the accepted range.
+//!
+//! ```
+//! let before = gc::stats().cycles;
+//! let old = gc::set_gc_percent(200);
+//! gc::collect();
+//! assert!(gc::stats().cycles > before);
+//! gc::set_gc_percent(old);
+//! ```
+//!
+//! # Measuring pauses: [`stats`] and `TRICOLOR_TRACE`
+//! [`stats`] reports cycles, live objects and bytes (exact after `collect()` on a quiet
+//! heap), the heap goal, and the last 256 stop-the-world stalls. `TRICOLOR_TRACE=1` prints
+//! one line per cycle on stderr (phase times, stalls, heap before/after/goal, mark CPU),
+//! like `GODEBUG=gctrace=1`. The `tricolor-gc-bench` package is a pause-time harness.
+//!
+//! ```
+//! let s = gc::stats();
+//! assert!(s.pauses.len() <= 256);
+//! println!("{} cycles, {} objects, {:?} paused", s.cycles, s.heap_objects, s.total_pause);
+//! ```
+//!
+//! # Reusing values: [`Pool`]
+//! A `Pool<T>` is Go's `sync.Pool`: a per-thread fast path and shared overflow, emptied by
+//! collection cycles with a one-cycle victim generation, so an idle pool gives its memory
+//! back after two cycles.
+//!
+//! ```
+//! static BUFFERS: gc::Pool<Vec<u8>> = gc::Pool::new(Vec::new);
+//! let mut buf = BUFFERS.get();
+//! buf.clear();
+//! buf.extend_from_slice(b"reused");
+//! BUFFERS.put(buf);
+//! ```
+//!
+//! # Tracing and soundness
+//! The collector finds the handles inside a value with [`Trace`], which
+//! `#[derive(Trace)]` implements. Its rules (report each owned handle exactly once, never
+//! one the value does not own) are what keep a live object from looking unreachable;
+//! reporting too few is only a leak. A `Drop` impl on a type that traces handles is
+//! rejected unless the type also carries an `unsafe impl` of [`UnsafeDrop`], because the
+//! sweep drops dead objects in no order. In debug builds, and with the `debug-heap`
+//! feature, freed slots are poisoned and every handle checks its target, so a use after
+//! free (possible only through broken `unsafe` code) panics at its first read with the
+//! slot's address and type.
 #![warn(missing_docs, missing_debug_implementations)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -89,7 +158,7 @@ pub use tricolor_gc_core::trace::Tracer;
 /// A type that traces fields may not implement `Drop`, because the sweeper drops dead
 /// objects in no particular order:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0119
 /// #[derive(gc::Trace)]
 /// struct Noisy {
 ///     data: Vec<u32>,
@@ -102,13 +171,39 @@ pub use tricolor_gc_core::trace::Tracer;
 /// }
 /// ```
 ///
-/// unless it promises, with `#[gc(unsafe_drop)]`, that its `Drop` dereferences no `Gc`:
+/// The sweeper drops the dead objects of a cycle in no order, so such a `Drop` could read a
+/// neighbour that was already dropped, or move a handle to it out of the sweep (into a
+/// static, say) where it outlives its target. To opt out, write `#[gc(unsafe_drop)]` *and*
+/// `unsafe impl gc::UnsafeDrop for Type {}`: the `unsafe` impl is your promise that the
+/// `Drop` does not dereference, clone or move out any `Gc` it can reach (the `# Safety`
+/// section of [`UnsafeDrop`]). Without the impl the attribute is a compile error, so safe
+/// code alone cannot opt out:
 ///
 /// ```
 /// #[derive(gc::Trace)]
 /// #[gc(unsafe_drop)]
 /// struct Noisy {
 ///     data: Vec<u32>,
+///     next: Option<gc::Gc<Noisy>>,
+/// }
+///
+/// impl Drop for Noisy {
+///     fn drop(&mut self) {
+///         // Reads `data` only; `next` is left in place for the drop glue.
+///         println!("dropping {} values", self.data.len());
+///     }
+/// }
+///
+/// // SAFETY: `Noisy::drop` neither dereferences, clones nor moves out a `Gc`.
+/// unsafe impl gc::UnsafeDrop for Noisy {}
+/// # drop(gc::Gc::new(Noisy { data: vec![1], next: None }));
+/// ```
+///
+/// ```compile_fail,E0277
+/// #[derive(gc::Trace)]
+/// #[gc(unsafe_drop)] // error: needs `unsafe impl gc::UnsafeDrop for Noisy {}`
+/// struct Noisy {
+///     data: Vec<u32>,
 /// }
 ///
 /// impl Drop for Noisy {
@@ -116,9 +211,44 @@ pub use tricolor_gc_core::trace::Tracer;
 ///         println!("dropping {} values", self.data.len());
 ///     }
 /// }
-/// # drop(Noisy { data: vec![1] });
 /// ```
 pub use tricolor_gc_derive::Trace;
+
+/// # Examples
+///
+/// A `Drop` that leaves its handles alone, on a type whose objects form cycles:
+///
+/// ```
+/// use gc::{Gc, GcCell, Trace};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static CLOSED: AtomicUsize = AtomicUsize::new(0);
+///
+/// #[derive(Trace)]
+/// #[gc(unsafe_drop)]
+/// struct File {
+///     fd: usize,
+///     peer: GcCell<Option<Gc<File>>>,
+/// }
+///
+/// impl Drop for File {
+///     fn drop(&mut self) {
+///         // Reads only `fd`; `peer` stays where it is, for the drop glue to release.
+///         CLOSED.fetch_add(self.fd, Ordering::Relaxed);
+///     }
+/// }
+///
+/// // SAFETY: `File::drop` neither dereferences, clones nor moves out a `Gc`.
+/// unsafe impl gc::UnsafeDrop for File {}
+///
+/// let a = Gc::new(File { fd: 3, peer: GcCell::new(None) });
+/// let b = Gc::new(File { fd: 4, peer: GcCell::new(Some(a.clone())) });
+/// *a.peer.borrow_mut() = Some(b.clone());
+/// drop((a, b)); // a cycle: only a collection frees it
+/// gc::collect();
+/// assert_eq!(CLOSED.load(Ordering::Relaxed), 7);
+/// ```
+pub use tricolor_gc_core::trace::UnsafeDrop;
 
 pub use tricolor_gc_core::pool::{Pool, PoolStats};
 pub use tricolor_gc_core::{

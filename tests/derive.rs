@@ -161,10 +161,13 @@ struct Droppy {
 
 impl Drop for Droppy {
     fn drop(&mut self) {
-        // Dereferences no `Gc`: that is the promise `unsafe_drop` makes.
+        // Leaves `handle` alone: that is the promise `UnsafeDrop` makes.
         let _ = self.dropped;
     }
 }
+
+// SAFETY: `Droppy::drop` neither dereferences, clones nor moves out a handle.
+unsafe impl gc::UnsafeDrop for Droppy {}
 
 mod renamed {
     // The facade under another name, as after `my_gc = { package = "tricolor-gc" }`.
@@ -175,6 +178,20 @@ mod renamed {
     pub(crate) struct Renamed {
         pub(crate) handle: super::FakeGc,
     }
+
+    /// `unsafe_drop` under a renamed facade: the derive's check names `my_gc::UnsafeDrop`.
+    #[derive(my_gc::Trace)]
+    #[gc(crate = "my_gc", unsafe_drop)]
+    pub(crate) struct RenamedDroppy {
+        pub(crate) handle: super::FakeGc,
+    }
+
+    impl Drop for RenamedDroppy {
+        fn drop(&mut self) {}
+    }
+
+    // SAFETY: `RenamedDroppy::drop` does nothing.
+    unsafe impl my_gc::UnsafeDrop for RenamedDroppy {}
 }
 
 #[test]
@@ -343,4 +360,6 @@ fn crate_attribute_names_a_renamed_facade() {
     let v = renamed::Renamed { handle: fake(8) };
     assert_eq!(edges(&v), addrs(&[8]));
     assert!(needs_trace::<renamed::Renamed>());
+    let d = renamed::RenamedDroppy { handle: fake(7) };
+    assert_eq!(edges(&d), addrs(&[7]));
 }

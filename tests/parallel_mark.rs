@@ -11,6 +11,9 @@
 //! This file holds one test: it sets `TRICOLOR_MARK_WORKERS` before the first use of the
 //! collector in this process, which fixes the worker count for the process.
 
+mod common;
+
+use common::rng::Rng;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
@@ -46,18 +49,6 @@ struct Node {
     _mark: DropMark,
 }
 
-/// xorshift64*: a small deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n as u64) as usize
-    }
-}
-
 #[test]
 fn four_workers_keep_exactly_the_reachable_nodes() {
     // Edition 2021: `set_var` is safe. No other thread of this process has touched the
@@ -67,7 +58,7 @@ fn four_workers_keep_exactly_the_reachable_nodes() {
     gc::collect();
     let baseline = gc::stats().heap_objects;
 
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Rng::new(0x9E37_79B9_7F4A_7C15);
     let nodes: Vec<Gc<Node>> = (0..NODES)
         .map(|id| {
             Gc::new(Node {

@@ -25,9 +25,12 @@
 //! Runs 30 s by default; `TRICOLOR_TORTURE_SECS` sets another duration and
 //! `TRICOLOR_TORTURE_THREADS` the number of mutators (default 3).
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::rng::{mix, Rng};
 use gc::{Gc, GcCell, Trace};
 
 const ROOTS: usize = 64;
@@ -50,10 +53,7 @@ fn is_dropped(id: u64) -> bool {
 }
 
 fn checksum(id: u64) -> u64 {
-    let mut x = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
+    mix(id.wrapping_add(0x9E37_79B9_7F4A_7C15))
 }
 
 /// Records the drop of node `id` (and fails on a second one); lives in a skipped field so
@@ -134,23 +134,13 @@ impl Node {
 
 type Table = Gc<GcCell<Vec<Option<Link>>>>;
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-}
-
 fn root(table: &Table, slot: usize) -> Option<Gc<Node>> {
     let link = table.borrow()[slot].clone();
     link.map(|l| l.verify().clone())
 }
 
 fn mutator(table: Table, seed: u64, stop: &AtomicBool) -> u64 {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut ops = 0;
     while !stop.load(Ordering::Relaxed) {
         match rng.below(12) {

@@ -12,11 +12,18 @@
 //!   appear behind the roots pass's back.
 //! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
 //!   reclamation when no cycle runs (`collector/reclaim.rs`). On the sweeper's thread,
-//!   while it runs drop glue, a handle inside a dead object must not touch a dead target:
-//!   it decrements only marked (surviving) targets.
+//!   while it runs drop glue, a handle must not touch a target that this sweep frees
+//!   (unmarked, in a span being swept); it decrements every other target, survivors and
+//!   objects allocated after mark termination alike (`collector/sweep.rs`).
 //!
 //! Outside a cycle, `clone` is one atomic add and one load with a predictable branch;
 //! `drop` is one atomic subtract and one load (plus an op and a push for the last handle).
+//!
+//! Debug heap (`collector/header.rs`): in debug builds and with the `debug-heap` feature,
+//! `Deref`, `clone` and `drop` first check the target's header (`header::check_handle`),
+//! so a handle to a freed object panics at its first use, naming the slot and `T`.
+//! Handle counts above `MAX_HANDLES` abort the process (like `Arc`), long before the
+//! `u32` wraps.
 
 use core::alloc::Layout;
 use core::fmt;
@@ -25,15 +32,12 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::{addr_of, addr_of_mut, NonNull};
 
-use crate::collector::header::GcBox;
+use crate::collector::header::{self, GcBox, DEBUG_HEAP, MAX_HANDLES};
 use crate::collector::phase::{phase_in_op, phase_seqcst, phase_word, Phase};
 use crate::collector::{mark, reclaim, sweep};
 use crate::heap;
 use crate::sync::Ordering;
 use crate::trace::{Trace, Tracer};
-
-/// Counts above this abort the process (like `Arc`), long before the `u32` wraps.
-const MAX_HANDLES: u32 = u32::MAX / 2;
 
 /// A pointer to a garbage-collected `T`.
 ///
@@ -42,6 +46,12 @@ const MAX_HANDLES: u32 = u32::MAX / 2;
 /// `Vec` on the Rust heap, a static, or inside another managed object (mutate those
 /// through [`GcCell`](crate::GcCell)). The value is dropped by the collector, on a
 /// collector thread, some time after it becomes unreachable — which is why `T: Send`.
+///
+/// # Panics
+/// In debug builds and with the `debug-heap` feature, dereferencing, cloning or dropping a
+/// handle whose object was freed panics with a `tricolor-gc: use after free` message that
+/// names the slot's address and `T`. Only `unsafe` code that broke a contract (an
+/// `unsafe impl Trace` or `UnsafeDrop`, a copied handle) can make such a handle.
 ///
 /// # Examples
 /// ```
@@ -88,9 +98,8 @@ impl<T: Trace + Send + 'static> Gc<T> {
             mark::mark_new(raw);
         }
         let boxed = raw.cast::<GcBox<T>>().as_ptr();
-        // Debug builds only: an extra load on the allocation fast path.
-        #[cfg(debug_assertions)]
-        {
+        // Debug heap only: an extra load on the allocation fast path.
+        if DEBUG_HEAP {
             // SAFETY: the header's first word is an `AtomicPtr`, null for a free slot.
             let stale = unsafe { (*addr_of!((*boxed).header.info)).load(Ordering::Relaxed) };
             assert!(
@@ -158,6 +167,15 @@ impl<T> Gc<T> {
         // SAFETY: the handle keeps the box alive (its count includes this handle).
         unsafe { &(*self.ptr.as_ptr()).header }
     }
+
+    /// Debug heap: panics unless the target is a live `T` (see the module docs). Compiled
+    /// out of release builds without the `debug-heap` feature.
+    #[inline]
+    fn check_target(&self, what: &str) {
+        if DEBUG_HEAP {
+            header::check_handle::<T>(self.header(), what);
+        }
+    }
 }
 
 #[cold]
@@ -178,6 +196,7 @@ fn too_many_handles() -> ! {
 impl<T> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Gc<T> {
+        self.check_target("clone");
         // SeqCst: phase fact (1) with the roots pass's read of the count.
         let old = self.header().handles.fetch_add(1, Ordering::SeqCst);
         if old >= MAX_HANDLES {
@@ -196,11 +215,14 @@ impl<T> Clone for Gc<T> {
 impl<T> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
-        if sweep::in_sweep_drop() && !mark::is_marked(self.ptr.cast()) {
-            // A handle inside a dead object pointing at another dead object, which may
-            // already be dropped: touch nothing (collector/sweep.rs).
+        if sweep::in_sweep_drop() && sweep::dies_in_this_sweep(self.ptr.cast()) {
+            // Released by the sweep's drop glue, pointing at an object this sweep frees,
+            // which may already be dropped: touch nothing. Any other target (a survivor,
+            // or an object allocated after mark termination) is decremented below
+            // (collector/sweep.rs, "The rule for handles released by drop glue").
             return;
         }
+        self.check_target("drop");
         // Release: this thread's uses of the value happen-before a collector that reads
         // the decremented count (Acquire/SeqCst in the roots pass), and before whoever
         // takes the count to zero (its Acquire fence in `count_reached_zero`).
@@ -215,6 +237,7 @@ impl<T> Deref for Gc<T> {
     type Target = T;
     #[inline]
     fn deref(&self) -> &T {
+        self.check_target("deref");
         // SAFETY: the handle keeps the object alive and published; the value is only
         // dropped by the sweeper after the object is unreachable (no handle left).
         unsafe { &(*self.ptr.as_ptr()).value }

@@ -20,6 +20,12 @@
 //! half root-finding-by-subtraction needs). It costs O(contents) once per borrow during a
 //! cycle and one load outside cycles.
 //!
+//! # Debug heap
+//! In debug builds and with the `debug-heap` feature, every borrow first checks that a cell
+//! inside a managed slot belongs to a live object (`header::check_cell`), so a borrow of a
+//! cell in a freed object panics with the cell's address and type instead of reading the
+//! poisoned flag (which would look like a writer forever). Compiled out otherwise.
+//!
 //! # Memory ordering
 //! (1) `borrow_mut` of a value that can hold handles takes the flag and runs the barrier
 //!     inside one op (heap `safepoint.rs`): either the op sees `Mark` and shades, or it
@@ -34,6 +40,7 @@ use core::fmt;
 use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
+use crate::collector::header::{self, DEBUG_HEAP};
 use crate::collector::mark;
 use crate::collector::phase::{phase_in_op, Phase};
 use crate::heap;
@@ -179,6 +186,14 @@ impl<T: ?Sized> GcCell<T> {
         self as *const GcCell<T> as *const u8 as usize
     }
 
+    /// Debug heap: panics if the cell lies in a freed managed slot (module docs).
+    #[inline]
+    fn check_heap(&self, what: &str) {
+        if DEBUG_HEAP {
+            header::check_cell(self.addr(), self.type_name(), what);
+        }
+    }
+
     /// Adds a reader if no writer holds the cell.
     fn try_add_reader(&self) -> bool {
         let mut state = self.state.load(Ordering::Relaxed);
@@ -207,7 +222,9 @@ impl<T: ?Sized> GcCell<T> {
     /// Borrows the value immutably, waiting while another thread holds it mutably.
     ///
     /// # Panics
-    /// If this thread holds the cell mutably borrowed (the message names `T`).
+    /// If this thread holds the cell mutably borrowed (the message names `T`). In debug
+    /// builds and with the `debug-heap` feature, also if the cell lies in a freed object
+    /// (a use after free, which only broken `unsafe` code can cause).
     ///
     /// # Examples
     /// ```
@@ -216,6 +233,7 @@ impl<T: ?Sized> GcCell<T> {
     /// assert_eq!(a.len() + b.len(), 4);
     /// ```
     pub fn borrow(&self) -> GcRef<'_, T> {
+        self.check_heap("borrow");
         let mut spins = 0;
         while !self.try_add_reader() {
             if self.writer.load(Ordering::Relaxed) == my_token() {
@@ -238,6 +256,10 @@ impl<T: ?Sized> GcCell<T> {
     /// # Errors
     /// [`BorrowError`] if the cell is mutably borrowed.
     ///
+    /// # Panics
+    /// In debug builds and with the `debug-heap` feature, if the cell lies in a freed
+    /// object.
+    ///
     /// # Examples
     /// ```
     /// let c = tricolor_gc_core::GcCell::new(1);
@@ -247,6 +269,7 @@ impl<T: ?Sized> GcCell<T> {
     /// assert!(c.try_borrow().is_ok());
     /// ```
     pub fn try_borrow(&self) -> Result<GcRef<'_, T>, BorrowError> {
+        self.check_heap("try_borrow");
         if self.try_add_reader() {
             remember_shared(self.addr());
             Ok(GcRef {
@@ -271,7 +294,8 @@ impl<T: ?Sized> GcCell<T> {
     /// hold it.
     ///
     /// # Panics
-    /// If this thread already holds a borrow of the cell (the message names `T`).
+    /// If this thread already holds a borrow of the cell (the message names `T`). In debug
+    /// builds and with the `debug-heap` feature, also if the cell lies in a freed object.
     ///
     /// # Examples
     /// ```
@@ -283,6 +307,7 @@ impl<T: ?Sized> GcCell<T> {
     where
         T: Trace,
     {
+        self.check_heap("borrow_mut");
         let mut spins = 0;
         loop {
             if let Some(guard) = self.try_take_writer_with_barrier() {
@@ -310,6 +335,10 @@ impl<T: ?Sized> GcCell<T> {
     /// # Errors
     /// [`BorrowMutError`] if the cell is borrowed (by anyone, the collector included).
     ///
+    /// # Panics
+    /// In debug builds and with the `debug-heap` feature, if the cell lies in a freed
+    /// object.
+    ///
     /// # Examples
     /// ```
     /// let c = tricolor_gc_core::GcCell::new(0);
@@ -323,6 +352,7 @@ impl<T: ?Sized> GcCell<T> {
     where
         T: Trace,
     {
+        self.check_heap("try_borrow_mut");
         self.try_take_writer_with_barrier().ok_or(BorrowMutError {
             type_name: self.type_name(),
         })

@@ -1,7 +1,8 @@
 //! `Trace`: how the collector finds the `Gc` handles inside a value.
 //!
 //! This module owns the [`Trace`] trait, the [`Tracer`] that receives the reported
-//! handles, and the impls for the standard types. `#[derive(Trace)]` (crate
+//! handles, the impls for the standard types, and [`UnsafeDrop`], the `unsafe`
+//! acknowledgement that `#[gc(unsafe_drop)]` requires. `#[derive(Trace)]` (crate
 //! `tricolor-gc-derive`, re-exported by the facade) writes impls for user types.
 //!
 //! # Algorithm
@@ -76,11 +77,11 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, LinkedL
 ///    object from the mark.
 /// 5. **Exact `NEEDS_TRACE`.** If [`NEEDS_TRACE`](Trace::NEEDS_TRACE) is `false`, no value of
 ///    the type contains a handle and `trace` reports nothing.
-/// 6. **No dereference in `Drop`.** If the type, or a type it owns whose handles `trace`
-///    reports, implements `Drop`, that `Drop` does not dereference any `Gc`: the sweeper
-///    drops dead objects in no particular order, so the target may already be freed. (The
-///    derive enforces this for the type it is applied to; `#[gc(unsafe_drop)]` hands the
-///    promise back to the user.)
+/// 6. **`Drop` leaves handles alone.** If the type, or a type it owns whose handles `trace`
+///    reports, implements `Drop`, that `Drop` does not dereference, clone or move out any
+///    `Gc` it can reach (see [`UnsafeDrop`] for why). (The derive enforces this for the
+///    type it is applied to by rejecting a `Drop` impl; `#[gc(unsafe_drop)]` together with
+///    an `unsafe impl UnsafeDrop` hands the promise back to the user.)
 ///
 /// # Examples
 ///
@@ -124,6 +125,68 @@ pub unsafe trait Trace {
     /// Called by the collector, never by user code. See the `# Safety` rules of the trait.
     fn trace(&self, tracer: &mut Tracer);
 }
+
+/// The `unsafe` acknowledgement that `#[gc(unsafe_drop)]` requires: "the `Drop` of this
+/// type leaves every `Gc` handle alone".
+///
+/// `#[derive(Trace)]` rejects a manual `Drop` impl on a type that traces fields. The
+/// attribute `#[gc(unsafe_drop)]` lifts that check, and the derive then requires
+/// `Self: UnsafeDrop`, so the opt-out always takes an `unsafe` token that safe code cannot
+/// write: without the impl, the type does not compile. Nothing else uses this trait. (The
+/// facade re-exports it as `gc::UnsafeDrop`, with an example of the derive.)
+///
+/// # Examples
+///
+/// ```
+/// use tricolor_gc_core::trace::{Trace, Tracer, UnsafeDrop};
+/// use tricolor_gc_core::Gc;
+///
+/// struct Counted {
+///     id: u32,
+///     next: Option<Gc<u32>>,
+/// }
+///
+/// impl Drop for Counted {
+///     fn drop(&mut self) {
+///         // Reads only `id`; `next` stays in place for the drop glue to release.
+///         assert!(self.id < 10);
+///     }
+/// }
+///
+/// // SAFETY: reports its one handle once; no interior mutability; `Drop` is covered below.
+/// unsafe impl Trace for Counted {
+///     fn trace(&self, tracer: &mut Tracer) {
+///         self.next.trace(tracer);
+///     }
+/// }
+/// // SAFETY: `Counted::drop` neither dereferences, clones nor moves out a `Gc`.
+/// unsafe impl UnsafeDrop for Counted {}
+///
+/// drop(Gc::new(Counted { id: 1, next: Some(Gc::new(2)) }));
+/// ```
+///
+/// # Safety
+///
+/// The implementor promises that the type's `Drop` impl, for every value, does not
+/// **dereference**, **clone** or **move out** any `Gc` handle reachable from `self` (in its
+/// own fields, in cells and containers it owns, or through other handles). It may read
+/// and drop everything else, and it may create and drop new `Gc`s of its own. The handles
+/// it holds must stay where they are, for the drop glue that runs after `Drop::drop` to
+/// release.
+///
+/// Why: the collector's sweep drops every dead object of a cycle in no particular order,
+/// so the target of a handle inside a dead object may already be dropped, and its slot is
+/// reused once the sweep ends. A handle released by that drop glue knows this and touches
+/// nothing of a dead target. A `Drop` that dereferences such a handle reads a dropped
+/// value; one that clones it or moves it out (say, into a static `Vec`) lets a handle to
+/// a dead object escape the sweep, and every later use of it reads freed memory, or a
+/// new object that reused the slot.
+#[diagnostic::on_unimplemented(
+    message = "tricolor-gc: `#[gc(unsafe_drop)]` on `{Self}` needs `unsafe impl gc::UnsafeDrop for {Self} {{}}`",
+    label = "the `Drop` of `{Self}` is unchecked: acknowledge it with an `unsafe impl`",
+    note = "write `unsafe impl gc::UnsafeDrop for {Self} {{}}` only if its `Drop` never dereferences, clones or moves out a `Gc` (see the `# Safety` section of `UnsafeDrop`); otherwise remove the `Drop` impl and `#[gc(unsafe_drop)]`"
+)]
+pub unsafe trait UnsafeDrop {}
 
 /// Receives the handles that [`Trace::trace`] reports.
 ///

@@ -1,63 +1,81 @@
-//! loom models of the collector's protocol: barriers vs counting vs marking vs phase changes
-//! vs handshakes and the stopped world (DESIGN §5, §9).
+//! loom models of the collector's protocol, run against the shipped protocol code: op
+//! entry and exit vs stopped worlds, the phase word, barriers vs counting and marking, mark
+//! termination with the threads' buffers, and the count-zero hand-off (DESIGN §5, §9).
 //!
-//! # What these are
-//! The shipped code keeps its protocol state in process-wide statics and thread locals and
-//! uses parking_lot and `membarrier(2)`, none of which loom can instrument (and the library
-//! does not compile under `--cfg tricolor_loom` at all: loom's atomics and cells have no
-//! `const` constructors). So each test is a *model*: a small re-statement of one mechanism
-//! with loom's atomics, the same orderings as the shipped code, and an assertion that states
-//! the safety property. Every line that mirrors shipped code names the file and function.
-//! Nothing here links gc-core; `gc-core/loom/` compiles this file alone (`.ci/loom.sh`).
+//! # How they run the shipped code
+//! Under `--cfg tricolor_loom` gc-core compiles only `sync` and its protocol modules
+//! (`lib.rs`, "The loom build"), and this file is compiled as a unit-test module of that
+//! build (`.ci/loom.sh`); in the normal build it is an empty integration test. Each model
+//! builds fresh protocol state per loom execution (a `Safepoint`, one `Mutator` per mutator
+//! thread, a `PhaseCell`, a `WorkList`, a `ZeroQueue`) and calls the shipped methods: op
+//! entry (`Safepoint::enter`, with its wait on the restart) and exit (`Mutator::exit`),
+//! stopping and restarting the world (`Safepoint::stop`, dropping `Stopped`), taking and
+//! discarding the threads' buffers (`Stopped::take_mark_buffers`,
+//! `Stopped::discard_zero_queues`), the phase word's loads and stores, the barrier's push
+//! (`WorkList::push_from_mutator`), a worker's push and pop (`LocalWork`), the termination
+//! test (`WorkList::try_terminate`), and the count-zero queueing step
+//! (`reclaim::queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
 //!
-//! # The two fence variants
-//! (a) **Op entry vs the collector** (heap `safepoint.rs` fact 1). The mutator stores an odd
-//!     `op_seq` then loads `STOP` / the phase; the collector stores `STOP` / the phase then
-//!     loads `op_seq`. In production the mutator's half is only a compiler fence and the
-//!     collector's half is `fence(SeqCst)` + `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`.
-//!     loom cannot express an asymmetric fence, so the models use the *fallback* that the
-//!     code also ships (`TRICOLOR_NO_MEMBARRIER`, or a kernel without membarrier): a real
-//!     `fence(SeqCst)` on both sides. That is the right abstraction of the membarrier
-//!     variant: membarrier returns only after every running thread of the process has
-//!     executed a full barrier at some point during the syscall (and a thread that was not
-//!     running has a barrier in its context switch), so every mutator execution is
-//!     equivalent to one where a `fence(SeqCst)` sits at the mutator's current program point,
-//!     totally ordered with the collector's fence — exactly what the symmetric pair gives.
-//!     The compiler fence keeps the compiler from moving the `op_seq` store past the loads,
-//!     so the hardware fence that membarrier injects lands between them or before/after
-//!     both, which are the two cases of the symmetric model.
+//! What is still restated is marked `restated:` with the function it mirrors: the
+//! `GcCell` flag and barrier (`gc_cell.rs`), the handle counts and mark bits of object
+//! headers (`Gc::clone` / `Gc::drop`, `Span::mark`), the count and roots passes
+//! (`mark.rs`), drop glue and frees, and the loops of `cycle.rs` that call the shipped
+//! steps. Those live in modules that need the heap (spans, headers, thread locals), which
+//! the loom build leaves out; docs/collector.md ("What the loom models check") lists them.
+//! The thread registry is not modelled either: `thread_cache::stop_the_world` hands
+//! `Safepoint::stop` its registered threads' `Mutator`s; a model hands it its own.
+//!
+//! # Controls
+//! Every passing model has a control that must fail (`#[should_panic]`): the same model
+//! with one rule of the protocol removed, through a loom-only constructor of the shipped
+//! type (`Safepoint::with_relaxed_stop_load`, `Safepoint::without_mutator_fence`,
+//! `PhaseCell::with_acquire_barrier_load`), a parameter (a termination that ignores the
+//! threads' buffers), or the restated logic of a version that no longer ships
+//! (`borrow_mut` deciding its barrier outside the op, the count-zero check by phase alone,
+//! a barrier that decides before it holds the cell's flag). Three of them are findings:
+//! loom found the bug in the protocol as it then shipped, and the library was fixed.
+//!
+//! # Fences
+//! (a) **Op entry vs the collector** (heap `safepoint.rs` fact 1). In production the
+//!     mutator's half is a compiler fence and the collector's half is `fence(SeqCst)` +
+//!     `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`. loom cannot express an asymmetric
+//!     fence, so the loom build always uses the fallback the code also ships
+//!     (`TRICOLOR_NO_MEMBARRIER`, or a kernel without membarrier): a real `fence(SeqCst)`
+//!     on both sides. That is the exact abstraction of the membarrier variant: membarrier
+//!     returns only after every running thread of the process has executed a full barrier
+//!     during the syscall (and a thread that was not running has one in its context
+//!     switch), so every mutator execution is equivalent to one where a `fence(SeqCst)`
+//!     sits at the mutator's current program point, totally ordered with the collector's
+//!     fence. The compiler fence keeps the compiler from moving the `op_seq` store past the
+//!     loads, so the hardware fence that membarrier injects lands between them or
+//!     before/after both, which are the two cases of the symmetric model.
 //! (b) **Barrier sites outside ops** (`collector/phase.rs` fact 1): a `SeqCst`
-//!     read-modify-write (`Gc::clone`'s count increment, `GcCell::borrow_mut`'s flag CAS)
-//!     then a `SeqCst` phase load, against the collector's `SeqCst` phase store (+ the
-//!     handshake's fence) and a later read of the same location (`SeqCst` count load in the
-//!     roots pass; the reader-adding CAS of `collector_read`). Modelled as written.
+//!     read-modify-write (`Gc::clone`'s count increment) then a `SeqCst` phase load
+//!     (`PhaseCell::seqcst`), against the collector's `SeqCst` phase store
+//!     (`PhaseCell::set`) and a later `SeqCst` read of the count (the roots pass).
 //!
-//! # loom's memory model, and one workaround
+//! # loom's memory model
 //! loom 0.7 implements `fence(SeqCst)` exactly but treats `SeqCst` *accesses* as
 //! acquire/release, except that a `SeqCst` load never reads a `SeqCst` store older (in
-//! modification order) than another `SeqCst` store to the same location. The initial value
-//! of a loom atomic is not a `SeqCst` store, so a `SeqCst` load could read the initial value
-//! past a `SeqCst` store it does not happen-after, which C++20 forbids (the initial value
-//! happens-before that store). Each model therefore re-stores its initial values with
-//! `SeqCst` before spawning (`init_seqcst`); in the shipped code those values are static
-//! initialisers or stores that happen-before both threads, so this adds no ordering that the
-//! real code lacks. loom also explores executions under a preemption bound (default 3 here,
-//! `LOOM_MAX_PREEMPTIONS` overrides), so these are bounded checks, not proofs.
+//! modification order) than another `SeqCst` store to the same location; its initial values
+//! are not `SeqCst` stores, so `crate::sync`'s loom atomics store their initial value again
+//! with `SeqCst` (`sync.rs` docs). loom explores executions under a preemption bound
+//! (default 3 here, `LOOM_MAX_PREEMPTIONS` overrides), so these are bounded checks, not
+//! proofs.
 //!
-//! # Findings (each failing model is kept as `#[should_panic]`: the protocol before its fix,
-//! which must keep failing; the library follows the passing `_fixed` model next to it;
-//! each model's doc comment gives the interleaving)
-//! 1. `borrow_mut_barrier_vs_mark_termination`: the deletion barrier decides to shade
-//!    (`phase_seqcst() == Mark`, outside any op) and only then enters the op that shades,
+//! # Findings (kept as `#[should_panic]` controls: the protocol before its fix, which must
+//! keep failing; each model's doc comment gives the interleaving)
+//! 1. `borrow_mut_barrier_vs_mark_termination`: the deletion barrier decided to shade
+//!    (`phase_seqcst() == Mark`, outside any op) and only then entered the op that shades,
 //!    re-checking the phase there. A marker that traces the cell's owner in between skips
 //!    the writer-held cell, mark termination does not wait for a thread outside an op, and
 //!    the op then sees `Sweep` and shades nothing: a handle counted as internal and moved
 //!    out of the cell keeps an unmarked object, which the sweep frees.
-//! 2. `op_bracket_vs_stop_the_world_restart` / `termination_vs_late_shade`:
-//!    `Op::enter_with` loads `STOP` with `Relaxed`. An op that reads the `false` stored by
-//!    `StoppedWorld::drop` is not ordered after the stopped world's work: it may read the
-//!    stale phase `Mark` after mark termination set `Sweep` (and shade / allocate black),
-//!    and its cache accesses race with `flush_caches`' writes to that cache.
+//! 2. `op_bracket_vs_stop_the_world_restart` / `termination_vs_late_shade`: op entry
+//!    loaded `STOP` with `Relaxed`. An op that reads the `false` stored by the restart is
+//!    not ordered after the stopped world's work: it may read the stale phase `Mark` after
+//!    mark termination set `Sweep` (and shade / allocate black), and its cache accesses
+//!    race with `flush_caches`' writes to that cache.
 //! 3. `count_zero_vs_cycle_phase_only`: prompt reclamation's first attempt decided in the
 //!    op after `Gc::drop`'s decrement whether to queue the object, by the phase alone. A
 //!    whole cycle can run between the decrement and the op: it frees the object (zero
@@ -66,16 +84,17 @@
 //!    before the decrement and must be unchanged in the op).
 
 #![cfg(tricolor_loom)]
-// Every `unsafe` block below dereferences the pointer that a loom `UnsafeCell` hands to
-// `with` / `with_mut`; loom checks that those accesses are ordered, which is what the
-// models test.
-#![allow(clippy::undocumented_unsafe_blocks)]
 
 use loom::cell::UnsafeCell;
-use loom::sync::atomic::Ordering::{self, Acquire, Relaxed, Release, SeqCst};
-use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 use loom::sync::Arc;
 use loom::thread;
+
+use crate::collector::phase::{Phase, PhaseCell};
+use crate::collector::reclaim::queue_if_unchanged;
+use crate::collector::work::{LocalWork, WorkList};
+use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped, ZeroQueue};
+use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
 /// Runs `f` under loom with a preemption bound (default 3; `LOOM_MAX_PREEMPTIONS` wins)
 /// and prints how many executions it explored (`--nocapture` shows it).
@@ -97,200 +116,168 @@ fn model<F: Fn() + Sync + Send + 'static>(f: F) {
     );
 }
 
-// ===== Phase (collector/phase.rs) ==========================================================
+// ===== Ops and stopped worlds (heap/safepoint.rs, shipped) ================================
 
-const OFF: u8 = 0;
-const MARK: u8 = 1;
-const SWEEP: u8 = 2;
+/// An op of a model thread on its own `Mutator`: entered by the shipped `Safepoint::enter`,
+/// exited by the shipped `Mutator::exit` — what `heap::Op` does, without a thread cache.
+struct ModelOp<'a> {
+    mutator: &'a Mutator,
+}
 
-struct PhaseModel(AtomicU8);
-
-impl PhaseModel {
-    fn new(phase: u8) -> PhaseModel {
-        let cell = PhaseModel(AtomicU8::new(phase));
-        // loom workaround (module docs): the initial value as a SeqCst store.
-        cell.0.store(phase, SeqCst);
-        cell
-    }
-    /// `phase::set_phase`: `PHASE.store(phase, SeqCst)`.
-    fn set(&self, phase: u8) {
-        self.0.store(phase, SeqCst);
-    }
-    /// `phase::phase_seqcst` (barrier sites outside ops, phase fact 1).
-    fn seqcst(&self) -> u8 {
-        self.0.load(SeqCst)
-    }
-    /// `phase::phase_in_op` (inside an op, phase fact 2).
-    fn in_op(&self) -> u8 {
-        self.0.load(Relaxed)
+impl<'a> ModelOp<'a> {
+    fn enter(safepoint: &Safepoint, mutator: &'a Mutator) -> ModelOp<'a> {
+        safepoint.enter(mutator);
+        ModelOp { mutator }
     }
 }
 
-// ===== Ops, handshakes, the stopped world (heap/thread_cache.rs, heap/safepoint.rs) =========
-
-/// One mutator thread's `op_seq` and the global `STOP`, fallback fence variant (a).
-struct Safepoint {
-    /// `ThreadCache::op_seq`.
-    op_seq: AtomicU64,
-    /// `thread_cache::STOP`.
-    stop: AtomicBool,
-    /// The ordering of the `STOP` load in `Op::enter_with`: `Relaxed` as shipped; the
-    /// `_fixed` models use `Acquire` (the proposed fix).
-    stop_load: Ordering,
+impl Drop for ModelOp<'_> {
+    fn drop(&mut self) {
+        self.mutator.exit();
+    }
 }
 
-impl Safepoint {
-    fn new(stop_load: Ordering) -> Safepoint {
-        let sp = Safepoint {
-            op_seq: AtomicU64::new(0),
-            stop: AtomicBool::new(false),
-            stop_load,
-        };
-        sp.op_seq.store(0, SeqCst);
-        sp.stop.store(false, SeqCst);
-        sp
+// SAFETY: entered through `Safepoint::enter` by the model thread that owns `mutator` (each
+// model thread has its own, and only it enters ops on it), exited only in `Drop`; a
+// `ModelOp` stays on the thread that entered it.
+unsafe impl InOp for ModelOp<'_> {
+    fn mutator(&self) -> &Mutator {
+        self.mutator
     }
+}
 
-    /// `Op::enter_with`.
-    fn enter_op(&self) {
-        loop {
-            // `let seq = seq_cell.load(Relaxed)`
-            let seq = self.op_seq.load(Relaxed);
-            assert!(seq & 1 == 0, "nested op");
-            // `seq_cell.store(seq + 1, Relaxed)`
-            self.op_seq.store(seq + 1, Relaxed);
-            // `safepoint::mutator_fence()`, fallback: `fence(SeqCst)` (variant (a)).
-            fence(SeqCst);
-            // `if !STOP.load(Relaxed) { return Op }`
-            if !self.stop.load(self.stop_load) {
-                return;
+/// restated: `thread_cache::stop_the_world`, whose registry snapshot is the model's fixed
+/// set of mutators. The stop itself is the shipped `Safepoint::stop`.
+fn stop_world<'s>(safepoint: &'s Safepoint, mutators: &[&Mutator]) -> Stopped<'s> {
+    safepoint.stop(|| mutators.iter().copied())
+}
+
+/// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): stop,
+/// `discard_zero_queues`, `set_phase(Mark)`, restart — each step the shipped call.
+fn start_cycle(sp: &Safepoint, phase: &PhaseCell, mutators: &[&Mutator], zero: &ZeroQueue) {
+    let mut stopped = stop_world(sp, mutators);
+    // SAFETY: `stop_world` waited for every one of `mutators`.
+    unsafe { stopped.discard_zero_queues(mutators.iter().copied(), zero) };
+    phase.set(Phase::Mark);
+    drop(stopped);
+}
+
+/// Mark termination, `cycle.rs` `run_cycle` step 4. restated: the loop and the drain's
+/// loop (`mark::drain`, one worker); shipped: every step in them (`LocalWork::pop`,
+/// `WorkList::set_flush_mode`, `Safepoint::stop`, `WorkList::try_terminate` with
+/// `Stopped::take_mark_buffers`, `PhaseCell::set`, the restart). `trace` marks through one
+/// popped object; `at_termination` runs in the stopped world that ends marking.
+/// `take_buffers: false` is the control that looks only at the global list. Returns the
+/// objects drained, in order.
+fn mark_termination(
+    phase: &PhaseCell,
+    sp: &Safepoint,
+    work: &WorkList,
+    mutators: &[&Mutator],
+    take_buffers: bool,
+    mut trace: impl FnMut(usize, &mut LocalWork<'_>),
+    at_termination: impl FnOnce(),
+) -> Vec<usize> {
+    let mut local = LocalWork::on(work, false);
+    let mut drained = Vec::new();
+    loop {
+        while let Some(object) = local.pop() {
+            drained.push(object);
+            trace(object, &mut local);
+        }
+        work.set_flush_mode(true);
+        let mut stopped = stop_world(sp, mutators);
+        let done = work.try_terminate(|publish| {
+            if take_buffers {
+                // SAFETY: `stop_world` waited for every one of `mutators`.
+                unsafe { stopped.take_mark_buffers(mutators.iter().copied(), publish) }
+            } else {
+                0
             }
-            // `seq_cell.store(seq + 2, Release); wait_while_stopped()`
-            self.op_seq.store(seq + 2, Release);
-            self.wait_while_stopped();
+        });
+        if done {
+            at_termination();
+            phase.set(Phase::Sweep);
+            work.set_flush_mode(false);
+            drop(stopped);
+            return drained;
         }
-    }
-
-    /// `wait_while_stopped`: `while STOP.load(Acquire) { STOP_DONE.wait(..) }` under
-    /// `STOP_WAIT` (the lock only parks the thread; the Acquire load carries the ordering).
-    fn wait_while_stopped(&self) {
-        while self.stop.load(Acquire) {
-            thread::yield_now();
-        }
-    }
-
-    /// `impl Drop for Op`: `seq_cell.store(seq + 1, Release)`.
-    fn exit_op(&self) {
-        let seq = self.op_seq.load(Relaxed);
-        self.op_seq.store(seq + 1, Release);
-    }
-
-    /// `thread_cache::handshake` (after the caller's `set_phase`).
-    fn handshake(&self) {
-        // `safepoint::collector_fence()`: `fence(SeqCst)` (+ membarrier, variant (a)).
-        fence(SeqCst);
-        // `let seq = cache.op_seq().load(Acquire); if seq % 2 == 1 { wait_until(!= seq) }`
-        let seq = self.op_seq.load(Acquire);
-        if seq % 2 == 1 {
-            while self.op_seq.load(Acquire) == seq {
-                thread::yield_now();
-            }
-        }
-    }
-
-    /// `thread_cache::stop_the_world`.
-    fn stop_the_world(&self) {
-        // `STOP.store(true, SeqCst); safepoint::collector_fence()`
-        self.stop.store(true, SeqCst);
-        fence(SeqCst);
-        // `wait_until(|| cache.op_seq().load(Acquire) % 2 == 0)`
-        while self.op_seq.load(Acquire) % 2 == 1 {
-            thread::yield_now();
-        }
-    }
-
-    /// `impl Drop for StoppedWorld`: `STOP.store(false, Release)` (under `STOP_WAIT`).
-    fn start_the_world(&self) {
-        self.stop.store(false, Release);
+        drop(stopped);
     }
 }
 
-// ===== Objects, mark bits, the grey queue (collector/mark.rs, heap/span.rs) ===============
+/// The grey objects left in `mutator`'s buffer, read in a stopped world (the shipped
+/// `Stopped::take_mark_buffers`).
+fn buffered_grey(sp: &Safepoint, mutator: &Mutator) -> usize {
+    let mut left = 0;
+    let mut stopped = stop_world(sp, &[mutator]);
+    // SAFETY: `stop_world` waited for `mutator`.
+    unsafe { stopped.take_mark_buffers([mutator], |buffer| left += buffer.len()) };
+    left
+}
 
-/// One managed object's header fields and mark bit.
+// ===== Objects and mark bits (restated: collector/header.rs, heap/span.rs, mark.rs) =======
+
+/// The modelled objects' addresses (work-list and zero-queue entries are addresses).
+const X: usize = 0x100;
+const Y: usize = 0x200;
+const Z: usize = 0x300;
+
+/// restated: one managed object's header counts and its span mark bit.
 struct Object {
+    addr: usize,
     /// `Header::handles`.
     handles: AtomicU32,
     /// `Header::internal` (written and read by the collector only).
     internal: AtomicU32,
-    /// The object's bit in its span's mark bitmap (`Span::mark` / `Span::is_marked`).
+    /// The object's bit in its span's mark bitmap.
     mark: AtomicU64,
 }
 
 impl Object {
-    fn new(handles: u32, internal: u32) -> Object {
-        let object = Object {
+    fn new(addr: usize, handles: u32, internal: u32) -> Object {
+        Object {
+            addr,
             handles: AtomicU32::new(handles),
             internal: AtomicU32::new(internal),
             mark: AtomicU64::new(0),
-        };
-        object.handles.store(handles, SeqCst);
-        object.internal.store(internal, SeqCst);
-        object.mark.store(0, SeqCst);
-        object
+        }
     }
-    /// `Span::is_marked`: `load(Relaxed)`.
+
+    /// restated: `Span::is_marked`, `load(Relaxed)`.
     fn is_marked(&self) -> bool {
         self.mark.load(Relaxed) != 0
     }
-}
 
-/// `mark::GREY` (a `SegQueue<usize>`), reduced to the number of entries: a push is a
-/// Release publication, a pop an Acquire, `is_empty` loads with `SeqCst` (crossbeam).
-struct Grey(AtomicUsize);
-
-impl Grey {
-    fn new() -> Grey {
-        let grey = Grey(AtomicUsize::new(0));
-        grey.0.store(0, SeqCst);
-        grey
-    }
-    fn push(&self) {
-        self.0.fetch_add(1, Release);
-    }
-    fn pop(&self) -> bool {
-        let mut n = self.0.load(Acquire);
-        while n > 0 {
-            match self.0.compare_exchange(n, n - 1, Acquire, Acquire) {
-                Ok(_) => return true,
-                Err(now) => n = now,
-            }
-        }
-        false
-    }
-    fn is_empty(&self) -> bool {
-        self.0.load(SeqCst) == 0
+    /// restated: `mark::mark_grey` (scan span): `if is_marked { false } else
+    /// { fetch_or(bit, Relaxed) was clear }`.
+    fn mark_grey(&self) -> bool {
+        !self.is_marked() && self.mark.fetch_or(1, Relaxed) == 0
     }
 }
 
-/// `mark::shade`: `if span.is_marked(slot) { return } if span.mark(slot) { GREY.push }`
-/// (`Span::mark` is `fetch_or(bit, Relaxed)`). The modelled object is in a scan span.
-fn shade(object: &Object, grey: &Grey) {
-    if object.is_marked() {
-        return;
-    }
-    if object.mark.fetch_or(1, Relaxed) == 0 {
-        grey.push();
+/// `mark::shade`: the mark bit (restated), then the shipped `WorkList::push_from_mutator`
+/// into the op's thread's buffer.
+fn shade(op: &ModelOp<'_>, work: &WorkList, object: &Object) {
+    if object.mark_grey() {
+        work.push_from_mutator(op, object.addr);
     }
 }
 
-// ===== GcCell (gc_cell.rs) =================================================================
+/// `mark::shade_into`: the mark bit (restated), then the shipped `LocalWork::push`.
+fn shade_into(local: &mut LocalWork<'_>, object: &Object) {
+    if object.mark_grey() {
+        local.push(object.addr);
+    }
+}
+
+// ===== GcCell (restated: gc_cell.rs) =======================================================
 
 const WRITER: usize = 1 << (usize::BITS - 1);
 const EMPTY: usize = 0;
-const HANDLE_Y: usize = 1;
 
-/// A `GcCell<Option<Gc<Y>>>`: the flag and the value (two words, so a torn read would show).
+/// restated: a `GcCell<Option<Gc<Y>>>`, its flag and its value (two words, so a torn read
+/// would show).
 struct CellModel {
     /// `GcCell::state`.
     state: AtomicUsize,
@@ -299,13 +286,11 @@ struct CellModel {
 }
 
 impl CellModel {
-    fn holding_y() -> CellModel {
-        let cell = CellModel {
+    fn holding(handle: usize) -> CellModel {
+        CellModel {
             state: AtomicUsize::new(0),
-            value: UnsafeCell::new((HANDLE_Y, HANDLE_Y)),
-        };
-        cell.state.store(0, SeqCst);
-        cell
+            value: UnsafeCell::new((handle, handle)),
+        }
     }
 
     /// `GcCell::try_take_writer`: `compare_exchange(0, WRITER, SeqCst, Relaxed)`.
@@ -313,20 +298,6 @@ impl CellModel {
         self.state
             .compare_exchange(0, WRITER, SeqCst, Relaxed)
             .is_ok()
-    }
-
-    /// `GcCell::borrow_mut`'s loop: `while !try_take_writer() { ..; backoff() }`, checking
-    /// that every state it sees while waiting is whole (readers only, or `WRITER` alone).
-    fn take_writer_waiting(&self) {
-        while !self.try_take_writer() {
-            // `let state = self.state.load(Relaxed)` (for the same-thread panics).
-            let state = self.state.load(Relaxed);
-            assert!(
-                state == 0 || state == WRITER || state & WRITER == 0,
-                "borrow flag half-state {state:#x}"
-            );
-            thread::yield_now();
-        }
     }
 
     /// `impl Drop for GcRefMut`: `state.swap(0, Release)`, asserting it was `WRITER`.
@@ -369,22 +340,26 @@ impl CellModel {
             return None;
         }
         // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
+        // other access to the cell.
         let first = self.value.with(|v| unsafe { (*v).0 });
         hold();
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
+        // SAFETY: as above.
         let second = self.value.with(|v| unsafe { (*v).1 });
         assert_eq!(first, second, "the collector saw a half-written value");
         self.release_reader();
         Some(first)
     }
 
+    /// Whether the value holds `handle` (the barrier's trace of the value, writer held).
+    fn holds(&self, handle: usize) -> bool {
+        // SAFETY: as in `collector_trace`.
+        self.value.with(|v| unsafe { (*v).0 == handle })
+    }
+
     /// The mutation under the writer flag: `std::mem::take(&mut *guard)`, moving the
     /// handle out of the heap into a local (a move: the count does not change).
     fn move_out(&self) -> usize {
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
+        // SAFETY: as in `collector_trace`.
         self.value.with_mut(|v| unsafe {
             let old = *v;
             assert_eq!(old.0, old.1, "the mutator saw a half-written value");
@@ -394,196 +369,221 @@ impl CellModel {
     }
 }
 
-/// `GcCell::borrow_mut` + `after_take_writer` + `deletion_barrier` for a cell holding a
-/// handle to `y`. Returns once the writer flag is held (the guard exists). `sp` is the
-/// mutator's op state: the barrier's shade runs inside an op (`deletion_barrier`:
-/// `enter_op(); if phase_in_op() == Mark { shade }`).
-fn borrow_mut_with_barrier(
+/// Which `borrow_mut` a model runs (all restated from `gc_cell.rs`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum BorrowMut {
+    /// As shipped (`try_take_writer_with_barrier`): `enter_op(); CAS; if ok &&
+    /// phase_in_op() == Mark { shade contents }; exit`, retried until the CAS succeeds.
+    InOp,
+    /// Finding 1, the version before the fix: CAS (waiting), then `if phase_seqcst() ==
+    /// Mark { enter_op(); if phase_in_op() == Mark { shade contents }; exit }`.
+    DecideOutsideOp,
+    /// Control: the barrier decides before the flag is held: `if phase_seqcst() == Mark {
+    /// op { shade } }`, then the CAS. The rule removed: look at the phase only after the
+    /// flag keeps the collector out of the cell.
+    DecideBeforeFlag,
+}
+
+/// `GcCell::borrow_mut` of a cell whose value holds the only handle to `y`, with its
+/// deletion barrier; returns once the writer flag is held.
+fn borrow_mut(
+    how: BorrowMut,
     cell: &CellModel,
-    phase: &PhaseModel,
     sp: &Safepoint,
+    mutator: &Mutator,
+    phase: &PhaseCell,
+    work: &WorkList,
     y: &Object,
-    grey: &Grey,
 ) {
-    cell.take_writer_waiting();
-    // `after_take_writer`: `if T::NEEDS_TRACE && phase_seqcst() == Mark { deletion_barrier }`
-    if phase.seqcst() == MARK {
-        // `deletion_barrier`: the value holds `y` (the guard holds the writer flag).
-        sp.enter_op();
-        if phase.in_op() == MARK {
-            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-            // other access to the cell (module docs).
-            let holds_y = cell.value.with(|v| unsafe { (*v).0 == HANDLE_Y });
-            if holds_y {
-                shade(y, grey);
+    match how {
+        BorrowMut::InOp => loop {
+            let op = ModelOp::enter(sp, mutator);
+            let ok = cell.try_take_writer();
+            if ok && phase.in_op() == Phase::Mark && cell.holds(y.addr) {
+                shade(&op, work, y);
+            }
+            drop(op);
+            if ok {
+                return;
+            }
+            thread::yield_now();
+        },
+        BorrowMut::DecideOutsideOp => {
+            while !cell.try_take_writer() {
+                thread::yield_now();
+            }
+            if phase.seqcst() == Phase::Mark {
+                let op = ModelOp::enter(sp, mutator);
+                if phase.in_op() == Phase::Mark && cell.holds(y.addr) {
+                    shade(&op, work, y);
+                }
             }
         }
-        sp.exit_op();
+        BorrowMut::DecideBeforeFlag => {
+            if phase.seqcst() == Phase::Mark {
+                let op = ModelOp::enter(sp, mutator);
+                if phase.in_op() == Phase::Mark && cell.holds(y.addr) {
+                    shade(&op, work, y);
+                }
+            }
+            while !cell.try_take_writer() {
+                thread::yield_now();
+            }
+        }
     }
 }
 
-// ===== Model 1 =============================================================================
+// ===== Model 1 and 2: barrier vs counting ==================================================
 
-/// **Barrier vs counting on one cell.** Object `x` holds `GcCell<Option<Gc<Y>>>` with the
-/// only handle to `y`. The mutator borrows the cell mutably (flag CAS, SeqCst phase load,
-/// deletion barrier in an op) and moves the handle out into a local. The collector turns
-/// the barrier on (`set_phase(Mark)` + handshake, `cycle.rs` step 2) and counts `x`
-/// (`mark::count_internal` tracing the cell through `collector_read`).
+/// The body of models 1 and 2. Object `x` holds `GcCell<Option<Gc<Y>>>` with the only
+/// handle to `y`. The mutator borrows the cell mutably (`how`) and moves the handle out
+/// into a local. The collector starts a cycle (`start_cycle`: stop, `Mark`, restart) and
+/// counts `x` (restated `mark::count_internal` tracing the cell through `collector_read`);
+/// with `long_read`, the count holds its read across a yield (the mutator waits for it in
+/// `borrow_mut`) and the mark phase traces `x` again (a writer-held cell is skipped).
 /// Property: if the collector counted the handle as internal and the mutator moved it out,
-/// the mutator shaded `y` (variant (b): the CAS + phase load vs phase store + the CAS).
+/// the mutator's barrier shaded `y`; neither side sees a half-written value (loom's
+/// `UnsafeCell` also checks that their accesses are ordered); the flag is released.
+fn barrier_vs_counting(how: BorrowMut, long_read: bool) {
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    let work = Arc::new(WorkList::new());
+    let cell = Arc::new(CellModel::holding(Y));
+    let y = Arc::new(Object::new(Y, 1, 0));
+
+    let thread = {
+        let (phase, sp, mutator, work, cell, y) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            work.clone(),
+            cell.clone(),
+            y.clone(),
+        );
+        thread::spawn(move || {
+            borrow_mut(how, &cell, &sp, &mutator, &phase, &work, &y);
+            let moved = cell.move_out();
+            cell.release_writer();
+            moved == Y
+        })
+    };
+
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    // restated `count_internal`: trace `x`; a reported edge to unmarked `y` counts.
+    let hold = || {
+        if long_read {
+            thread::yield_now();
+        }
+    };
+    let counted = cell.collector_trace(hold) == Some(Y) && !y.is_marked();
+    if counted {
+        y.internal.fetch_add(1, Relaxed);
+    }
+    if long_read {
+        // restated `mark::drain` tracing `x`: skipped if writer-held.
+        let mut local = LocalWork::on(&work, false);
+        if cell.collector_trace(|| {}) == Some(Y) {
+            shade_into(&mut local, &y);
+        }
+    }
+
+    let moved_out = thread.join().unwrap();
+    assert_eq!(cell.state.load(Relaxed), 0, "borrow flag not released");
+    if counted && moved_out {
+        assert!(
+            y.is_marked(),
+            "y counted as internal, moved out, and never shaded"
+        );
+    }
+}
+
+/// **Model 1: barrier vs counting on one cell** (see `barrier_vs_counting`), the shipped
+/// `borrow_mut`.
 #[test]
 fn barrier_vs_counting_on_one_cell() {
-    model(|| {
-        let phase = Arc::new(PhaseModel::new(OFF));
-        let sp = Arc::new(Safepoint::new(Relaxed));
-        let cell = Arc::new(CellModel::holding_y());
-        let y = Arc::new(Object::new(1, 0));
-        let grey = Arc::new(Grey::new());
-
-        let mutator = {
-            let (phase, sp, cell, y, grey) = (
-                phase.clone(),
-                sp.clone(),
-                cell.clone(),
-                y.clone(),
-                grey.clone(),
-            );
-            thread::spawn(move || {
-                borrow_mut_with_barrier(&cell, &phase, &sp, &y, &grey);
-                let moved = cell.move_out();
-                cell.release_writer();
-                moved == HANDLE_Y
-            })
-        };
-
-        // cycle.rs `run_cycle` step 2: `set_phase(Mark); heap::handshake()`.
-        phase.set(MARK);
-        sp.handshake();
-        // Step 3, `count_internal`: trace `x`; a reported edge to unmarked `y` counts.
-        let counted = cell.collector_trace(|| {}) == Some(HANDLE_Y) && !y.is_marked();
-        if counted {
-            y.internal.fetch_add(1, Relaxed);
-        }
-
-        let moved_out = mutator.join().unwrap();
-        if counted && moved_out {
-            assert!(
-                y.is_marked(),
-                "y counted as internal, moved out, and never shaded"
-            );
-        }
-    });
+    model(|| barrier_vs_counting(BorrowMut::InOp, false));
 }
 
-// ===== Model 2 =============================================================================
+/// Control for model 1: a barrier that reads the phase before it holds the flag sees
+/// `Off`; the cycle starts and the count reads the handle; the mutator takes the flag and
+/// moves the handle out unshaded. Must keep failing.
+#[test]
+#[should_panic]
+fn control_barrier_deciding_before_the_flag_fails() {
+    model(|| barrier_vs_counting(BorrowMut::DecideBeforeFlag, false));
+}
 
-/// **A handle moved out of a cell while the cell is being counted.** As model 1, but the
-/// collector holds its read across a yield (a long trace) and the mutator waits in
-/// `borrow_mut`'s loop for it; then the collector reads the cell a second time (the mark
-/// phase tracing `x`, which may find it writer-held: the failed-read path fixed in 40db282
-/// must release nothing). Properties: neither side ever sees a half-written value (loom's
-/// `UnsafeCell` also checks that the accesses are ordered), the flag is never a mix of
-/// readers and `WRITER`, and either the count excludes the handle or `y` is shaded.
+/// **Model 2: a handle moved out of a cell while the cell is being counted** (see
+/// `barrier_vs_counting`, `long_read`), the shipped `borrow_mut`. Also checks the
+/// failed-read path of the mark phase's trace (fixed in 40db282), which must release
+/// nothing.
 #[test]
 fn handle_moved_out_while_cell_is_counted() {
-    model(|| {
-        let phase = Arc::new(PhaseModel::new(OFF));
-        let sp = Arc::new(Safepoint::new(Relaxed));
-        let cell = Arc::new(CellModel::holding_y());
-        let y = Arc::new(Object::new(1, 0));
-        let grey = Arc::new(Grey::new());
-
-        let mutator = {
-            let (phase, sp, cell, y, grey) = (
-                phase.clone(),
-                sp.clone(),
-                cell.clone(),
-                y.clone(),
-                grey.clone(),
-            );
-            thread::spawn(move || {
-                borrow_mut_with_barrier(&cell, &phase, &sp, &y, &grey);
-                let moved = cell.move_out();
-                cell.release_writer();
-                moved == HANDLE_Y
-            })
-        };
-
-        phase.set(MARK);
-        sp.handshake();
-        // Counting, holding the read across a yield so the mutator waits on it.
-        let counted = cell.collector_trace(thread::yield_now) == Some(HANDLE_Y) && !y.is_marked();
-        // Marking traces `x` again (`mark::drain`): skipped if writer-held.
-        let marked_through_x = cell.collector_trace(|| {}) == Some(HANDLE_Y);
-        if marked_through_x {
-            shade(&y, &grey);
-        }
-
-        let moved_out = mutator.join().unwrap();
-        assert_eq!(cell.state.load(Relaxed), 0, "borrow flag not released");
-        if counted && moved_out {
-            assert!(
-                y.is_marked(),
-                "y counted as internal, moved out, and never shaded"
-            );
-        }
-    });
+    model(|| barrier_vs_counting(BorrowMut::InOp, true));
 }
 
-// ===== Model 3 =============================================================================
-
-/// `Gc::clone`: `handles.fetch_add(1, SeqCst)`, then `if phase_seqcst() == Mark {
-/// clone_barrier }` (`enter_op(); if phase_in_op() == Mark { shade }`).
-fn clone_handle(y: &Object, phase: &PhaseModel, sp: &Safepoint, grey: &Grey, phase_load: Ordering) {
-    y.handles.fetch_add(1, SeqCst);
-    if phase.0.load(phase_load) == MARK {
-        sp.enter_op();
-        if phase.in_op() == MARK {
-            shade(y, grey);
-        }
-        sp.exit_op();
-    }
+/// Control for model 2: as model 1's control, with the long read. Must keep failing.
+#[test]
+#[should_panic]
+fn control_long_read_with_barrier_deciding_before_the_flag_fails() {
+    model(|| barrier_vs_counting(BorrowMut::DecideBeforeFlag, true));
 }
 
-/// `impl Drop for Gc`: `handles.fetch_sub(1, Release)`.
-fn drop_handle(y: &Object) {
-    y.handles.fetch_sub(1, Release);
-}
+// ===== Model 3: clone during the phase change ==============================================
 
 /// The body of model 3. `internal`: handles to `y` inside the heap, counted by the count
 /// pass before the roots pass. `external`: whether the mutator starts with a handle of its
 /// own (then it clones that and drops the original; else it clones the heap handle out).
-fn clone_during_phase_change(internal: u32, external: bool, phase_load: Ordering) {
-    let phase = Arc::new(PhaseModel::new(OFF));
-    let sp = Arc::new(Safepoint::new(Relaxed));
-    let handles = internal + u32::from(external);
-    let y = Arc::new(Object::new(handles, 0));
-    let grey = Arc::new(Grey::new());
+fn clone_during_phase_change(internal: u32, external: bool, phase: PhaseCell) {
+    let phase = Arc::new(phase);
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    let work = Arc::new(WorkList::new());
+    let y = Arc::new(Object::new(Y, internal + u32::from(external), 0));
 
-    let mutator = {
-        let (phase, sp, y, grey) = (phase.clone(), sp.clone(), y.clone(), grey.clone());
+    let thread = {
+        let (phase, sp, mutator, work, y) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            work.clone(),
+            y.clone(),
+        );
         thread::spawn(move || {
-            clone_handle(&y, &phase, &sp, &grey, phase_load);
+            // restated `Gc::clone`: `handles.fetch_add(1, SeqCst)`; then the shipped
+            // `phase_seqcst()` and `clone_barrier`: `enter_op(); if phase_in_op() == Mark
+            // { shade }`.
+            y.handles.fetch_add(1, SeqCst);
+            if phase.seqcst() == Phase::Mark {
+                let op = ModelOp::enter(&sp, &mutator);
+                if phase.in_op() == Phase::Mark {
+                    shade(&op, &work, &y);
+                }
+            }
             if external {
-                drop_handle(&y);
+                // restated `Gc::drop`: `handles.fetch_sub(1, Release)` (not the last).
+                y.handles.fetch_sub(1, Release);
             }
             // The mutator now holds exactly one handle outside the heap.
         })
     };
 
-    // cycle.rs step 2 then the count pass (its result: `internal`).
-    phase.set(MARK);
-    sp.handshake();
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    // The count pass's result.
     y.internal.store(internal, Relaxed);
-    // `mark::shade_roots`: `let internal = header.internal.swap(0, Relaxed); if
-    // !is_marked && header.handles.load(SeqCst) > internal { shade }`.
+    // restated `mark::shade_roots`: reset `internal`; `if !is_marked && handles.load(SeqCst)
+    // > internal { shade }`.
     let counted = y.internal.swap(0, Relaxed);
     let root = !y.is_marked() && y.handles.load(SeqCst) > counted;
     if root {
-        shade(&y, &grey);
+        let mut local = LocalWork::on(&work, false);
+        shade_into(&mut local, &y);
     }
 
-    mutator.join().unwrap();
+    thread.join().unwrap();
     // Property (mark.rs, "why the roots are right"): an outside handle exists at the end,
     // so `y` was found a root or shaded by the clone barrier.
     assert!(
@@ -592,159 +592,186 @@ fn clone_during_phase_change(internal: u32, external: bool, phase_load: Ordering
     );
 }
 
-/// **A handle cloned and dropped during the phase change.** Two shapes: the brief's (the
-/// mutator holds the only handle, clones it and drops the original: internal = 0), and the
-/// one where the subtraction matters (the only handle is in the heap and counted; the
-/// mutator clones it out). Property: at the end, if the roots pass decided "not a root"
-/// (count <= internal), `y` was shaded by the clone barrier (an outside handle exists).
+/// **Model 3: a handle cloned and dropped during the phase change.** Two shapes: the
+/// mutator holds the only handle, clones it and drops the original (internal = 0); and the
+/// only handle is in the heap and counted, and the mutator clones it out (internal = 1,
+/// where the subtraction matters). Property: at the end, if the roots pass decided "not a
+/// root" (count <= internal), `y` was shaded by the clone barrier (an outside handle
+/// exists). The shipped `PhaseCell` (phase fact 1: SeqCst store and load).
 #[test]
 fn clone_and_drop_during_phase_change() {
-    model(|| clone_during_phase_change(0, true, SeqCst));
-    model(|| clone_during_phase_change(1, false, SeqCst));
+    model(|| clone_during_phase_change(0, true, PhaseCell::new()));
+    model(|| clone_during_phase_change(1, false, PhaseCell::new()));
 }
 
-/// Control: with an Acquire (not SeqCst) phase load in `Gc::clone` the Dekker pair of phase
-/// fact (1) is broken and model 3 must fail; proves the model can see the race.
+/// Control for model 3: with an Acquire (not SeqCst) load in `PhaseCell::seqcst` the Dekker
+/// pair of phase fact (1) is broken: the clone reads `Off`, the roots pass reads the count
+/// before the increment. Must keep failing.
 #[test]
 #[should_panic]
 fn control_clone_without_seqcst_phase_load_fails() {
-    model(|| clone_during_phase_change(1, false, Acquire));
+    model(|| clone_during_phase_change(1, false, PhaseCell::with_acquire_barrier_load()));
 }
 
-// ===== Model 4 =============================================================================
+// ===== Model 4: the op bracket vs stopped worlds ===========================================
 
-/// **Op bracket vs handshake.** The mutator runs one op that reads the phase and, if it saw
-/// `Off`, acts on the old phase (a white allocation: it writes collector-visible state, here
-/// an `UnsafeCell`). The collector sets `Mark` and handshakes, then reads that state (the
-/// span snapshot). Property: every op that saw `Off` ended before the handshake returned
-/// and happens-before the collector's read (loom flags the cell access otherwise); an op
-/// that did not end first saw `Mark`.
-#[test]
-fn op_bracket_vs_handshake() {
-    model(|| {
-        let phase = Arc::new(PhaseModel::new(OFF));
-        let sp = Arc::new(Safepoint::new(Relaxed));
-        let white_allocs = Arc::new(UnsafeCell::new(0u32));
+/// The body of model 4a. The mutator runs one op that reads the phase and, if it saw
+/// `Off`, acts on the old phase (a white allocation: it writes collector-visible state,
+/// here an `UnsafeCell`). The collector starts a cycle (stop, `Mark`, restart), then reads
+/// that state (as its span snapshot does). Property: an op that saw `Off` ended before the
+/// stop returned and happens-before the collector's read (loom flags the cell access
+/// otherwise); an op that did not end first saw `Mark`.
+fn op_vs_cycle_start(sp: Safepoint) {
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(sp);
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    let white_allocs = Arc::new(UnsafeCell::new(0u32));
 
-        let mutator = {
-            let (phase, sp, white_allocs) = (phase.clone(), sp.clone(), white_allocs.clone());
-            thread::spawn(move || {
-                sp.enter_op();
-                // `Gc::new`: `if phase_in_op() == Mark { mark_new }`.
-                let saw = phase.in_op();
-                if saw == OFF {
-                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-                    // other access to the cell (module docs).
-                    white_allocs.with_mut(|n| unsafe { *n += 1 });
-                }
-                sp.exit_op();
-                saw
-            })
-        };
-
-        phase.set(MARK);
-        sp.handshake();
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        let seen = white_allocs.with(|n| unsafe { *n });
-
-        let saw = mutator.join().unwrap();
-        if saw == OFF {
-            assert_eq!(
-                seen, 1,
-                "an op that saw Off was still running after the handshake"
-            );
-        }
-    });
-}
-
-/// **Op bracket vs stop-the-world: exclusion.** The mutator runs two ops; each sets the
-/// "work" flag and uses its cache. The collector stops the world, reads the flag and
-/// flushes the cache (`StoppedWorld::flush_caches`), reads the flag again. STOP is not
-/// cleared here (and an op that sees STOP gives up instead of waiting), so this checks only
-/// the exclusion half. Property: after the wait no op is in flight: the flag does not change
-/// while stopped, and the flush does not race with an op's cache use.
-#[test]
-fn op_bracket_vs_stop_the_world() {
-    model(|| {
-        let sp = Arc::new(Safepoint::new(Relaxed));
-        let work = Arc::new(AtomicU32::new(0));
-        let cache = Arc::new(UnsafeCell::new(0u32));
-
-        let mutator = {
-            let (sp, work, cache) = (sp.clone(), work.clone(), cache.clone());
-            thread::spawn(move || {
-                for _ in 0..2 {
-                    // `Op::enter_with`, but give up where it would wait.
-                    let seq = sp.op_seq.load(Relaxed);
-                    sp.op_seq.store(seq + 1, Relaxed);
-                    fence(SeqCst);
-                    if sp.stop.load(Relaxed) {
-                        sp.op_seq.store(seq + 2, Release);
-                        return;
-                    }
-                    work.fetch_add(1, Relaxed);
-                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-                    // other access to the cell (module docs).
-                    cache.with_mut(|c| unsafe { *c += 1 });
-                    sp.exit_op();
-                }
-            })
-        };
-
-        sp.stop_the_world();
-        let before = work.load(Relaxed);
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        cache.with_mut(|c| unsafe { *c = 0 });
-        thread::yield_now();
-        let after = work.load(Relaxed);
-        assert_eq!(before, after, "an op ran inside the stopped world");
-
-        mutator.join().unwrap();
-    });
-}
-
-/// The restart half of model 4: the collector stops the world, flushes the mutator's cache
-/// and sets `Sweep` (mark termination), then restarts it; the mutator's op may wait for the
-/// restart or slip in after it. Property (safepoint fact 3): the stopped world's work
-/// happens-before every op that starts after the restart: the op's cache use does not race
-/// with the flush (loom's `UnsafeCell` check) and the op sees `Sweep`, never `Mark`.
-fn stop_the_world_restart(stop_load: Ordering) {
-    let phase = Arc::new(PhaseModel::new(MARK));
-    let sp = Arc::new(Safepoint::new(stop_load));
-    let cache = Arc::new(UnsafeCell::new(0u32));
-
-    let mutator = {
-        let (phase, sp, cache) = (phase.clone(), sp.clone(), cache.clone());
+    let thread = {
+        let (phase, sp, mutator, white_allocs) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            white_allocs.clone(),
+        );
         thread::spawn(move || {
-            sp.enter_op();
+            let op = ModelOp::enter(&sp, &mutator);
+            // restated `Gc::new`: `if phase_in_op() == Mark { mark_new }`.
             let saw = phase.in_op();
-            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-            // other access to the cell (module docs).
-            cache.with_mut(|c| unsafe { *c += 1 });
-            sp.exit_op();
+            if saw == Phase::Off {
+                // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with
+                // every other access to the cell.
+                white_allocs.with_mut(|n| unsafe { *n += 1 });
+            }
+            drop(op);
             saw
         })
     };
 
-    sp.stop_the_world();
-    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-    // other access to the cell (module docs).
-    cache.with_mut(|c| unsafe { *c = 0 }); // `StoppedWorld::flush_caches`
-    phase.set(SWEEP); // `set_phase(Sweep)`
-    sp.start_the_world();
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    // SAFETY: as above.
+    let seen = white_allocs.with(|n| unsafe { *n });
 
-    let saw = mutator.join().unwrap();
-    // The op's increment survived the flush: it ran after the stopped world.
-    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-    // other access to the cell (module docs).
-    if cache.with(|c| unsafe { *c }) == 1 {
-        assert_eq!(saw, SWEEP, "an op after mark termination saw Mark");
+    let saw = thread.join().unwrap();
+    if saw == Phase::Off {
+        assert_eq!(
+            seen, 1,
+            "an op that saw Off was still running after the starting stop"
+        );
     }
 }
 
-/// Restart with the shipped `Relaxed` `STOP` load in `Op::enter_with`.
+/// **Model 4a: the op bracket vs the cycle's starting stop** (see `op_vs_cycle_start`).
+#[test]
+fn op_bracket_vs_cycle_start() {
+    model(|| op_vs_cycle_start(Safepoint::new()));
+}
+
+/// Control for model 4a: without the mutator fence (safepoint fact 1) the op's `op_seq`
+/// store is not ordered before its loads: the collector reads an even `op_seq` while the
+/// op runs on the old phase. Must keep failing.
+#[test]
+#[should_panic]
+fn control_op_entry_without_fence_vs_cycle_start_fails() {
+    model(|| op_vs_cycle_start(Safepoint::without_mutator_fence()));
+}
+
+/// The body of model 4b. The mutator runs two ops; each counts itself in `work` and uses
+/// its cache (an `UnsafeCell`). The collector stops the world, reads the count, writes the
+/// cache (`StoppedWorld::flush_caches`), yields, reads the count again, and restarts the
+/// world; an op that found the world stopped waits in `Safepoint::enter` for the restart
+/// (loom reports a deadlock if the restart's wake-up can be lost). Property: while stopped
+/// no op runs (the count does not change), and the flush does not race with an op's use of
+/// the cache.
+fn op_vs_stop_the_world(sp: Safepoint) {
+    let sp = Arc::new(sp);
+    let mutator = Arc::new(Mutator::new());
+    let work = Arc::new(AtomicU32::new(0));
+    let cache = Arc::new(UnsafeCell::new(0u32));
+
+    let thread = {
+        let (sp, mutator, work, cache) = (sp.clone(), mutator.clone(), work.clone(), cache.clone());
+        thread::spawn(move || {
+            for _ in 0..2 {
+                let op = ModelOp::enter(&sp, &mutator);
+                work.fetch_add(1, Relaxed);
+                // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with
+                // every other access to the cell.
+                cache.with_mut(|c| unsafe { *c += 1 });
+                drop(op);
+            }
+        })
+    };
+
+    let stopped = stop_world(&sp, &[&mutator]);
+    let before = work.load(Relaxed);
+    // SAFETY: as above.
+    cache.with_mut(|c| unsafe { *c = 0 });
+    thread::yield_now();
+    let after = work.load(Relaxed);
+    assert_eq!(before, after, "an op ran inside the stopped world");
+    drop(stopped);
+
+    thread.join().unwrap();
+}
+
+/// **Model 4b: the op bracket vs a stopped world: exclusion** (see `op_vs_stop_the_world`).
+#[test]
+fn op_bracket_vs_stop_the_world() {
+    model(|| op_vs_stop_the_world(Safepoint::new()));
+}
+
+/// Control for model 4b: without the mutator fence an op runs inside the stopped world.
+/// Must keep failing.
+#[test]
+#[should_panic]
+fn control_op_entry_without_fence_vs_stop_the_world_fails() {
+    model(|| op_vs_stop_the_world(Safepoint::without_mutator_fence()));
+}
+
+/// The body of model 4c. The collector stops the world, flushes the mutator's cache and
+/// sets `Sweep` (mark termination), then restarts it; the mutator's op may wait for the
+/// restart or slip in after it. Property (safepoint fact 3): the stopped world's work
+/// happens-before every op that starts after the restart: the op's cache use does not race
+/// with the flush (loom's `UnsafeCell` check) and the op sees `Sweep`, never `Mark`.
+fn stop_the_world_restart(sp: Safepoint) {
+    let phase = Arc::new(PhaseCell::new());
+    phase.set(Phase::Mark);
+    let sp = Arc::new(sp);
+    let mutator = Arc::new(Mutator::new());
+    let cache = Arc::new(UnsafeCell::new(0u32));
+
+    let thread = {
+        let (phase, sp, mutator, cache) =
+            (phase.clone(), sp.clone(), mutator.clone(), cache.clone());
+        thread::spawn(move || {
+            let op = ModelOp::enter(&sp, &mutator);
+            let saw = phase.in_op();
+            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with
+            // every other access to the cell.
+            cache.with_mut(|c| unsafe { *c += 1 });
+            drop(op);
+            saw
+        })
+    };
+
+    let stopped = stop_world(&sp, &[&mutator]);
+    // SAFETY: as above.
+    cache.with_mut(|c| unsafe { *c = 0 }); // `StoppedWorld::flush_caches`
+    phase.set(Phase::Sweep);
+    drop(stopped);
+
+    let saw = thread.join().unwrap();
+    // The op's increment survived the flush: it ran after the stopped world.
+    // SAFETY: as above.
+    if cache.with(|c| unsafe { *c }) == 1 {
+        assert_eq!(saw, Phase::Sweep, "an op after mark termination saw Mark");
+    }
+}
+
+/// Finding 2, kept as a control: op entry with a `Relaxed` `STOP` load (the protocol before
+/// its fix).
 ///
 /// Interleaving (fallback fences; membarrier is no stronger): collector `STOP = true`
 /// (SeqCst), `fence(SeqCst)`, reads `op_seq` even (no op yet), flushes the cache, sets
@@ -754,166 +781,140 @@ fn stop_the_world_restart(stop_load: Ordering) {
 /// races with `flush_caches` (loom: "Causality violation") and `phase_in_op()` may read
 /// `Mark`. On ARM the STOP and phase/cache loads can be reordered, so this is real there.
 #[test]
-// The protocol as it was before the fix; loom finds: an op entering after StoppedWorld::drop is not ordered after the stopped world (STOP loaded Relaxed in Op::enter_with): cache race with flush_caches, stale Mark.
-// The library now follows the `_fixed` model; this one must keep failing.
 #[should_panic]
 fn op_bracket_vs_stop_the_world_restart() {
-    model(|| stop_the_world_restart(Relaxed));
+    model(|| stop_the_world_restart(Safepoint::with_relaxed_stop_load()));
 }
 
-/// Restart with the proposed fix: `STOP.load(Acquire)` in `Op::enter_with` (free on x86,
-/// `ldar` on ARM). Passes.
+/// **Model 4c: the restart** (see `stop_the_world_restart`), the shipped
+/// `STOP.load(Acquire)` in `Safepoint::enter`.
 #[test]
 fn op_bracket_vs_stop_the_world_restart_fixed() {
-    model(|| stop_the_world_restart(Acquire));
+    model(|| stop_the_world_restart(Safepoint::new()));
 }
 
-// ===== Model 5 =============================================================================
+// ===== Model 5: termination vs a late shade ================================================
 
-/// Mark termination (`cycle.rs` step 4): `loop { drain; stop_the_world; if has_grey {
-/// restart; continue } flush; set_phase(Sweep); restart; break }`. Returns the number of
-/// grey objects drained.
-fn mark_termination(
-    phase: &PhaseModel,
-    sp: &Safepoint,
-    grey: &Grey,
-    at_termination: impl FnOnce(),
-) -> usize {
-    let mut drained = 0;
-    loop {
-        // `mark::drain`: pop until empty (the modelled objects have no children).
-        while grey.pop() {
-            drained += 1;
-        }
-        sp.stop_the_world();
-        // `if mark::has_grey() { drop(world); continue }`
-        if !grey.is_empty() {
-            sp.start_the_world();
-            continue;
-        }
-        at_termination();
-        phase.set(SWEEP);
-        sp.start_the_world();
-        return drained;
-    }
-}
+/// The body of model 5. The phase is `Mark`. The mutator runs one barrier in an op
+/// (`clone_barrier` / `deletion_barrier`: `enter_op(); if phase_in_op() == Mark { shade
+/// }`), which pushes into its buffer. The collector runs mark termination. Property: if the
+/// mutator shaded, the object was drained before termination; nothing is left in the
+/// buffer or the global list after it (a shade cannot land after termination: the op would
+/// have seen `Sweep`).
+fn termination_vs_shade(sp: Safepoint) {
+    let phase = Arc::new(PhaseCell::new());
+    phase.set(Phase::Mark);
+    let sp = Arc::new(sp);
+    let mutator = Arc::new(Mutator::new());
+    let work = Arc::new(WorkList::new());
+    let y = Arc::new(Object::new(Y, 1, 0));
 
-/// The body of model 5.
-fn termination_vs_shade(stop_load: Ordering) {
-    let phase = Arc::new(PhaseModel::new(MARK));
-    let sp = Arc::new(Safepoint::new(stop_load));
-    let grey = Arc::new(Grey::new());
-    let y = Arc::new(Object::new(1, 0));
-
-    let mutator = {
-        let (phase, sp, grey, y) = (phase.clone(), sp.clone(), grey.clone(), y.clone());
+    let thread = {
+        let (phase, sp, mutator, work, y) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            work.clone(),
+            y.clone(),
+        );
         thread::spawn(move || {
-            // A barrier inside an op (`clone_barrier` / `deletion_barrier`):
-            // `enter_op(); if phase_in_op() == Mark { shade }`.
-            sp.enter_op();
-            let shaded = phase.in_op() == MARK;
+            let op = ModelOp::enter(&sp, &mutator);
+            let shaded = phase.in_op() == Phase::Mark;
             if shaded {
-                shade(&y, &grey);
+                shade(&op, &work, &y);
             }
-            sp.exit_op();
+            drop(op);
             shaded
         })
     };
 
-    let drained = mark_termination(&phase, &sp, &grey, || {});
+    let drained = mark_termination(&phase, &sp, &work, &[&mutator], true, |_, _| {}, || {});
 
-    let shaded = mutator.join().unwrap();
-    // Property: if the mutator shaded, its push was drained before termination; a shade
-    // cannot land after it (the op would have seen Sweep).
+    let shaded = thread.join().unwrap();
     assert!(
-        grey.is_empty(),
-        "a grey object was pushed after mark termination"
+        work.is_empty(),
+        "a grey object was published after mark termination"
+    );
+    assert_eq!(
+        buffered_grey(&sp, &mutator),
+        0,
+        "a grey object was buffered after mark termination"
     );
     if shaded {
-        assert_eq!(drained, 1, "a shade was not drained before termination");
+        assert_eq!(drained, [Y], "a shade was not drained before termination");
     }
 }
 
-/// **Termination against a late shade**, shipped `Relaxed` `STOP` load. Same interleaving
-/// as `op_bracket_vs_stop_the_world_restart`: the op reads the restart's `STOP = false`
-/// without acquiring it, reads the stale `Mark`, and pushes to the grey queue after mark
-/// termination.
+/// Finding 2 again, kept as a control: termination against a late shade with a `Relaxed`
+/// `STOP` load at op entry. Same interleaving as `op_bracket_vs_stop_the_world_restart`:
+/// the op reads the restart's `STOP = false` without acquiring it, reads the stale `Mark`,
+/// and shades after mark termination.
 #[test]
-// The protocol as it was before the fix; loom finds: an op entering after mark termination's restart can read the stale phase Mark (STOP loaded Relaxed) and shade after termination.
-// The library now follows the `_fixed` model; this one must keep failing.
 #[should_panic]
 fn termination_vs_late_shade() {
-    model(|| termination_vs_shade(Relaxed));
+    model(|| termination_vs_shade(Safepoint::with_relaxed_stop_load()));
 }
 
-/// Model 5 with the proposed `STOP.load(Acquire)`. Passes.
+/// **Model 5: termination against a late shade** (see `termination_vs_shade`), the shipped
+/// `Safepoint`.
 #[test]
 fn termination_vs_late_shade_fixed() {
-    model(|| termination_vs_shade(Acquire));
+    model(|| termination_vs_shade(Safepoint::new()));
 }
 
-// ===== Model 6 =============================================================================
+// ===== Model 6: borrow_mut vs mark termination ============================================
 
-/// The body of model 6. `barrier_in_op_with_cas`: the proposed fix (take the writer flag
-/// inside the barrier's op) instead of the shipped order (CAS, SeqCst phase load, then an
-/// op for the shade).
-fn borrow_mut_vs_termination(barrier_in_op_with_cas: bool) {
-    // Mark is on, counting is done: `y`'s only handle is in `x`'s cell and was counted
-    // (internal = handles = 1), so `y` is not a root. `x` is held by the mutator: it is a
-    // root, shaded and grey.
-    let phase = Arc::new(PhaseModel::new(MARK));
-    // `Acquire`: isolates this finding from finding 2 (`STOP` loaded Relaxed).
-    let sp = Arc::new(Safepoint::new(Acquire));
-    let cell = Arc::new(CellModel::holding_y());
-    let y = Arc::new(Object::new(1, 1));
-    let grey = Arc::new(Grey::new());
-    let x_grey = Arc::new(AtomicBool::new(true));
-    x_grey.store(true, SeqCst);
+/// The body of model 6. Mark is on, counting is done: `y`'s only handle is in `x`'s cell
+/// and was counted (internal = handles = 1), so `y` is not a root. `x` is held by the
+/// mutator: it is a root, shaded and grey in the global list. The mutator borrows the cell
+/// mutably (`how`) and moves the handle out; the collector marks (`x` traced through the
+/// restated `GcCell::trace`, which skips a writer-held cell) and terminates. Property: the
+/// sweep frees every object unmarked at termination; the mutator holds `y`'s handle
+/// outside the heap, so `y` must be marked.
+fn borrow_mut_vs_termination(how: BorrowMut) {
+    let phase = Arc::new(PhaseCell::new());
+    phase.set(Phase::Mark);
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let work = Arc::new(WorkList::new());
+    let cell = Arc::new(CellModel::holding(Y));
+    let y = Arc::new(Object::new(Y, 1, 1));
+    work.publish(vec![X]);
 
-    let mutator = {
-        let (phase, sp, cell, y, grey) = (
+    let thread = {
+        let (phase, sp, mutator, work, cell, y) = (
             phase.clone(),
             sp.clone(),
+            mutator.clone(),
+            work.clone(),
             cell.clone(),
             y.clone(),
-            grey.clone(),
         );
         thread::spawn(move || {
-            if barrier_in_op_with_cas {
-                // Fix: `enter_op(); CAS; if ok && phase_in_op() == Mark { shade }; exit_op()`.
-                loop {
-                    sp.enter_op();
-                    let ok = cell.try_take_writer();
-                    if ok && phase.in_op() == MARK {
-                        shade(&y, &grey);
-                    }
-                    sp.exit_op();
-                    if ok {
-                        break;
-                    }
-                    thread::yield_now();
-                }
-            } else {
-                borrow_mut_with_barrier(&cell, &phase, &sp, &y, &grey);
-            }
+            borrow_mut(how, &cell, &sp, &mutator, &phase, &work, &y);
             let moved = cell.move_out();
             cell.release_writer();
-            moved == HANDLE_Y
+            moved == Y
         })
     };
 
-    // `mark::drain`: pop `x` and trace it; `GcCell::trace` skips a writer-held cell.
-    if x_grey.swap(false, Relaxed) && cell.collector_trace(|| {}) == Some(HANDLE_Y) {
-        shade(&y, &grey);
-    }
     let y_marked_at_termination = AtomicBool::new(false);
-    mark_termination(&phase, &sp, &grey, || {
-        y_marked_at_termination.store(y.is_marked(), Relaxed);
-    });
+    mark_termination(
+        &phase,
+        &sp,
+        &work,
+        &[&mutator],
+        true,
+        |object, local| {
+            // restated `mark::drain` tracing `x`: its cell, if not writer-held.
+            if object == X && cell.collector_trace(|| {}) == Some(Y) {
+                shade_into(local, &y);
+            }
+        },
+        || y_marked_at_termination.store(y.is_marked(), Relaxed),
+    );
 
-    let moved_out = mutator.join().unwrap();
-    // Property: the sweep frees every object unmarked at termination; the mutator now holds
-    // `y`'s handle outside the heap, so `y` must have been marked.
+    let moved_out = thread.join().unwrap();
     if moved_out {
         assert!(
             y_marked_at_termination.load(Relaxed),
@@ -922,326 +923,220 @@ fn borrow_mut_vs_termination(barrier_in_op_with_cas: bool) {
     }
 }
 
-/// **borrow_mut's deletion barrier vs the mark-phase trace vs termination** (not in the
-/// brief's list; found while writing model 1). Shipped order, sequentially consistent
-/// interleaving (no weak-memory effect needed, 1 preemption):
+/// Finding 1, kept as a control: `borrow_mut` deciding its deletion barrier outside an
+/// op (the protocol before the fix). Sequentially consistent interleaving (no weak-memory
+/// effect needed, 1 preemption):
 /// 1. mutator: `try_take_writer` succeeds; `phase_seqcst()` = `Mark`; preempted before
 ///    `deletion_barrier`'s `enter_op` (it is in no op);
-/// 2. collector: `drain` pops `x`, `GcCell::trace` finds the cell writer-held and reports
-///    nothing, so `y` is not shaded; the queue is empty;
-/// 3. collector: `stop_the_world` waits for no op (the mutator is outside one), `has_grey`
-///    is false: termination; `set_phase(Sweep)`; restart;
+/// 2. collector: the drain pops `x`, `GcCell::trace` finds the cell writer-held and reports
+///    nothing, so `y` is not shaded; the list is empty;
+/// 3. collector: the stop waits for no op (the mutator is outside one), no buffer holds
+///    anything, the list is empty: termination; `set_phase(Sweep)`; restart;
 /// 4. mutator: `enter_op`, `phase_in_op()` = `Sweep`: no shade; moves the handle out.
 ///
 /// `y` was counted as internal (not a root), skipped by the mark, unshaded by the barrier:
 /// the sweep frees it while the mutator holds a handle (use after free).
 #[test]
-// The protocol as it was before the fix; loom finds: borrow_mut decides its deletion barrier outside an op; mark termination can complete in the gap, after the marker skipped the writer-held cell, and the barrier's op then sees Sweep: a live object is left unmarked.
-// The library now follows the `_fixed` model; this one must keep failing.
 #[should_panic]
 fn borrow_mut_barrier_vs_mark_termination() {
-    model(|| borrow_mut_vs_termination(false));
+    model(|| borrow_mut_vs_termination(BorrowMut::DecideOutsideOp));
 }
 
-/// Model 6 with a proposed fix: the flag CAS and the barrier in one op, so termination
-/// waits for any borrow_mut whose cell the marker may have skipped. Passes.
+/// **Model 6: `borrow_mut`'s deletion barrier vs the mark-phase trace vs termination**
+/// (see `borrow_mut_vs_termination`), the shipped order: the flag CAS and the barrier in
+/// one op, so termination waits for any borrow_mut whose cell the marker may have skipped.
 #[test]
 fn borrow_mut_barrier_vs_mark_termination_fixed() {
-    model(|| borrow_mut_vs_termination(true));
+    model(|| borrow_mut_vs_termination(BorrowMut::InOp));
 }
 
-// ===== Model 7 =============================================================================
+// ===== Model 7: termination vs shades held in a mutator's buffer ==========================
 
-/// A mutator thread's buffer of grey objects (`ThreadCache::mark_buffer`), reduced to its
-/// length. Its thread touches it inside ops; the collector only in a stopped world. loom
-/// reports any access of the two that is not ordered by the op bracket and `STOP`.
-struct MutatorBuffer(UnsafeCell<usize>);
-
-/// `mark::shade` + `work::push_from_mutator`: mark, push into the thread's buffer, and in
-/// flush mode (`FLUSH_MODE.load(Relaxed)`) hand the buffer to the global list at once.
-fn shade_into_buffer(object: &Object, buffer: &MutatorBuffer, grey: &Grey, flush: &AtomicBool) {
-    if object.is_marked() {
-        return;
-    }
-    if object.mark.fetch_or(1, Relaxed) != 0 {
-        return;
-    }
-    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-    // other access to the cell (module docs).
-    let handed_over = buffer.0.with_mut(|len| unsafe {
-        *len += 1;
-        if flush.load(Relaxed) {
-            core::mem::replace(&mut *len, 0)
-        } else {
-            0
-        }
-    });
-    // `publish(buffer)`: one push per entry in this reduction of the queue.
-    for _ in 0..handed_over {
-        grey.push();
-    }
-}
-
-/// Mark termination with mutator buffers (`cycle.rs` step 4): `loop { drain;
-/// set_flush_mode(true); stop_the_world; taken = take_mark_buffers(publish); if taken > 0 ||
-/// !global_is_empty() { restart; continue } set_phase(Sweep); set_flush_mode(false);
-/// restart; break }`. Returns the number of grey objects drained.
-fn termination_with_buffers(
-    phase: &PhaseModel,
-    sp: &Safepoint,
-    grey: &Grey,
-    buffer: &MutatorBuffer,
-    flush: &AtomicBool,
-    take_buffers: bool,
-) -> usize {
-    let mut drained = 0;
-    loop {
-        while grey.pop() {
-            drained += 1;
-        }
-        flush.store(true, Relaxed);
-        sp.stop_the_world();
-        let taken = if take_buffers {
-            buffer
-                .0
-                // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-                // other access to the cell (module docs).
-                .with_mut(|len| unsafe { core::mem::replace(&mut *len, 0) })
-        } else {
-            0
-        };
-        for _ in 0..taken {
-            grey.push();
-        }
-        if taken > 0 || !grey.is_empty() {
-            sp.start_the_world();
-            continue;
-        }
-        phase.set(SWEEP);
-        flush.store(false, Relaxed);
-        sp.start_the_world();
-        return drained;
-    }
-}
-
-/// The body of model 7; `take_buffers: false` is termination that looks only at the
-/// global list (the control).
+/// The body of model 7. The mutator shades two objects in two barrier ops through the
+/// shipped `WorkList::push_from_mutator`; the first push may sit in its buffer (flush mode
+/// off; the buffer holds 2 under loom, so the second push may publish it whole) while the
+/// collector's drain finds nothing to do. `take_buffers: false` is termination that looks
+/// only at the global list (the control).
 fn buffered_shade_vs_termination(take_buffers: bool) {
-    let phase = Arc::new(PhaseModel::new(MARK));
-    let sp = Arc::new(Safepoint::new(Acquire));
-    let grey = Arc::new(Grey::new());
-    let buffer = Arc::new(MutatorBuffer(UnsafeCell::new(0)));
-    let flush = Arc::new(AtomicBool::new(false));
-    flush.store(false, SeqCst);
-    let objects = Arc::new([Object::new(1, 0), Object::new(1, 0)]);
+    let phase = Arc::new(PhaseCell::new());
+    phase.set(Phase::Mark);
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let work = Arc::new(WorkList::new());
+    let objects = Arc::new([Object::new(Y, 1, 0), Object::new(Z, 1, 0)]);
 
-    let mutator = {
-        let (phase, sp, grey, buffer, flush, objects) = (
+    let thread = {
+        let (phase, sp, mutator, work, objects) = (
             phase.clone(),
             sp.clone(),
-            grey.clone(),
-            buffer.clone(),
-            flush.clone(),
+            mutator.clone(),
+            work.clone(),
             objects.clone(),
         );
         thread::spawn(move || {
-            let mut shaded = 0;
+            let mut shaded = Vec::new();
             for object in objects.iter() {
                 // `clone_barrier`: `enter_op(); if phase_in_op() == Mark { shade }`.
-                sp.enter_op();
-                if phase.in_op() == MARK {
-                    shade_into_buffer(object, &buffer, &grey, &flush);
-                    shaded += 1;
+                let op = ModelOp::enter(&sp, &mutator);
+                if phase.in_op() == Phase::Mark {
+                    shade(&op, &work, object);
+                    shaded.push(object.addr);
                 }
-                sp.exit_op();
+                drop(op);
             }
             shaded
         })
     };
 
-    let drained = termination_with_buffers(&phase, &sp, &grey, &buffer, &flush, take_buffers);
+    let mut drained = mark_termination(
+        &phase,
+        &sp,
+        &work,
+        &[&mutator],
+        take_buffers,
+        |_, _| {},
+        || {},
+    );
 
-    let shaded = mutator.join().unwrap();
+    let shaded = thread.join().unwrap();
+    drained.sort_unstable();
     assert_eq!(
         drained, shaded,
         "an object shaded during Mark was not drained before termination"
     );
     assert!(
-        grey.is_empty(),
+        work.is_empty(),
         "a grey object was published after termination"
     );
     assert_eq!(
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        buffer.0.with(|len| unsafe { *len }),
+        buffered_grey(&sp, &mutator),
         0,
         "a grey object was left in a mutator's buffer after termination"
     );
 }
 
-/// **Mark termination against shades held in a mutator's buffer** (per-thread work
-/// buffers, `collector/work.rs`). The mutator shades two objects in two barrier ops; the
-/// first push may sit in its buffer (flush mode off) while the collector's workers find
-/// nothing to do. Property: every object a barrier shaded while the phase was `Mark` is
-/// drained before the phase becomes `Sweep`, nothing is left in the buffer or the global
-/// list, and the collector's reads of the buffer never race with the mutator's pushes.
+/// **Model 7: mark termination against shades held in a mutator's buffer** (per-thread
+/// work buffers, `collector/work.rs`). Property: every object a barrier shaded while the
+/// phase was `Mark` is drained before the phase becomes `Sweep`, nothing is left in the
+/// buffer or the global list, and the collector's reads of the buffer never race with the
+/// mutator's pushes (loom's `UnsafeCell` check on `Mutator::mark_buffer`).
 #[test]
 fn termination_vs_buffered_shade() {
     model(|| buffered_shade_vs_termination(true));
 }
 
 /// Control for model 7: a termination that checks only the global list ends marking with
-/// a shaded object still in the mutator's buffer. Must keep failing (shows the model can
-/// see the bug it guards against).
+/// a shaded object still in the mutator's buffer. Must keep failing.
 #[test]
 #[should_panic]
 fn control_termination_ignoring_buffers_fails() {
     model(|| buffered_shade_vs_termination(false));
 }
 
-// ===== Model 8 =============================================================================
-
-/// The phase word (`collector/phase.rs`): `generation << 2 | phase`, every `set_phase`
-/// bumps the generation. Only the collector thread stores it.
-struct PhaseWordModel {
-    word: AtomicU64,
-    /// `phase::GENERATION` (collector only).
-    generation: AtomicU64,
-}
-
-impl PhaseWordModel {
-    fn new() -> PhaseWordModel {
-        let p = PhaseWordModel {
-            word: AtomicU64::new(OFF as u64),
-            generation: AtomicU64::new(0),
-        };
-        p.word.store(OFF as u64, SeqCst);
-        p.generation.store(0, SeqCst);
-        p
-    }
-    /// `phase::set_phase`.
-    fn set(&self, phase: u8) {
-        let generation = self.generation.load(Relaxed) + 1;
-        self.generation.store(generation, Relaxed);
-        self.word.store(generation << 2 | phase as u64, SeqCst);
-    }
-    /// `phase::phase_word` / `phase::phase_in_op`: `load(Relaxed)`.
-    fn load(&self) -> u64 {
-        self.word.load(Relaxed)
-    }
-}
+// ===== Model 8: a count reaching zero vs a whole cycle ====================================
 
 /// What became of the object of model 8.
 struct Fate {
     /// The value (drop glue writes it; the mutator's last use reads it).
     value: UnsafeCell<u32>,
-    /// The mutator thread's zero buffer (`ThreadCache::zero`): entries for the object.
-    buffer: UnsafeCell<u32>,
-    /// `thread_cache::ZERO_QUEUE`.
-    queue: loom::sync::Mutex<u32>,
     /// Times the drain freed it (`reclaim::drain`).
     drained: AtomicU32,
     /// Times a cycle's sweep freed it (`sweep::sweep`).
     swept: AtomicU32,
 }
 
-/// `reclaim::drain` on the collector thread (between cycles): take the global queue, run
-/// the drop glue of each object, free it.
-fn drain_queue(fate: &Fate) {
-    let taken = core::mem::replace(&mut *fate.queue.lock().unwrap(), 0);
-    for _ in 0..taken {
+impl Fate {
+    /// restated: drop glue and the free of the object (the drain's or the sweep's).
+    fn free(&self, by: &AtomicU32) {
         // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        fate.value.with_mut(|v| unsafe { *v = 0 }); // drop glue
-        fate.drained.fetch_add(1, Relaxed);
+        // other access to the cell.
+        self.value.with_mut(|v| unsafe { *v = 0 });
+        by.fetch_add(1, Relaxed);
+    }
+}
+
+/// restated: `reclaim::drain` on the collector thread (between cycles): the shipped
+/// `ZeroQueue::take`, then drop glue and a free for each object.
+fn drain_queue(zero: &ZeroQueue, fate: &Fate) {
+    for object in zero.take() {
+        assert_eq!(object, X, "the zero queue held an object nobody queued");
+        fate.free(&fate.drained);
     }
 }
 
 /// The body of model 8. `phase_word_check: false` is the first attempt's check (the op
-/// queues whenever it sees `Off`).
+/// queues whenever it sees `Off`), restated.
 fn count_zero_vs_cycle_body(phase_word_check: bool) {
-    let phase = Arc::new(PhaseWordModel::new());
-    let sp = Arc::new(Safepoint::new(Acquire));
-    let object = Arc::new(Object::new(1, 0));
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    let object = Arc::new(Object::new(X, 1, 0));
     let fate = Arc::new(Fate {
         value: UnsafeCell::new(7),
-        buffer: UnsafeCell::new(0),
-        queue: loom::sync::Mutex::new(0),
         drained: AtomicU32::new(0),
         swept: AtomicU32::new(0),
     });
-    fate.drained.store(0, SeqCst);
-    fate.swept.store(0, SeqCst);
 
-    let mutator = {
-        let (phase, sp, object, fate) = (phase.clone(), sp.clone(), object.clone(), fate.clone());
+    let thread = {
+        let (phase, sp, mutator, zero, object, fate) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            zero.clone(),
+            object.clone(),
+            fate.clone(),
+        );
         thread::spawn(move || {
             // The handle's last use of the value.
-            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-            // other access to the cell (module docs).
+            // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with
+            // every other access to the cell.
             fate.value.with(|v| assert_eq!(unsafe { *v }, 7));
-            // `Gc::drop`: `let before = phase_word();`
-            let before = phase.load();
-            // `if handles.fetch_sub(1, Release) == 1 { count_reached_zero(.., before) }`
+            // `Gc::drop`: the shipped `phase_word()`, then (restated) `if
+            // handles.fetch_sub(1, Release) == 1 { count_reached_zero(.., before) }`.
+            let before = phase.word();
             if object.handles.fetch_sub(1, Release) == 1 {
-                // `count_reached_zero`: `fence(Acquire); let op = enter_op();`
-                fence(Acquire);
-                sp.enter_op();
-                let now = phase.load();
-                let queue = if phase_word_check {
-                    // `before.phase() == Off && phase_word() == before`
-                    before & 3 == OFF as u64 && now == before
+                let enter = || ModelOp::enter(&sp, &mutator);
+                if phase_word_check {
+                    // The shipped `count_reached_zero`.
+                    queue_if_unchanged(X, before, enter, &phase, &zero);
                 } else {
-                    // The first attempt: `phase_in_op() == Off`.
-                    now & 3 == OFF as u64
-                };
-                if queue {
-                    // `op.push_zero(object)`, then the buffer goes to the global queue
-                    // (`publish_zero`: when full, or at thread exit), still in the op.
-                    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-                    // other access to the cell (module docs).
-                    let entries = fate.buffer.with_mut(|b| unsafe {
-                        *b += 1;
-                        core::mem::replace(&mut *b, 0)
-                    });
-                    *fate.queue.lock().unwrap() += entries;
+                    // restated: the first attempt, `fence(Acquire); let op = enter_op();
+                    // if phase_in_op() == Off { op.push_zero(object) }`.
+                    fence(Acquire);
+                    let op = enter();
+                    if phase.in_op() == Phase::Off {
+                        zero.push(&op, X);
+                    }
                 }
-                sp.exit_op();
             }
+            // The thread's exit guard: `op.flush_zero()` inside an op (shipped).
+            let op = ModelOp::enter(&sp, &mutator);
+            zero.flush(&op);
         })
     };
 
     // The collector thread: one cycle (`cycle::run_cycle`), then a drain.
-    // 2. `stop_the_world(); discard_zero_queues(); set_phase(Mark); drop(world)`.
-    sp.stop_the_world();
-    // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-    // other access to the cell (module docs).
-    fate.buffer.with_mut(|b| unsafe { *b = 0 });
-    *fate.queue.lock().unwrap() = 0;
-    phase.set(MARK);
-    sp.start_the_world();
-    // 3. The roots pass (`mark::shade_roots`): `handles.load(SeqCst) > internal` makes it a
-    //    root. The mutator never clones, so nothing else can shade it: a zero count means
-    //    unmarked, so the sweep frees it.
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    // restated: the roots pass (`mark::shade_roots`): `handles.load(SeqCst) > internal`
+    // makes it a root. The mutator never clones, so nothing else can shade it: a zero count
+    // means unmarked, so the sweep frees it.
     let dead = object.handles.load(SeqCst) == 0;
-    // 4. Mark termination: `stop_the_world(); set_phase(Sweep); restart`.
-    sp.stop_the_world();
-    phase.set(SWEEP);
-    sp.start_the_world();
-    // 5. The sweep: drop glue and free of every unmarked object; then `set_phase(Off)`.
+    // Mark termination (nothing is grey): stop, `set_phase(Sweep)`, restart.
+    let stopped = stop_world(&sp, &[&mutator]);
+    phase.set(Phase::Sweep);
+    drop(stopped);
+    // restated: the sweep frees every unmarked object; then `set_phase(Off)`.
     if dead {
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        fate.value.with_mut(|v| unsafe { *v = 0 });
-        fate.swept.fetch_add(1, Relaxed);
+        fate.free(&fate.swept);
     }
-    phase.set(OFF);
+    phase.set(Phase::Off);
     // Between cycles: the drain.
-    drain_queue(&fate);
+    drain_queue(&zero, &fate);
 
-    mutator.join().unwrap();
+    thread.join().unwrap();
     // The collector's next drain (the mutator may have queued after the first one).
-    drain_queue(&fate);
+    drain_queue(&zero, &fate);
 
     let drained = fate.drained.load(Relaxed);
     let swept = fate.swept.load(Relaxed);
@@ -1253,33 +1148,35 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
         // Left to the cycles: the count is zero and nothing queues it any more, so the next
         // cycle finds it unmarked (nothing can shade it) and frees it exactly once.
         assert_eq!(object.handles.load(Relaxed), 0);
-        assert_eq!(*fate.queue.lock().unwrap(), 0);
-        // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
-        // other access to the cell (module docs).
-        assert_eq!(fate.buffer.with(|b| unsafe { *b }), 0);
+        let mut stopped = stop_world(&sp, &[&mutator]);
+        // SAFETY: `stop_world` waited for the mutator (which has exited).
+        let queued = unsafe { stopped.discard_zero_queues([&*mutator], &zero) };
+        assert_eq!(queued, 0, "a count-zero object left in a queue");
     }
 }
 
-/// **A count reaching zero vs a whole cycle** (prompt reclamation, `collector/reclaim.rs`).
-/// The mutator drops the last handle: phase word, decrement outside any op, then an op that
-/// queues the object only if the phase word is the same `Off` as before the decrement. The
-/// collector runs a cycle (a stopped world that discards the queues and sets `Mark`; the
-/// roots pass; termination; the sweep, which frees the object if the roots pass read a
-/// zero count; `Off`) and then drains the queue. Property: the object is freed by the drain
-/// or by the sweep, never both, and if by neither it is left to the next cycle (count zero,
-/// in no queue); the drop glue never races with the mutator's last use of the value, and
-/// the zero buffer is never touched by the op and the stopped world at once.
+/// **Model 8: a count reaching zero vs a whole cycle** (prompt reclamation,
+/// `collector/reclaim.rs`). The mutator drops the last handle: the phase word, the
+/// decrement outside any op, then the shipped `queue_if_unchanged` (an op that queues the
+/// object only if the phase word is the same `Off` as before the decrement), and at exit
+/// the shipped `ZeroQueue::flush` in an op. The collector runs a cycle (a stopped world
+/// that discards the queues and sets `Mark`; the roots pass; termination; the sweep, which
+/// frees the object if the roots pass read a zero count; `Off`) and then drains the queue.
+/// Property: the object is freed by the drain or by the sweep, never both, and if by
+/// neither it is left to the next cycle (count zero, in no queue); the drop glue never
+/// races with the mutator's last use of the value, and the zero buffer is never touched by
+/// the op and the stopped world at once (loom's `UnsafeCell` check on `Mutator::zero`).
 #[test]
 fn count_zero_vs_cycle() {
     model(|| count_zero_vs_cycle_body(true));
 }
 
-/// The first attempt's check (`phase_in_op() == Off` in the op, nothing read before the
-/// decrement), which tests/torture.rs caught freeing objects twice. Interleaving: the
-/// mutator decrements to zero and is preempted; the whole cycle runs (its roots pass reads
-/// zero, its sweep frees the object, the phase is `Off` again); the mutator's op sees `Off`
-/// and queues the object; the drain frees it a second time (in the library: drops a freed
-/// value, or frees whatever reused its slot). Must keep failing.
+/// Finding 3, kept as a control: the first attempt's check (`phase_in_op() == Off` in the
+/// op, nothing read before the decrement), which tests/torture.rs caught freeing objects
+/// twice. Interleaving: the mutator decrements to zero and is preempted; the whole cycle
+/// runs (its roots pass reads zero, its sweep frees the object, the phase is `Off` again);
+/// the mutator's op sees `Off` and queues the object; the drain frees it a second time (in
+/// the library: drops a freed value, or frees whatever reused its slot).
 #[test]
 #[should_panic]
 fn count_zero_vs_cycle_phase_only() {

@@ -24,14 +24,22 @@
 //!    with a blanket impl for every `T: Drop` plus an impl for the derived type. A manual
 //!    `Drop` impl on the type then makes the two impls overlap, and the error names the
 //!    trait `TypesDerivingTraceMustNotImplementDrop_OptOutWith_gc_unsafe_drop`.
+//! 6. Opt-out check: with `#[gc(unsafe_drop)]`, emit (again inside `const _`) a function,
+//!    generic over the impl's parameters with the `Trace` impl's bounds, whose body needs
+//!    `Type<..>: #krate::UnsafeDrop`. Function bodies are type-checked whether or not
+//!    anything calls them, so a missing `unsafe impl UnsafeDrop` is an error at the
+//!    attribute, for generic types too. The opt-out thus always takes an `unsafe` token:
+//!    safe code alone can never skip step 5.
 //!
 //! Mirrors nothing in Go (the Go compiler emits pointer bitmaps instead); the shape follows
 //! gc-arena's `#[derive(Collect)]` (its `no_drop` check) and serde's `crate = "..."`.
 //!
 //! # Invariants
-//! - Generated code names only `#krate::Trace`, `#krate::Tracer` and `::core` items, with
-//!   `#krate` = `::gc` unless the user overrides it, so it works in a crate that depends
-//!   only on the facade.
+//! - Generated code names only `#krate::Trace`, `#krate::Tracer`, `#krate::UnsafeDrop`,
+//!   `#krate::__private` and `::core` items, with `#krate` = `::gc` unless the user
+//!   overrides it, so it works in a crate that depends only on the facade.
+//! - A type whose manual `Drop` the derive does not reject (step 5) implements
+//!   `#krate::UnsafeDrop` (step 6), or has no traced field.
 //! - Generated local names start with `__gc_`, so user field names cannot clash.
 
 use proc_macro::TokenStream;
@@ -70,9 +78,12 @@ use syn::{
 ///   cycle through it is never freed: a leak, never unsound.
 /// - `#[gc(unsafe_drop)]` on the type: allow a manual `Drop` impl. By default the derive
 ///   rejects one when at least one field is traced, because the sweeper drops dead objects
-///   in no particular order and a `Drop` that dereferences a `Gc` can read a neighbour that
-///   was already freed. With this key you promise that your `Drop` dereferences no `Gc`
-///   (rule 6 of `Trace`).
+///   in no particular order: a `Drop` that dereferences a `Gc` can read a neighbour that
+///   was already dropped, and one that clones or moves a handle out lets a handle to a dead
+///   object escape the sweep. The key needs an `unsafe impl gc::UnsafeDrop for Type {}`
+///   beside it (without one the type does not compile), by which you promise that your
+///   `Drop` does not dereference, clone or move out any `Gc` it can reach (the `# Safety`
+///   section of `UnsafeDrop`, rule 6 of `Trace`).
 /// - `#[gc(crate = "path")]` on the type: the path of the facade crate, if you renamed the
 ///   dependency (default `::gc`).
 ///
@@ -87,8 +98,8 @@ pub fn derive_trace(input: TokenStream) -> TokenStream {
 
 /// Options given on the type itself.
 struct TypeOptions {
-    /// `#[gc(unsafe_drop)]`: skip the Drop check.
-    unsafe_drop: bool,
+    /// `#[gc(unsafe_drop)]` (its span): skip the Drop check, require `UnsafeDrop`.
+    unsafe_drop: Option<Span>,
     /// `#[gc(crate = "...")]`, else `::gc`.
     krate: Path,
 }
@@ -165,16 +176,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream2> {
         quote_spanned!(f.ty.span()=> || <#ty as #krate::Trace>::NEEDS_TRACE)
     });
 
-    let drop_check = if options.unsafe_drop || traced.is_empty() {
-        quote!()
-    } else {
-        drop_check(input)
+    let drop_check = match options.unsafe_drop {
+        Some(attr_span) => unsafe_drop_check(input, &generics, krate, attr_span),
+        None if traced.is_empty() => quote!(),
+        None => drop_check(input),
     };
 
     Ok(quote! {
         #[automatically_derived]
         // The derive visits each field once and reads only through `&self`, which is what
-        // the rules of `Trace` ask; the drop check below enforces rule 6.
+        // the rules of `Trace` ask; the drop check below enforces rule 6 (or, with
+        // `#[gc(unsafe_drop)]`, requires the user's `unsafe impl UnsafeDrop`).
         unsafe impl #impl_generics #krate::Trace for #name #ty_generics #where_clause {
             const NEEDS_TRACE: bool = false #(#needs_trace_terms)*;
 
@@ -230,25 +242,25 @@ fn trace_calls(krate: &Path, fields: &[TracedField<'_>]) -> TokenStream2 {
 /// `path` with every token's span set to `span`, so that an unsatisfied `Trace` bound in an
 /// expression built from it is reported at `span` (the field) rather than at the derive.
 fn respan(path: &Path, span: Span) -> TokenStream2 {
-    fn respan_stream(tokens: TokenStream2, span: Span) -> TokenStream2 {
-        tokens
-            .into_iter()
-            .map(|mut tt| {
-                if let TokenTree::Group(group) = &tt {
-                    let mut new = proc_macro2::Group::new(
-                        group.delimiter(),
-                        respan_stream(group.stream(), span),
-                    );
-                    new.set_span(span);
-                    tt = TokenTree::Group(new);
-                } else {
-                    tt.set_span(span);
-                }
-                tt
-            })
-            .collect()
-    }
-    respan_stream(quote!(#path), span)
+    respan_tokens(quote!(#path), span)
+}
+
+/// `tokens` with every token's span (nested groups included) set to `span`.
+fn respan_tokens(tokens: TokenStream2, span: Span) -> TokenStream2 {
+    tokens
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(group) = &tt {
+                let mut new =
+                    proc_macro2::Group::new(group.delimiter(), respan_tokens(group.stream(), span));
+                new.set_span(span);
+                tt = TokenTree::Group(new);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
 }
 
 /// Adds `P: Trace` for each type parameter used in a traced field, and `F: Trace` for each
@@ -405,16 +417,48 @@ fn drop_check(input: &DeriveInput) -> TokenStream2 {
     }
 }
 
+/// With `#[gc(unsafe_drop)]`: a compile error at the attribute unless the type implements
+/// `#krate::UnsafeDrop` for every instantiation the `Trace` impl covers (module docs,
+/// step 6).
+fn unsafe_drop_check(
+    input: &DeriveInput,
+    trace_generics: &Generics,
+    krate: &Path,
+    attr_span: Span,
+) -> TokenStream2 {
+    let name = &input.ident;
+    let (impl_generics, ty_generics, where_clause) = trace_generics.split_for_impl();
+    // Every token of the requirement carries the attribute's span, so the unsatisfied-bound
+    // error (worded by `UnsafeDrop`'s `on_unimplemented`) points at `unsafe_drop`.
+    let bound = respan_tokens(quote!(#krate::UnsafeDrop), attr_span);
+    let require = respan_tokens(
+        quote!(__gc_require_unsafe_drop::<#name #ty_generics>();),
+        attr_span,
+    );
+    quote! {
+        // `#[gc(unsafe_drop)]` lifted the Drop check; it is sound only with the user's
+        // `unsafe impl UnsafeDrop` (the promise that the `Drop` leaves handles alone).
+        const _: () = {
+            #[allow(dead_code)]
+            fn __gc_require_unsafe_drop<__GcT: ?::core::marker::Sized + #bound>() {}
+            #[allow(dead_code)]
+            fn __gc_check_unsafe_drop #impl_generics () #where_clause {
+                #require
+            }
+        };
+    }
+}
+
 fn parse_type_options(attrs: &[Attribute]) -> syn::Result<TypeOptions> {
-    let mut unsafe_drop = false;
+    let mut unsafe_drop: Option<Span> = None;
     let mut krate: Option<Path> = None;
     for attr in gc_attrs(attrs)? {
         attr.parse_nested_meta(|meta| {
             if meta.path.is_ident("unsafe_drop") {
-                if unsafe_drop {
+                if unsafe_drop.is_some() {
                     return Err(meta.error("tricolor-gc: duplicate `unsafe_drop`"));
                 }
-                unsafe_drop = true;
+                unsafe_drop = Some(meta.path.span());
                 Ok(())
             } else if meta.path.is_ident("crate") {
                 if krate.is_some() {

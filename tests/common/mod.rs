@@ -1,9 +1,13 @@
 //! Helpers shared by the integration tests: drop counters for values whose drops the
-//! collector runs, and running one test of the current binary as a child process (for
-//! settings read once per process, and for failures that end the process).
+//! collector runs, a drop ledger (`ledger`), the seeded generator (`rng`), and running
+//! one test of the current binary as a child process (for settings read once per process,
+//! and for failures that end the process).
 //!
 //! Each test file includes this module and uses a subset, hence the `dead_code` allowance.
 #![allow(dead_code)]
+
+pub(crate) mod ledger;
+pub(crate) mod rng;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -301,8 +301,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         trace.stop_attempts += 1;
         let stop_started = Instant::now();
         let mut world = heap::stop_the_world();
-        let buffered = world.take_mark_buffers(work::publish);
-        if buffered > 0 || !work::global_is_empty() {
+        if !work::try_terminate(|publish| world.take_mark_buffers(publish)) {
             drop(world);
             COUNTERS.lock().record_pause(stop_started.elapsed());
             continue;

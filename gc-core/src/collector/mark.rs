@@ -91,15 +91,6 @@ fn shade_into(local: &mut LocalWork, object: NonNull<u8>) {
     }
 }
 
-/// Whether the object headed at `object` is marked.
-#[inline]
-pub(crate) fn is_marked(object: NonNull<u8>) -> bool {
-    match heap::managed_object(object.as_ptr() as usize) {
-        Some((span, slot)) => span.is_marked(slot),
-        None => false,
-    }
-}
-
 /// Marks a freshly allocated object black (before it is published).
 #[inline]
 pub(crate) fn mark_new(object: NonNull<u8>) {
@@ -123,8 +114,11 @@ fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
         return true;
     };
     let object = NonNull::from(header);
-    // SAFETY: `info` is published (Acquire in `info()`), so the object is initialised,
-    // and objects are only freed by the sweeper, which does not run during marking.
+    // SAFETY: `info` is published (Acquire in `info()`), so the object is initialised.
+    // Nothing frees it while a cycle marks: the sweep runs after mark termination, and
+    // count-zero reclamation frees only between cycles (the cycle's starting stop takes
+    // every queued object from it, reclaim.rs step 3), so a published object of the
+    // snapshot stays allocated until this cycle's sweep.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.trace)(object, tracer) }));
     if result.is_err() {
         tracer.edges.clear();
@@ -145,7 +139,10 @@ pub(crate) fn count_internal(
     let mut traced = 0;
     let mut panics = 0;
     for span in spans {
-        // SAFETY: the snapshot's spans stay in use while the heap is frozen.
+        // SAFETY: span structs live for the process, and a span of the snapshot keeps its
+        // identity and bitmaps until the cycle thaws the heap after its sweep: the
+        // snapshot was taken while frozen, and a frozen heap frees no span
+        // (docs/allocator.md, "Span lifecycle", rule 4).
         let span = unsafe { span.as_ref() };
         if span.span_class().is_noscan() {
             continue;

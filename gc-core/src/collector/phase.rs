@@ -29,8 +29,14 @@
 //!     before the decrement happens-before the cycle's later stores and is older than
 //!     them; the op's read, after the starting stop of any cycle it does not overlap, sees
 //!     at least that cycle's `Mark` word.
+//!
+//! # The cell
+//! The word and the collector's generation counter live in a [`PhaseCell`], whose methods
+//! are the loads and the store above. The process has one (`PHASE`, behind the free
+//! functions the barrier sites call, so a read is one load from a static's address); the
+//! loom models (`gc-core/tests/loom_protocol.rs`) build their own per execution.
 
-use crate::sync::{AtomicU64, Ordering};
+use crate::sync::{const_fn_unless_loom, AtomicU64, Ordering};
 
 /// The collector's phase. See the module docs.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -41,11 +47,9 @@ pub(crate) enum Phase {
     Sweep = 2,
 }
 
-/// The phase word: `generation << 2 | phase`. Every `set_phase` bumps the generation, so
-/// two equal words read at two moments mean "no phase change in between" (`PhaseWord`).
-static PHASE: AtomicU64 = AtomicU64::new(Phase::Off as u64);
-/// The collector's copy of the generation (only the collector thread sets phases).
-static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The process's phase word.
+#[cfg(not(tricolor_loom))]
+static PHASE: PhaseCell = PhaseCell::new();
 
 fn decode(raw: u64) -> Phase {
     match raw & 3 {
@@ -56,16 +60,75 @@ fn decode(raw: u64) -> Phase {
     }
 }
 
-/// The phase, for a barrier site outside an op (fact 1).
-#[inline(always)]
-pub(crate) fn phase_seqcst() -> Phase {
-    decode(PHASE.load(Ordering::SeqCst))
+/// The phase word and its generation counter (module docs).
+pub(crate) struct PhaseCell {
+    /// `generation << 2 | phase`. Every [`PhaseCell::set`] bumps the generation, so two
+    /// equal words read at two moments mean "no phase change in between" (`PhaseWord`).
+    word: AtomicU64,
+    /// The collector's copy of the generation (only the collector thread sets phases).
+    generation: AtomicU64,
+    /// Loom controls only: the ordering of [`PhaseCell::seqcst`]'s load. `SeqCst`, as
+    /// shipped; [`PhaseCell::with_acquire_barrier_load`] weakens it to `Acquire` (fact 1
+    /// removed) so that a control model shows the rule is needed.
+    #[cfg(tricolor_loom)]
+    barrier_load: Ordering,
 }
 
-/// The phase, inside an op (fact 2).
-#[inline(always)]
-pub(crate) fn phase_in_op() -> Phase {
-    decode(PHASE.load(Ordering::Relaxed))
+impl PhaseCell {
+    const_fn_unless_loom! {
+        /// Phase `Off`, generation 0.
+        pub(crate) fn new() -> PhaseCell {
+            PhaseCell {
+                word: AtomicU64::new(Phase::Off as u64),
+                generation: AtomicU64::new(0),
+                #[cfg(tricolor_loom)]
+                barrier_load: Ordering::SeqCst,
+            }
+        }
+    }
+
+    /// Loom controls only: [`PhaseCell::new`] with an `Acquire` load in
+    /// [`PhaseCell::seqcst`] (fact 1 removed).
+    #[cfg(tricolor_loom)]
+    pub(crate) fn with_acquire_barrier_load() -> PhaseCell {
+        PhaseCell {
+            barrier_load: Ordering::Acquire,
+            ..PhaseCell::new()
+        }
+    }
+
+    /// The phase, for a barrier site outside an op (fact 1).
+    #[inline(always)]
+    pub(crate) fn seqcst(&self) -> Phase {
+        #[cfg(tricolor_loom)]
+        let order = self.barrier_load;
+        #[cfg(not(tricolor_loom))]
+        let order = Ordering::SeqCst;
+        decode(self.word.load(order))
+    }
+
+    /// The phase, inside an op (fact 2).
+    #[inline(always)]
+    pub(crate) fn in_op(&self) -> Phase {
+        decode(self.word.load(Ordering::Relaxed))
+    }
+
+    /// The phase word, anywhere (see fact 3 for what it may be compared with).
+    #[inline(always)]
+    pub(crate) fn word(&self) -> PhaseWord {
+        PhaseWord(self.word.load(Ordering::Relaxed))
+    }
+
+    /// Sets the phase (collector only), bumping the generation. Callers hold a stopped
+    /// world or end a cycle, as the module docs say.
+    pub(crate) fn set(&self, phase: Phase) {
+        // Relaxed: only the collector thread writes the generation.
+        let generation = self.generation.load(Ordering::Relaxed) + 1;
+        self.generation.store(generation, Ordering::Relaxed);
+        // SeqCst: fact (1), with the barrier sites' SeqCst loads.
+        self.word
+            .store(generation << 2 | phase as u64, Ordering::SeqCst);
+    }
 }
 
 /// A phase together with the number of phase changes before it: equal words read at two
@@ -82,17 +145,37 @@ impl PhaseWord {
     }
 }
 
+/// The process's phase cell (for code generic over the cell, `reclaim.rs`).
+#[cfg(not(tricolor_loom))]
+#[inline(always)]
+pub(crate) fn phase_cell() -> &'static PhaseCell {
+    &PHASE
+}
+
+/// The phase, for a barrier site outside an op (fact 1).
+#[cfg(not(tricolor_loom))]
+#[inline(always)]
+pub(crate) fn phase_seqcst() -> Phase {
+    PHASE.seqcst()
+}
+
+/// The phase, inside an op (fact 2).
+#[cfg(not(tricolor_loom))]
+#[inline(always)]
+pub(crate) fn phase_in_op() -> Phase {
+    PHASE.in_op()
+}
+
 /// The phase word, anywhere (see fact 3 for what it may be compared with).
+#[cfg(not(tricolor_loom))]
 #[inline(always)]
 pub(crate) fn phase_word() -> PhaseWord {
-    PhaseWord(PHASE.load(Ordering::Relaxed))
+    PHASE.word()
 }
 
 /// Sets the phase (collector only), bumping the generation. Callers hold a stopped world
 /// or end a cycle, as the module docs say.
+#[cfg(not(tricolor_loom))]
 pub(crate) fn set_phase(phase: Phase) {
-    // Relaxed: only the collector thread writes GENERATION.
-    let generation = GENERATION.load(Ordering::Relaxed) + 1;
-    GENERATION.store(generation, Ordering::Relaxed);
-    PHASE.store(generation << 2 | phase as u64, Ordering::SeqCst);
+    PHASE.set(phase);
 }

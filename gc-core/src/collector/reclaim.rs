@@ -12,7 +12,7 @@
 //!    takes the count from 1 to 0, outside any op. Then `count_reached_zero`: an Acquire
 //!    fence (as `Arc` does before freeing), enter an op, and if the phase word read there
 //!    is the *same* `Off` word as before the decrement, append the object to the thread's
-//!    zero buffer (`ThreadCache::zero`; no atomics beyond the decrement). Otherwise the
+//!    zero buffer (`Mutator::zero`, heap `safepoint.rs`; no atomics beyond the decrement). Otherwise the
 //!    object is left to the tracing cycles. A buffer goes to the global queue when it
 //!    holds 256 objects, and at thread exit (inside the exit guard's op).
 //! 2. **Drain.** The collector thread, between cycles (phase `Off`), takes the global
@@ -65,32 +65,67 @@
 //!   middle of a count, mark or sweep; its freed bit keeps it out of every later walk
 //!   (`Span::for_each_allocated`) until a merge makes it allocatable again.
 
+// Under `--cfg tricolor_loom` only `queue_if_unchanged` is compiled (the protocol part the
+// loom models run, `lib.rs`); the drain needs the heap.
+#[cfg(not(tricolor_loom))]
 use core::ptr::NonNull;
+#[cfg(not(tricolor_loom))]
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+#[cfg(not(tricolor_loom))]
 use super::header::Header;
-use super::phase::{phase_word, Phase, PhaseWord};
+#[cfg(not(tricolor_loom))]
+use super::phase::phase_cell;
+#[cfg(all(test, not(tricolor_loom)))]
+use super::phase::phase_word;
+use super::phase::{Phase, PhaseCell, PhaseWord};
+#[cfg(not(tricolor_loom))]
 use crate::heap;
+use crate::heap::safepoint::{InOp, ZeroQueue};
 use crate::sync::{fence, Ordering};
 
 /// `Gc::drop`'s slow path, after its decrement took the count from 1 to 0.
+#[cfg(not(tricolor_loom))]
 #[cold]
 #[inline(never)]
 pub(crate) fn count_reached_zero(object: NonNull<u8>, before: PhaseWord) {
+    queue_if_unchanged(
+        object.as_ptr() as usize,
+        before,
+        heap::enter_op,
+        phase_cell(),
+        &heap::safepoint::ZERO_QUEUE,
+    );
+}
+
+/// Algorithm step 1 after the decrement to zero (`count_reached_zero`): an Acquire fence,
+/// an op from `enter`, and `object` goes to the op's zero buffer (`queue`'s when full) only
+/// if `phase` still holds the `Off` word `before` that was read before the decrement.
+/// Generic over the op, the phase cell and the queue so that the loom model
+/// `count_zero_vs_cycle` runs this code.
+#[inline(always)]
+pub(crate) fn queue_if_unchanged<O: InOp>(
+    object: usize,
+    before: PhaseWord,
+    enter: impl FnOnce() -> O,
+    phase: &PhaseCell,
+    queue: &ZeroQueue,
+) {
     // Acquire: pairs with the Release decrements of every other handle's drop, so every
     // use of the value happens-before its reclamation (the queue hand-off, a mutex or a
     // stopped world, carries this to the collector thread).
     fence(Ordering::Acquire);
-    let op = heap::enter_op();
+    let op = enter();
     // Both reads must see the same `Off`: a cycle that started (or ran whole) between the
     // decrement and this op may already have found the count at zero and freed the object
     // (module docs, "The late queue"); then it is not ours to queue.
-    if before.phase() == Phase::Off && phase_word() == before {
-        op.push_zero(object);
+    if before.phase() == Phase::Off && phase.word() == before {
+        queue.push(&op, object);
     }
 }
 
 /// What one drain did.
+#[cfg(not(tricolor_loom))]
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Drained {
     /// Objects freed.
@@ -101,6 +136,7 @@ pub(crate) struct Drained {
 
 /// Frees queued count-zero objects until the queue is empty or at least `budget` were
 /// freed. Collector thread only, while no cycle runs (phase `Off`).
+#[cfg(not(tricolor_loom))]
 pub(crate) fn drain(budget: usize) -> Drained {
     let mut done = Drained::default();
     while done.freed < budget {
@@ -123,6 +159,7 @@ pub(crate) fn drain(budget: usize) -> Drained {
     done
 }
 
+#[cfg(not(tricolor_loom))]
 fn reclaim_one(addr: usize, done: &mut Drained) {
     let object = NonNull::new(addr as *mut u8).expect("tricolor-gc: a null count-zero object");
     // SAFETY: queued objects are published managed objects with no handle left, queued
@@ -150,6 +187,11 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     // (Release in `Span::free`, Acquire where a sweep merges it), and no cycle reads the
     // header meanwhile (drains never overlap cycles).
     header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+    if super::header::DEBUG_HEAP {
+        // SAFETY: the value was dropped above (or needs no drop), `info` is null, and the
+        // object has no handle left (nothing reads it); the slot is handed back below.
+        unsafe { super::header::poison_freed(header, info) };
+    }
     let op = heap::enter_op();
     // SAFETY: the object is allocated (its count reached zero, nothing freed it since),
     // unreferenced, its `info` is null, and it is freed once, here.
@@ -158,7 +200,7 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     done.freed += 1;
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(tricolor_loom)))]
 mod tests {
     use super::*;
     use crate::Gc;

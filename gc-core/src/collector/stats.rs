@@ -31,9 +31,10 @@ pub struct Stats {
     pub heap_bytes: usize,
     /// The heap size at which the next automatic cycle is due.
     pub heap_goal_bytes: usize,
-    /// Sum of all stop and handshake stalls.
+    /// Sum of all stop-the-world stalls (two a cycle: its start and mark termination, plus a
+    /// retried termination's).
     pub total_pause: Duration,
-    /// The last 256 stop-the-world or handshake stalls, oldest first.
+    /// The last 256 stop-the-world stalls, oldest first.
     pub pauses: Vec<Duration>,
     /// Cycles started by the periodic timer (no cycle for the forced period).
     pub forced_cycles: u64,
@@ -44,7 +45,7 @@ pub struct Stats {
     pub mark_time: Duration,
     /// Wall time of all sweeps so far.
     pub sweep_time: Duration,
-    /// Stop and handshake stalls so far (`pauses` keeps only the last 256).
+    /// Stop-the-world stalls so far (`pauses` keeps only the last 256).
     pub pause_count: u64,
     /// Objects freed promptly because their handle count reached zero while no cycle ran
     /// (DESIGN §3b), without any tracing. Included in the frees behind `heap_objects`.

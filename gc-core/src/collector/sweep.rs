@@ -5,19 +5,46 @@
 //! Mark termination flushed every thread cache and advanced the sweep generation, so every
 //! managed span with objects sits on an *unswept* central list, where no allocation can
 //! take it. Then, on the collector thread:
-//! 1. **Drop pass.** For each unswept span, for each published, unmarked object: run its
-//!    drop glue (if `T` needs drop). Mark bits are untouched during this pass, so a `Gc`
-//!    handle dropped by this glue can tell a surviving target (marked: decrement its
-//!    count) from a dead one (unmarked: it may already be dropped; touch nothing). That is
-//!    the rule of DESIGN §3: handles inside a dead object decrement only survivors.
-//!    Right after its drop glue (or at once, for types without), the object's header has
-//!    its `info` nulled, so that the collector never mistakes the slot for an object again.
-//!    Doing it here, while the header is in cache, spares the free pass a second visit to
-//!    every dead header. Nothing reads a dead object's `info` in between: the drop glue of
-//!    other dead objects only asks whether a target is *marked* (`Gc::drop`).
+//! 0. Take the unswept spans (`heap::unswept_managed_spans`) and mark each as *being
+//!    swept* (`heap::begin_sweeping`, the span's `sweep_gen`). These spans, and only
+//!    these, hold the objects this sweep frees; allocation does not touch them until the
+//!    free pass files them.
+//! 1. **Drop pass.** For each of those spans, for each published, unmarked object: run its
+//!    drop glue (if `T` needs drop). Mark bits are untouched during this pass. Right after
+//!    its drop glue (or at once, for types without), the object's header has its `info`
+//!    nulled, so that the collector never mistakes the slot for an object again, and in
+//!    debug-heap builds the rest of the slot is poisoned (`header::poison_freed`). Doing
+//!    it here, while the header is in cache, spares the free pass a second visit to every
+//!    dead header.
 //! 2. **Free pass.** For each unswept span: `Span::sweep` with the mark bits: the bitmaps
 //!    swap (mark bits become allocation bits, O(1)), and the span is filed on the swept
-//!    lists, or returned to the heap when empty. Pure bitmap work: no header is touched.
+//!    lists, or returned to the heap when empty (deferred until the cycle thaws span
+//!    frees). Pure bitmap work: no header is touched. Then the spans stop being marked as
+//!    being swept (`heap::end_sweeping`).
+//!
+//! # The rule for handles released by drop glue (DESIGN §3)
+//! A `Gc` handle dropped while the drop pass runs drop glue (`in_sweep_drop()`, this
+//! thread only) **skips its decrement exactly when its target dies in this sweep**:
+//! the target is unmarked *and* lives in a span being swept (`dies_in_this_sweep`). Such
+//! a target may already be dropped and poisoned, so nothing of it is touched (not even
+//! its header). Every other target is decremented as usual:
+//! - a marked target survives the sweep, and its count must stay exact;
+//! - an unmarked target outside the spans being swept was allocated after mark
+//!   termination (from a swept or fresh span): it is live, and a `Drop` in a skipped field
+//!   may well make and drop one (`drop(Gc::new(x))`), or release the last `Arc` of a
+//!   `Vec<Gc<_>>` of them. Skipping its decrement, as the first rule ("skip every unmarked
+//!   target") did, left it with a count and no handle: a root forever (issue #9).
+//!
+//! A decrement to zero during `Sweep` is left to the cycles (`reclaim::count_reached_zero`
+//! queues only in `Off`): the next cycle finds the object unmarked with a count of zero
+//! and frees it.
+//!
+//! Why the rule is exact: the objects the drop pass drops are the published, unmarked
+//! objects of the spans being swept, and an unmarked object elsewhere is never dropped by
+//! this sweep. A dead object's own `Drop` (allowed only with `#[gc(unsafe_drop)]` and an
+//! `unsafe impl UnsafeDrop`) must not dereference, clone or move out a handle: those
+//! handles would escape this rule (they may point at dropped objects whose slots the free
+//! pass makes reusable).
 //!
 //! Drop glue runs iteratively over the span list, never recursively over the object graph:
 //! a dead million-node list is a million independent drops, each of which only decrements
@@ -34,7 +61,7 @@ use core::cell::Cell;
 use core::ptr::NonNull;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::header::Header;
+use super::header::{self, Header, DEBUG_HEAP};
 use crate::heap::{self, Span};
 use crate::sync::{AtomicBool, Ordering};
 
@@ -47,11 +74,23 @@ thread_local! {
 }
 
 /// Whether the calling thread is running the sweeper's drop glue (then a dropped handle
-/// must not touch an unmarked target).
+/// must not touch a target that [`dies_in_this_sweep`]).
 #[inline]
 pub(crate) fn in_sweep_drop() -> bool {
     // Relaxed: only the sweeper thread sets both; it reads its own writes.
     DROPPING.load(Ordering::Relaxed) && IN_SWEEP_DROP.with(|f| f.get())
+}
+
+/// Whether the object headed at `object` is freed by the running sweep: unmarked, in a span
+/// the sweep has (module docs, "The rule"). Only meaningful while [`in_sweep_drop`] holds.
+/// A handle whose target is not a managed object at all (a broken `unsafe impl`) is
+/// treated as dead: touching nothing is a leak at worst.
+#[inline]
+pub(crate) fn dies_in_this_sweep(object: NonNull<u8>) -> bool {
+    match heap::managed_object(object.as_ptr() as usize) {
+        Some((span, slot)) => heap::is_being_swept(span) && !span.is_marked(slot),
+        None => true,
+    }
 }
 
 /// What a sweep did.
@@ -73,6 +112,7 @@ fn header_at(span: &Span, slot: usize) -> &'static Header {
 pub(crate) fn sweep() -> SweepReport {
     let mut report = SweepReport::default();
     let spans = heap::unswept_managed_spans();
+    heap::begin_sweeping(&spans);
     DROPPING.store(true, Ordering::Relaxed);
     IN_SWEEP_DROP.with(|f| f.set(true));
     for span in &spans {
@@ -104,12 +144,22 @@ pub(crate) fn sweep() -> SweepReport {
             // the free pass) goes through the central lock, which orders this store before
             // any reuse.
             header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+            if DEBUG_HEAP {
+                // SAFETY: the object's value was dropped above (or needs no drop), its
+                // `info` is null, and nothing reads it any more: a handle released by drop
+                // glue touches nothing of an object that dies in this sweep (module docs),
+                // and the slot is reused only after the free pass.
+                unsafe { header::poison_freed(header, info) };
+            }
         });
     }
     IN_SWEEP_DROP.with(|f| f.set(false));
     DROPPING.store(false, Ordering::Relaxed);
     // Every dead slot's header was cleared by the drop pass.
     let totals = heap::sweep_managed(|_, _| {});
+    // The span structs stay valid (process-lifetime metadata, and span frees are deferred
+    // until the cycle thaws them); no drop glue runs any more.
+    heap::end_sweeping(&spans);
     report.freed_objects = totals.freed_objects;
     report.spans_swept = totals.spans;
     report.live_bytes = totals.live_bytes;

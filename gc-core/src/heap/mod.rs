@@ -28,7 +28,7 @@ mod arena;
 mod central;
 mod meta;
 mod page_heap;
-mod safepoint;
+pub(crate) mod safepoint;
 mod scavenger;
 pub(crate) mod size_class;
 mod span;
@@ -118,8 +118,8 @@ fn central_of(span: &Span) -> &'static Central {
     central(span.span_class(), span.is_managed())
 }
 
-/// The heap's sweep generation (Go's `mheap_.sweepgen`); advanced by 2 per collection
-/// once the sweeper exists. Spans compare their own `sweep_gen` against it.
+/// The heap's sweep generation (Go's `mheap_.sweepgen`); advanced by 2 per collection at
+/// mark termination. Spans compare their own `sweep_gen` against it (`Span::is_being_swept`).
 static SWEEP_GEN: AtomicU32 = AtomicU32::new(0);
 
 fn sweep_gen() -> u32 {
@@ -391,6 +391,32 @@ pub(crate) fn unswept_managed_spans() -> Vec<NonNull<Span>> {
         c.unswept_spans(&mut spans);
     }
     spans
+}
+
+/// Marks `spans` (from [`unswept_managed_spans`]) as being swept by the collector's sweep
+/// of the current generation, until [`end_sweeping`]. Collector thread, in `Sweep`.
+pub(crate) fn begin_sweeping(spans: &[NonNull<Span>]) {
+    let generation = sweep_gen();
+    for span in spans {
+        // SAFETY: span structs live for the process (meta.rs); the field is atomic.
+        unsafe { span.as_ref() }.begin_sweep(generation);
+    }
+}
+
+/// Ends a [`begin_sweeping`] of the same spans, after the sweep's free pass.
+pub(crate) fn end_sweeping(spans: &[NonNull<Span>]) {
+    let generation = sweep_gen();
+    for span in spans {
+        // SAFETY: as in `begin_sweeping`.
+        unsafe { span.as_ref() }.end_sweep(generation);
+    }
+}
+
+/// Whether `span` is among the spans the running sweep has (between [`begin_sweeping`]
+/// and [`end_sweeping`]). Collector thread only.
+#[inline]
+pub(crate) fn is_being_swept(span: &Span) -> bool {
+    span.is_being_swept(sweep_gen())
 }
 
 /// Sweeps every unswept managed span (see `Central::sweep_unswept`).

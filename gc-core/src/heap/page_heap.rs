@@ -94,6 +94,41 @@ impl core::fmt::Debug for PageHeap {
     }
 }
 
+/// Clears a span from the page map, returns its pages to the free set and its struct to
+/// `meta`, all under the page heap lock the caller holds.
+///
+/// # Safety
+/// The caller owns the span exclusively (on no list, in no cache, not in a deferred list)
+/// and it holds no live object; the heap is not frozen.
+unsafe fn free_span_locked(locked: &mut Locked, span: NonNull<Span>) {
+    debug_assert_eq!(locked.frozen, 0, "tricolor-gc: a span freed while frozen");
+    // SAFETY: span structs live for the whole process; the caller owns this one.
+    let span_ref = unsafe { span.as_ref() };
+    let start = span_ref.start();
+    let pages = span_ref.pages();
+    let arena = arena::arena_of(start).expect("tricolor-gc: freeing a span outside every arena");
+    let first = (start - arena.base) / PAGE_BYTES;
+    let index = locked
+        .arenas
+        .binary_search_by(|a| a.arena.base.cmp(&arena.base))
+        .expect("tricolor-gc: span's arena is not registered with the page heap");
+    let entry = &mut locked.arenas[index];
+    debug_assert_eq!(
+        count_range(&entry.free, first, pages),
+        0,
+        "tricolor-gc: double free of pages"
+    );
+    arena.set_pages(first, pages, NO_SPAN);
+    set_range(&mut entry.free, first, pages, true);
+    entry.free_pages += pages;
+    locked.totals.free_pages += pages;
+    locked.totals.in_use_pages -= pages;
+    // SAFETY: the caller owns the span and no live object remains.
+    unsafe { span_ref.reset_free() };
+    // SAFETY: the struct is free and unpublished (page map cleared above).
+    unsafe { meta::free_span_struct(span) };
+}
+
 /// Index of the first set bit at or after `from`, below `limit`.
 fn next_set(bits: &[u64], from: usize, limit: usize) -> Option<usize> {
     let mut index = from;
@@ -242,21 +277,27 @@ impl PageHeap {
         Ok(span)
     }
 
-    /// Returns a span's pages to the free set and its struct to `meta`.
+    /// Returns a span's pages to the free set and its struct to `meta`, or, while the
+    /// page heap is frozen, defers that until the last `thaw`.
+    ///
+    /// The frozen check and the free happen under one hold of the lock. They used to be
+    /// two: a free checked "not frozen" and dropped the lock, the collector froze the heap
+    /// and took its snapshot (which still held the span), and then the free reset the
+    /// span's bitmaps under the snapshot's walk, so a mark worker read through a null
+    /// bitmap pointer (issue #9; docs/allocator.md, "Span lifecycle", rule 4).
     ///
     /// # Safety
     /// The caller owns the span exclusively (it is on no list and in no cache) and it holds
     /// no live object.
     pub(crate) unsafe fn free_span(&self, span: NonNull<Span>) {
-        {
-            let mut locked = self.locked.lock();
-            if locked.frozen > 0 {
-                locked.deferred.push(SpanPtr(span));
-                return;
-            }
+        let mut locked = self.locked.lock();
+        if locked.frozen > 0 {
+            locked.deferred.push(SpanPtr(span));
+            return;
         }
-        // SAFETY: forwarded from the caller.
-        unsafe { self.free_span_now(span) }
+        // SAFETY: forwarded from the caller; nobody can freeze the heap (and snapshot the
+        // span) until we release the lock, after the span has left the page map.
+        unsafe { free_span_locked(&mut locked, span) }
     }
 
     /// Defers every span free until the matching `thaw`: no span struct is recycled and
@@ -266,52 +307,19 @@ impl PageHeap {
         self.locked.lock().frozen += 1;
     }
 
-    /// Ends a `freeze`; performs the deferred frees when the last one ends.
+    /// Ends a `freeze`; when the last one ends, performs the deferred frees under the same
+    /// hold of the lock (so a `freeze` that follows finds them gone from the page map).
     pub(crate) fn thaw(&self) {
-        let deferred = {
-            let mut locked = self.locked.lock();
-            locked.frozen -= 1;
-            if locked.frozen > 0 {
-                return;
-            }
-            core::mem::take(&mut locked.deferred)
-        };
-        for span in deferred {
-            // SAFETY: `free_span`'s caller handed us exclusive ownership of an empty span.
-            unsafe { self.free_span_now(span.0) };
-        }
-    }
-
-    /// # Safety
-    /// As `free_span`.
-    unsafe fn free_span_now(&self, span: NonNull<Span>) {
-        // SAFETY: span structs live for the whole process; the caller owns this one.
-        let span_ref = unsafe { span.as_ref() };
-        let start = span_ref.start();
-        let pages = span_ref.pages();
-        let arena =
-            arena::arena_of(start).expect("tricolor-gc: freeing a span outside every arena");
-        let first = (start - arena.base) / PAGE_BYTES;
         let mut locked = self.locked.lock();
-        let index = locked
-            .arenas
-            .binary_search_by(|a| a.arena.base.cmp(&arena.base))
-            .expect("tricolor-gc: span's arena is not registered with the page heap");
-        let entry = &mut locked.arenas[index];
-        debug_assert_eq!(
-            count_range(&entry.free, first, pages),
-            0,
-            "tricolor-gc: double free of pages"
-        );
-        arena.set_pages(first, pages, NO_SPAN);
-        set_range(&mut entry.free, first, pages, true);
-        entry.free_pages += pages;
-        locked.totals.free_pages += pages;
-        locked.totals.in_use_pages -= pages;
-        // SAFETY: the caller owns the span and no live object remains.
-        unsafe { span_ref.reset_free() };
-        // SAFETY: the struct is free and unpublished (page map cleared above).
-        unsafe { meta::free_span_struct(span) };
+        locked.frozen -= 1;
+        if locked.frozen > 0 {
+            return;
+        }
+        for span in core::mem::take(&mut locked.deferred) {
+            // SAFETY: `free_span`'s caller handed us exclusive ownership of an empty span,
+            // and nobody can freeze the heap while we hold the lock.
+            unsafe { free_span_locked(&mut locked, span.0) };
+        }
     }
 
     /// Releases resident free pages to the OS, highest addresses first, until at most
@@ -586,5 +594,67 @@ mod tests {
         heap.check_invariants();
         // SAFETY: we own it.
         unsafe { heap.free_span(again) };
+    }
+
+    /// Regression test for issue #9's SIGSEGV (span lifecycle rule 4 in
+    /// docs/allocator.md): a span freed while another thread freezes the heap and walks a
+    /// snapshot must either be missing from the snapshot or stay in use until the thaw.
+    /// Before the fix, `free_span` checked "not frozen" and freed under two lock holds, so
+    /// the walker saw snapshot spans lose their bitmaps (`is_in_use` false) under it.
+    #[test]
+    fn a_frozen_snapshot_keeps_its_spans_in_use_while_frees_race() {
+        use std::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+        static HEAP: PageHeap = PageHeap::new();
+        let done = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            for seed in 1..=2u64 {
+                let done = &done;
+                s.spawn(move || {
+                    // Spans of 1 to 4 pages, freed in random order, so that a recycled
+                    // span struct comes back with another start or length.
+                    let mut live = Vec::new();
+                    let mut x = seed;
+                    while !done.load(StdOrdering::Relaxed) {
+                        x = x
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let pages = 1 + (x >> 62) as usize;
+                        live.push(HEAP.alloc_span(pages, 1, LARGE).expect("a small span"));
+                        if live.len() > 8 {
+                            let victim = live.swap_remove((x >> 33) as usize % live.len());
+                            // SAFETY: a span of this heap, owned here, holding nothing.
+                            unsafe { HEAP.free_span(victim) };
+                        }
+                    }
+                    for span in live {
+                        // SAFETY: as above.
+                        unsafe { HEAP.free_span(span) };
+                    }
+                });
+            }
+            let mut broken = 0;
+            for _ in 0..5_000 {
+                HEAP.freeze();
+                let mut snapshot = Vec::new();
+                HEAP.for_each_span(|span| {
+                    snapshot.push((span as *const Span, span.start(), span.pages()))
+                });
+                std::thread::yield_now();
+                for &(span, start, pages) in &snapshot {
+                    // SAFETY: span structs live for the process (meta.rs).
+                    let span = unsafe { &*span };
+                    if !span.is_in_use() || span.start() != start || span.pages() != pages {
+                        broken += 1;
+                    }
+                }
+                HEAP.thaw();
+            }
+            done.store(true, StdOrdering::Relaxed);
+            assert_eq!(
+                broken, 0,
+                "spans of a frozen snapshot were freed under the walk"
+            );
+        });
+        HEAP.check_invariants();
     }
 }

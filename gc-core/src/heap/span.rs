@@ -2,7 +2,7 @@
 //!
 //! # Design
 //! A span owns `pages` pages from `start` and `elem_count` slots of `elem_bytes` each.
-//! Its state lives in three bitmaps (one bit per slot, off-heap, see `meta.rs`) and a
+//! Its state lives in four bitmaps (one bit per slot, off-heap, see `meta.rs`) and a
 //! handful of counters:
 //! - `alloc_bits`: slots allocated as of the last sweep;
 //! - `mark_bits`: slots the collector marked this cycle (set concurrently with atomic OR);
@@ -150,10 +150,14 @@ pub(crate) struct Span {
     freed_count: AtomicU32,
     // -- owner only (written); see module docs --
     local_freed_count: AtomicU32,
-    /// Sweep generation: the heap's generation when this span was last swept. Read and
-    /// written by the sweeper increment (Go's `mspan.sweepgen` protocol).
-    #[allow(dead_code)] // seam for the sweeper (issue #3 and its sweeper follow-up)
-    pub(crate) sweep_gen: AtomicU32,
+    /// Sweep generation (Go's `mspan.sweepgen`), read against the heap's generation `h`
+    /// only through the accessors below (`begin_sweep`, `end_sweep`, `is_being_swept`).
+    /// `h - 1` means "being swept": the collector's sweep has the span, from before its
+    /// drop pass to after its free pass. `h - 1` is odd and nothing else stores an odd
+    /// value, so a stale value from an earlier cycle never reads as "being swept". Written
+    /// and read only by the collector thread (the sweep, and `Gc::drop` inside the drop
+    /// glue it runs); Relaxed throughout.
+    sweep_gen: AtomicU32,
     /// `free_index` and `alloc_count` when the span was last filed on a central list (under
     /// its lock): nobody allocates from a listed span, so they must still hold when it
     /// leaves the list (`check_unchanged_since_filed`).
@@ -434,7 +438,7 @@ impl Span {
 
     #[inline]
     fn word(bits: *mut AtomicU64, word: usize) -> &'static AtomicU64 {
-        // SAFETY: callers pass one of this span's three bitmaps and `word < bitmap_words`;
+        // SAFETY: callers pass one of this span's four bitmaps and `word < bitmap_words`;
         // bitmap memory is never unmapped (meta.rs), so `'static` cannot dangle.
         unsafe { &*bits.add(word) }
     }
@@ -509,7 +513,9 @@ impl Span {
     /// The count is raised *before* the bit is set, so `freed_count` is never below the
     /// number of set freed bits and a sweep's subtraction cannot wrap it. It may briefly
     /// over-report; it is only a heuristic (list moves), never the basis for freeing a span
-    /// (that decision reads the bitmaps in `sweep`).
+    /// (that decision reads the bitmaps in `sweep`) nor for allocating from one: a sweep
+    /// that runs between the two steps finds no bit for this free, so reusers check
+    /// `free_slots` after sweeping (docs/allocator.md, "Span lifecycle", rule 6).
     ///
     /// # Safety
     /// Slot `index` is allocated and not already freed (no double free).
@@ -521,6 +527,23 @@ impl Span {
         let old = Self::word(freed, index / 64).fetch_or(bit, Ordering::Release);
         debug_assert!(old & bit == 0, "tricolor-gc: double free of slot {index}");
         pending
+    }
+
+    /// The first half of a remote [`free`](Span::free), as a thread preempted inside it
+    /// leaves the span: the pending count raised, the slot's bit not yet set (tests).
+    #[cfg(test)]
+    pub(crate) fn begin_remote_free_for_test(&self) {
+        self.freed_count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The second half of that free: sets slot `index`'s freed bit (tests).
+    ///
+    /// # Safety
+    /// As [`free`](Span::free), after [`begin_remote_free_for_test`](Span::begin_remote_free_for_test).
+    #[cfg(test)]
+    pub(crate) unsafe fn finish_remote_free_for_test(&self, index: usize) {
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        Self::word(freed, index / 64).fetch_or(1 << (index % 64), Ordering::Release);
     }
 
     /// The owner's free: marks slot `index` as freed with plain stores (no read-modify-write).
@@ -548,6 +571,31 @@ impl Span {
     #[inline]
     pub(crate) fn reuse_threshold(&self) -> usize {
         (self.elem_count() / 8).max(1)
+    }
+
+    // ---- sweep state (collector thread) ----
+
+    /// Records that the collector's sweep of heap generation `heap_gen` has the span
+    /// (before its drop pass). Collector thread only.
+    pub(crate) fn begin_sweep(&self, heap_gen: u32) {
+        // Relaxed: written and read only by the collector thread (field docs).
+        self.sweep_gen
+            .store(heap_gen.wrapping_sub(1), Ordering::Relaxed);
+    }
+
+    /// Records that the span is swept for heap generation `heap_gen` (after the free
+    /// pass). Collector thread only.
+    pub(crate) fn end_sweep(&self, heap_gen: u32) {
+        // Relaxed: as in `begin_sweep`.
+        self.sweep_gen.store(heap_gen, Ordering::Relaxed);
+    }
+
+    /// Whether the collector's sweep of heap generation `heap_gen` has the span (between
+    /// `begin_sweep` and `end_sweep`). Collector thread only.
+    #[inline]
+    pub(crate) fn is_being_swept(&self, heap_gen: u32) -> bool {
+        // Relaxed: as in `begin_sweep`.
+        self.sweep_gen.load(Ordering::Relaxed) == heap_gen.wrapping_sub(1)
     }
 
     // ---- marking (collector) ----

@@ -1,1 +1,0 @@
-//! Empty: this package exists only to run `gc-core/tests/loom_protocol.rs` (see Cargo.toml).
