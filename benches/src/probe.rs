@@ -29,7 +29,7 @@ const SIGFIG: u8 = 3;
 pub(crate) enum Kind {
     /// Gap between two loop iterations of one mutator thread.
     Gap,
-    /// A stop-the-world or handshake stall reported by the collector (or, for gc-arena, one
+    /// A stop-the-world stall reported by the collector (or, for gc-arena, one
     /// `collect_debt` call: the mutator is stopped while it runs).
     Pause,
     /// Mark-assist time charged to mutators during one sampler interval (~5 ms).

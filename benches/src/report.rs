@@ -74,7 +74,7 @@ pub(crate) struct Summary {
     pub(crate) max_gap_per_thread_us: Vec<f64>,
     /// Where this runtime's collector stalls come from.
     pub(crate) stalls_source: String,
-    /// Collector stop/handshake stalls; `null` when the runtime exposes none.
+    /// Collector stop-the-world stalls; `null` when the runtime exposes none.
     pub(crate) pause: Option<Dist>,
     /// Assist time per sampler interval; `null` when the runtime reports no assists.
     pub(crate) assist: Option<Dist>,

@@ -45,7 +45,7 @@ pub(crate) struct CollectorCounters {
 #[derive(Debug, Default)]
 pub(crate) struct Poll {
     pub(crate) counters: CollectorCounters,
-    /// Stop-the-world or handshake stalls that ended since the previous poll.
+    /// Stop-the-world stalls that ended since the previous poll.
     pub(crate) new_pauses: Vec<Duration>,
 }
 

@@ -113,7 +113,7 @@ struct Record {
     peak_rss_bytes: Option<u64>,
     /// Completed collection cycles (tricolor only).
     gc_cycles: Option<u64>,
-    /// Sum of stop and handshake pauses, seconds (tricolor only).
+    /// Sum of stop-the-world pauses, seconds (tricolor only).
     gc_pause_s: Option<f64>,
 }
 
@@ -383,7 +383,7 @@ fn table(opts: &Options, rows: &[Row]) -> Comparison {
             "wall s: the whole program (all trees built, checked and dropped), one thread.".into(),
             "peak RSS: VmHWM of the run's process (largest over the runs).".into(),
             "/ box: median over Box's median (below 1 = faster than Box).".into(),
-            "gc cycles, gc pause: tricolor's completed cycles and summed stop/handshake pauses \
+            "gc cycles, gc pause: tricolor's completed cycles and summed stop-the-world pauses \
              per run (median over the runs); - where the runtime does not report them."
                 .into(),
         ],

@@ -2,8 +2,8 @@
 //! values (each mutator's `Vec` of handles), found by the collector by subtraction, so the
 //! generic W2 handle driver and the generic W1 program run it unchanged.
 //!
-//! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256 stop or
-//! handshake stalls) and `pause_count`, polled by the sampler every ~5 ms; the mutator's
+//! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256
+//! stop-the-world stalls) and `pause_count`, polled by the sampler every ~5 ms; the mutator's
 //! own loop gaps are measured by the driver as for every runtime.
 //!
 //! Size estimate: the object is the 16-byte header plus the node, rounded up to the size
