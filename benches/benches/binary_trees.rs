@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use tricolor_gc_bench::binary_trees::{expected, RUNTIMES};
+use tricolor_gc_bench::binary_trees::{expected, programs};
 
 const MAX_DEPTH: u32 = 16;
 
@@ -32,8 +32,8 @@ fn bench(c: &mut Criterion) {
             b.iter(|| assert_eq!(f(black_box(MAX_DEPTH)), want))
         });
     };
-    for rt in RUNTIMES {
-        run(rt.name, rt.run);
+    for (name, program) in programs() {
+        run(name, program);
     }
     group.finish();
 }

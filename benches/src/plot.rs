@@ -1,6 +1,10 @@
-//! The SVG of one run (plotters, SVG backend only): on top a timeline of every kept sample
-//! (x = seconds since the churn started, y = stall or gap length in µs, log scale), below a
-//! histogram of all loop gaps (x = gap length in µs, log scale; y = count, log scale).
+//! The SVG of one run (plotters, SVG backend only), three panels:
+//! 1. the heap timeline (`timeline.rs`): heap bytes, heap goal, process RSS and the live
+//!    set in MiB over the seconds since the churn started, each cycle's phases shaded;
+//! 2. below it, on the same time axis, every kept sample (y = stall or gap length in µs,
+//!    log scale);
+//! 3. at the bottom a histogram of all loop gaps (x = gap length in µs, log scale; y =
+//!    count, log scale).
 //!
 //! # Density
 //! A run can keep up to a million gaps per thread. When a series has more than
@@ -11,11 +15,16 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::probe::{Kind, LogHistogram, Sample};
-use crate::runtimes::RunOutcome;
+use crate::outcome::RunOutcome;
+use crate::probe::{Durations, Kind, Sample};
+use crate::timeline::Point;
 
 const WIDTH: u32 = 1000;
-const HEIGHT: u32 = 800;
+const HEIGHT: u32 = 1200;
+/// Height of the heap panel; the other two share the rest.
+const HEAP_HEIGHT: u32 = 400;
+/// Timeline points per line above which the heap panel draws every k-th.
+const MAX_LINE_POINTS: usize = 2_000;
 /// Points per series above which the timeline thins to one point per pixel column.
 const MAX_POINTS: usize = 5_000;
 
@@ -29,7 +38,9 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 fn draw_inner(o: &RunOutcome, path: &Path) -> DrawResult {
     let root = SVGBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(HEIGHT / 2);
+    let (heap_area, rest) = root.split_vertically(HEAP_HEIGHT);
+    let (top, bottom) = rest.split_vertically((HEIGHT - HEAP_HEIGHT) / 2);
+    heap(o, &heap_area)?;
     timeline(o, &top)?;
     histogram(o.runtime, &o.gaps, &bottom)?;
     root.present()?;
@@ -58,6 +69,114 @@ fn series(samples: &[Sample], kind: Kind, x_max: f64) -> Vec<(f64, f64)> {
         .map(|s| (s.t.as_secs_f64(), (s.dur.as_secs_f64() * 1e6).max(0.1)))
         .collect();
     thin(pts, x_max)
+}
+
+fn mib(b: u64) -> f64 {
+    b as f64 / (1u64 << 20) as f64
+}
+
+fn heap<DB: DrawingBackend>(
+    o: &RunOutcome,
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let tl = &o.timeline;
+    let x_max = o.churn_time.as_secs_f64().max(0.001);
+    let step = tl.points.len() / MAX_LINE_POINTS + 1;
+    let line = |f: fn(&Point) -> Option<u64>| -> Vec<(f64, f64)> {
+        tl.points
+            .iter()
+            .step_by(step)
+            .filter_map(|p| f(p).map(|b| (p.t.as_secs_f64(), mib(b))))
+            .collect()
+    };
+    let lines = [
+        ("heap in use", line(|p| p.heap_bytes), BLUE.to_rgba()),
+        (
+            "heap goal",
+            line(|p| p.heap_goal_bytes),
+            RGBColor(230, 120, 0).to_rgba(),
+        ),
+        ("process RSS", line(|p| p.rss_bytes), BLACK.to_rgba()),
+        (
+            "live set",
+            line(|p| p.live_bytes),
+            RGBColor(0, 150, 0).to_rgba(),
+        ),
+    ];
+    let y_max = lines
+        .iter()
+        .flat_map(|(_, pts, _)| pts.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.1;
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!(
+                "{}: heap over time, {} cycles shaded (live set: {})",
+                o.runtime,
+                tl.cycles.len(),
+                tl.live_source
+            ),
+            ("sans-serif", 16),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since churn start (s)")
+        .y_desc("MiB")
+        .draw()?;
+    let shades = [
+        ("mark", RED.mix(0.15)),
+        ("sweep", MAGENTA.mix(0.10)),
+        ("mark termination (stw)", RED.mix(0.35)),
+        ("sweep termination (stw)", RED.mix(0.35)),
+    ];
+    let shade_of = |phase: &str| {
+        shades
+            .iter()
+            .find(|(name, _)| *name == phase)
+            .map_or(CYAN.mix(0.15), |(_, c)| *c)
+    };
+    let mut labelled: Vec<&str> = Vec::new();
+    for phase in tl.cycles.iter().flat_map(|c| &c.phases) {
+        let color = shade_of(&phase.phase);
+        let rect = Rectangle::new(
+            [(phase.start_ms / 1e3, 0.0), (phase.end_ms / 1e3, y_max)],
+            color.filled(),
+        );
+        let series = chart.draw_series(std::iter::once(rect))?;
+        if !labelled.contains(&phase.phase.as_str()) {
+            labelled.push(&phase.phase);
+            series
+                .label(format!("{} phase", phase.phase))
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled())
+                });
+        }
+    }
+    for (label, pts, color) in lines {
+        if pts.is_empty() {
+            continue;
+        }
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))?
+            .label(label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 15, y)], color.stroke_width(2))
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
 }
 
 fn timeline<DB: DrawingBackend>(
@@ -93,7 +212,11 @@ where
     let kinds = [
         (Kind::Gap, "loop gap above threshold", BLUE.mix(0.5)),
         (Kind::Pause, "collector pause", RED.mix(0.9)),
-        (Kind::Assist, "assist time per 10 ms", GREEN.mix(0.8)),
+        (
+            Kind::Assist,
+            "assist time per sample (~5 ms)",
+            GREEN.mix(0.8),
+        ),
     ];
     for (kind, label, color) in kinds {
         let pts = series(&o.samples, kind, x_max);
@@ -119,7 +242,7 @@ where
 
 fn histogram<DB: DrawingBackend>(
     runtime: &str,
-    gaps: &LogHistogram,
+    gaps: &Durations,
     area: &DrawingArea<DB, plotters::coord::Shift>,
 ) -> DrawResult
 where
@@ -139,7 +262,7 @@ where
         .build_cartesian_2d((0.1f64..x_max).log_scale(), (0.5f64..y_max).log_scale())?;
     chart
         .configure_mesh()
-        .x_desc("gap (µs; 10 buckets per decade, first bucket = under 1 µs)")
+        .x_desc("gap (µs; 10 bars per decade, the first = under 1 µs)")
         .y_desc("count")
         .x_label_formatter(&|v| format!("{v}"))
         .y_label_formatter(&|v| format!("{v}"))

@@ -2,42 +2,42 @@
 //! consecutive loop iterations with the monotonic clock (`Instant`).
 //!
 //! # What a probe keeps
-//! 1. The exact longest gap.
-//! 2. A [`LogHistogram`] of *every* gap: bucket 0 is "under 1 µs", then 10 buckets per
-//!    decade from 1 µs to 10 s, then one overflow bucket. Recording is a binary search over
-//!    72 precomputed bounds (no floating point on the hot path).
-//! 3. The raw gaps above `--gap-threshold-us`, with the time they ended (relative to the
+//! 1. A [`Durations`] histogram of *every* gap: an HdrHistogram of nanoseconds at 3
+//!    significant digits (a record is an index computation and an increment), with the
+//!    exact longest gap beside it.
+//! 2. The raw gaps above `--gap-threshold-us`, with the time they ended (relative to the
 //!    common start of the churn phase), for the CSV and the timeline; at most
 //!    [`MAX_RAW_SAMPLES`] per thread, the rest only counted in `dropped_samples`.
 //!
-//! Percentiles from the histogram are the *upper bound* of the bucket holding the rank
-//! (never below the true value, at most 26% above it: one tenth of a decade), clamped to
-//! the exact maximum. The same histogram summarises the collector's stalls (`report.rs`).
+//! Percentiles are HdrHistogram's highest value equivalent to the rank's value (never
+//! below the true value, at most 0.1% above it), clamped to the exact maximum. The same
+//! histogram summarises the collector's stalls (`report.rs`).
 
 use std::time::{Duration, Instant};
 
-/// Buckets per decade of the histogram.
-const PER_DECADE: u32 = 10;
-/// Decades covered above 1 µs: 1 µs .. 10 s.
-const DECADES: u32 = 7;
-/// Bucket count: underflow + `PER_DECADE * DECADES` + overflow.
-pub(crate) const BUCKETS: usize = (PER_DECADE * DECADES) as usize + 2;
+use hdrhistogram::Histogram;
+
 /// Raw samples kept per thread before further ones are only counted.
 pub(crate) const MAX_RAW_SAMPLES: usize = 1 << 20;
+/// Longest duration the histograms resolve (longer ones saturate): one hour.
+const MAX_NS: u64 = 3_600_000_000_000;
+/// Significant digits the histograms keep.
+const SIGFIG: u8 = 3;
 
 /// What a sample measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
     /// Gap between two loop iterations of one mutator thread.
     Gap,
-    /// A stop-the-world or handshake stall reported by the collector (or, for gc-arena, one
+    /// A stop-the-world stall reported by the collector (or, for gc-arena, one
     /// `collect_debt` call: the mutator is stopped while it runs).
     Pause,
-    /// Mark-assist time charged to mutators during one sampler interval (~10 ms).
+    /// Mark-assist time charged to mutators during one sampler interval (~5 ms).
     Assist,
 }
 
 impl Kind {
+    /// The CSV's `kind` field.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Gap => "gap",
@@ -57,102 +57,89 @@ pub(crate) struct Sample {
     pub(crate) dur: Duration,
 }
 
-/// Upper bounds of buckets 0..BUCKETS-1 in nanoseconds; the last bucket is unbounded.
-fn bounds() -> &'static [u64; BUCKETS - 1] {
-    use std::sync::OnceLock;
-    static BOUNDS: OnceLock<[u64; BUCKETS - 1]> = OnceLock::new();
-    BOUNDS.get_or_init(|| {
-        let mut b = [0u64; BUCKETS - 1];
-        b[0] = 1_000; // bucket 0: < 1 µs
-        for (i, slot) in b.iter_mut().enumerate().skip(1) {
-            // Bucket i (1..=70) is [10^((i-1)/10), 10^(i/10)) µs.
-            *slot = (1_000.0 * 10f64.powf(i as f64 / PER_DECADE as f64)).round() as u64;
-        }
-        b
-    })
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Log-bucketed histogram of durations with an exact count and maximum.
+/// A histogram of durations (HdrHistogram, nanoseconds) with the exact maximum.
 #[derive(Clone, Debug)]
-pub(crate) struct LogHistogram {
-    counts: [u64; BUCKETS],
-    total: u64,
+pub(crate) struct Durations {
+    hist: Histogram<u64>,
     max: Duration,
 }
 
-impl Default for LogHistogram {
+impl Default for Durations {
     fn default() -> Self {
-        LogHistogram {
-            counts: [0; BUCKETS],
-            total: 0,
+        Durations {
+            hist: Histogram::new_with_bounds(1, MAX_NS, SIGFIG)
+                .expect("tricolor-gc-bench: constant histogram bounds are valid"),
             max: Duration::ZERO,
         }
     }
 }
 
-impl LogHistogram {
+impl Durations {
     #[inline]
+    /// Records one duration.
     pub(crate) fn record(&mut self, d: Duration) {
-        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        // First bucket whose (exclusive) upper bound exceeds ns.
-        let i = bounds().partition_point(|&b| b <= ns);
-        self.counts[i] += 1;
-        self.total += 1;
-        if d > self.max {
+        self.record_n(d, 1);
+    }
+
+    /// Records `count` durations of `d` (a peer's histogram arrives as value/count pairs).
+    pub(crate) fn record_n(&mut self, d: Duration, count: u64) {
+        self.hist.saturating_record_n(nanos(d), count);
+        if count > 0 && d > self.max {
             self.max = d;
         }
     }
 
-    pub(crate) fn merge(&mut self, other: &LogHistogram) {
-        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *a += b;
-        }
-        self.total += other.total;
+    /// Sets the exact maximum of a histogram recorded from rounded-up values (a peer's
+    /// value/count pairs), whose true maximum is known on its own.
+    pub(crate) fn set_exact_max(&mut self, max: Duration) {
+        self.max = max;
+    }
+
+    /// Adds `other`'s durations to these.
+    pub(crate) fn merge(&mut self, other: &Durations) {
+        self.hist
+            .add(&other.hist)
+            .expect("tricolor-gc-bench: histograms of the same bounds add");
         self.max = self.max.max(other.max);
     }
 
+    /// Durations recorded.
     pub(crate) fn count(&self) -> u64 {
-        self.total
+        self.hist.len()
     }
 
+    /// The exact longest duration (zero if none).
     pub(crate) fn max(&self) -> Duration {
         self.max
     }
 
-    /// The `p` quantile (0 < p <= 1): the upper bound of the bucket that holds the
-    /// `ceil(p * count)`-th smallest value, clamped to the exact maximum. `None` if empty.
+    /// The `p` quantile (0 < p <= 1), clamped to the exact maximum; `None` if empty.
     pub(crate) fn percentile(&self, p: f64) -> Option<Duration> {
-        if self.total == 0 {
-            return None;
-        }
-        let rank = ((p * self.total as f64).ceil() as u64).clamp(1, self.total);
-        let mut seen = 0;
-        for (i, &c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                let upper = bounds()
-                    .get(i)
-                    .map_or(self.max, |&ns| Duration::from_nanos(ns));
-                return Some(upper.min(self.max));
-            }
-        }
-        unreachable!("tricolor-gc-bench: histogram counts sum below its total")
+        (self.count() > 0)
+            .then(|| Duration::from_nanos(self.hist.value_at_quantile(p)).min(self.max))
     }
 
-    /// Non-empty buckets as `(lower bound, upper bound, count)`, bounds in microseconds
-    /// (the underflow bucket starts at 0, the overflow bucket ends at the maximum).
+    /// Non-empty buckets of ten per decade from 1 µs as `(lower, upper, count)`, bounds in
+    /// microseconds (the first bucket, under 1 µs, starts at 0; the last ends at the max).
     pub(crate) fn buckets(&self) -> Vec<(f64, f64, u64)> {
-        let b = bounds();
-        (0..BUCKETS)
-            .filter(|&i| self.counts[i] > 0)
-            .map(|i| {
-                let lo = if i == 0 { 0.0 } else { b[i - 1] as f64 / 1e3 };
-                let hi = b
-                    .get(i)
-                    .map_or(self.max.as_secs_f64() * 1e6, |&ns| ns as f64 / 1e3);
-                (lo, hi, self.counts[i])
-            })
-            .collect()
+        let mut lo = 0.0;
+        let mut out = Vec::new();
+        // Step k ends at 10^(k/10) µs (HdrHistogram reports it as the highest value below).
+        for (k, step) in self.hist.iter_log(1_000, 10f64.powf(0.1)).enumerate() {
+            let hi = 10f64
+                .powf(k as f64 / 10.0)
+                .min(self.max.as_secs_f64() * 1e6);
+            let n = step.count_since_last_iteration();
+            if n > 0 {
+                out.push((lo, hi.max(lo), n));
+            }
+            lo = hi;
+        }
+        out
     }
 }
 
@@ -163,7 +150,7 @@ pub(crate) struct Probe {
     start: Instant,
     last: Instant,
     threshold: Duration,
-    pub(crate) hist: LogHistogram,
+    pub(crate) hist: Durations,
     pub(crate) samples: Vec<Sample>,
     pub(crate) dropped_samples: u64,
 }
@@ -176,7 +163,7 @@ impl Probe {
             start,
             last: start,
             threshold,
-            hist: LogHistogram::default(),
+            hist: Durations::default(),
             samples: Vec::new(),
             dropped_samples: 0,
         }
@@ -220,70 +207,53 @@ mod tests {
 
     #[test]
     fn empty_histogram_has_no_percentiles() {
-        assert_eq!(LogHistogram::default().percentile(0.5), None);
+        assert_eq!(Durations::default().percentile(0.5), None);
+        assert!(Durations::default().buckets().is_empty());
     }
 
     #[test]
-    fn percentiles_land_in_the_right_bucket() {
-        let mut h = LogHistogram::default();
+    fn percentiles_are_upper_bounds_within_a_thousandth() {
+        let mut h = Durations::default();
         // 98 fast gaps of 2 µs, one of 500 µs, one of 30 ms.
-        for _ in 0..98 {
-            h.record(us(2));
-        }
+        h.record_n(us(2), 98);
         h.record(us(500));
         h.record(us(30_000));
         assert_eq!(h.count(), 100);
         assert_eq!(h.max(), us(30_000));
-        // 2 µs lies in [1.995, 2.512) µs: the p50 and p90 report that bucket's upper bound.
-        let p50 = h.percentile(0.5).unwrap();
-        assert!(
-            p50 >= us(2) && p50 < Duration::from_nanos(2_600),
-            "p50 = {p50:?}"
-        );
-        assert_eq!(h.percentile(0.9), Some(p50));
-        // The 99th value is the 500 µs gap: bucket [398, 501) µs.
-        let p99 = h.percentile(0.99).unwrap();
-        assert!(p99 >= us(500) && p99 <= us(502), "p99 = {p99:?}");
-        // The maximum rank is clamped to the exact max, not the bucket bound.
+        let close = |got: Duration, want: Duration| got >= want && got <= want + want / 1000;
+        assert!(close(h.percentile(0.5).unwrap(), us(2)));
+        assert!(close(h.percentile(0.99).unwrap(), us(500)));
+        // The maximum rank is clamped to the exact max.
         assert_eq!(h.percentile(1.0), Some(us(30_000)));
     }
 
     #[test]
-    fn underflow_and_overflow_buckets() {
-        let mut h = LogHistogram::default();
+    fn buckets_are_ten_per_decade_and_end_at_the_max() {
+        let mut h = Durations::default();
         h.record(Duration::from_nanos(300));
+        h.record(us(20));
         h.record(Duration::from_secs(20));
-        assert_eq!(h.percentile(0.5), Some(us(1)));
-        assert_eq!(h.percentile(1.0), Some(Duration::from_secs(20)));
         let b = h.buckets();
-        assert_eq!(b.len(), 2);
-        assert_eq!(b[0], (0.0, 1.0, 1));
-        assert_eq!(b[1].2, 1);
-        assert_eq!(b[1].1, 20e6);
-    }
-
-    #[test]
-    fn bounds_are_ten_per_decade() {
-        let b = bounds();
-        assert_eq!(b[0], 1_000);
-        assert_eq!(b[10], 10_000);
-        assert_eq!(b[20], 100_000);
-        assert_eq!(b[70], 10_000_000_000);
-        assert!(b.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(b.len(), 3, "{b:?}");
+        assert_eq!((b[0].0, b[0].1, b[0].2), (0.0, 1.0, 1));
+        assert!(
+            b[1].0 < 20.0 && b[1].1 >= 20.0 && b[1].1 / b[1].0 < 1.26,
+            "{b:?}"
+        );
+        assert_eq!(b[2].1, 20e6);
     }
 
     #[test]
     fn merge_adds_counts_and_keeps_max() {
-        let mut a = LogHistogram::default();
-        let mut b = LogHistogram::default();
+        let mut a = Durations::default();
+        let mut b = Durations::default();
         a.record(us(10));
-        b.record(us(1000));
-        b.record(us(1000));
+        b.record_n(us(1000), 2);
         a.merge(&b);
         assert_eq!(a.count(), 3);
         assert_eq!(a.max(), us(1000));
         assert!(a.percentile(0.34).unwrap() >= us(1000));
-        assert!(a.percentile(0.33).unwrap() < us(13));
+        assert!(a.percentile(0.33).unwrap() < us(11));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! What a run leaves behind: the human report on stdout, `<runtime>.csv` (raw samples),
-//! `<runtime>.json` (the [`Summary`]) and, from `--runtime all`, the comparison table.
+//! `<runtime>.timeline.csv` and `.cycles.csv` (`timeline.rs`), `<runtime>.json` (the
+//! [`Summary`]), `<runtime>.svg` (`plot.rs`) and, from more than one runtime, the rows of
+//! the comparison (`compare.rs` renders them).
 //!
 //! The JSON goes through serde/serde_json: both are already in the lock file (criterion
 //! uses them), the summary has optional fields that must come out as `null` ("n/a", not
@@ -8,8 +10,8 @@
 //! Honesty rules:
 //! 1. A figure the runtime does not expose is `None`, printed "n/a" and written `null`.
 //! 2. A runtime that exposes collector stalls but had none prints a count of 0, not "n/a".
-//! 3. Every percentile is a histogram bucket's upper bound (see `probe.rs`), so it never
-//!    understates; maxima are exact.
+//! 3. Every percentile is the histogram's upper bound of the rank's value (see `probe.rs`:
+//!    at most 0.1% high), so it never understates; maxima are exact.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -19,8 +21,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::probe::{Kind, LogHistogram};
-use crate::runtimes::RunOutcome;
+use crate::compare::{Bars, Column, Comparison, Row};
+use crate::outcome::RunOutcome;
+use crate::probe::{Durations, Kind};
+use crate::timeline::TimelineSummary;
 
 /// Percentiles of one kind of stall, in microseconds.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -33,7 +37,8 @@ pub(crate) struct Dist {
 }
 
 impl Dist {
-    pub(crate) fn of(h: &LogHistogram) -> Dist {
+    /// The percentiles of `h`.
+    pub(crate) fn of(h: &Durations) -> Dist {
         let us = |d: Duration| d.as_secs_f64() * 1e6;
         Dist {
             count: h.count(),
@@ -49,6 +54,8 @@ impl Dist {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub(crate) runtime: String,
+    /// A peer program's runtime version (`go1.19.8`), else `null`.
+    pub(crate) version: Option<String>,
     pub(crate) threads: usize,
     pub(crate) live_mib: u64,
     pub(crate) live_nodes: u64,
@@ -67,7 +74,7 @@ pub(crate) struct Summary {
     pub(crate) max_gap_per_thread_us: Vec<f64>,
     /// Where this runtime's collector stalls come from.
     pub(crate) stalls_source: String,
-    /// Collector stop/handshake stalls; `null` when the runtime exposes none.
+    /// Collector stop-the-world stalls; `null` when the runtime exposes none.
     pub(crate) pause: Option<Dist>,
     /// Assist time per sampler interval; `null` when the runtime reports no assists.
     pub(crate) assist: Option<Dist>,
@@ -80,6 +87,8 @@ pub(crate) struct Summary {
     pub(crate) peak_rss_mib: Option<f64>,
     pub(crate) raw_samples: usize,
     pub(crate) dropped_samples: u64,
+    /// The heap timeline's summary, with every cycle and its phases.
+    pub(crate) timeline: TimelineSummary,
 }
 
 fn mib(b: u64) -> f64 {
@@ -91,9 +100,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 impl Summary {
+    /// The summary of a run on a `live_mib` live set.
     pub(crate) fn of(o: &RunOutcome, live_mib: u64) -> Summary {
         let hist_of = |kind: Kind| {
-            let mut h = LogHistogram::default();
+            let mut h = Durations::default();
             o.samples
                 .iter()
                 .filter(|s| s.kind == kind)
@@ -103,6 +113,7 @@ impl Summary {
         let c = &o.counters;
         Summary {
             runtime: o.runtime.to_string(),
+            version: o.version.clone(),
             threads: o.threads,
             live_mib,
             live_nodes: o.plan.live_nodes(),
@@ -132,6 +143,7 @@ impl Summary {
             peak_rss_mib: o.peak_rss_bytes.map(mib),
             raw_samples: o.samples.len(),
             dropped_samples: o.dropped_samples,
+            timeline: o.timeline.summary(),
         }
     }
 }
@@ -140,23 +152,59 @@ impl Summary {
 #[derive(Debug)]
 pub(crate) struct Paths {
     pub(crate) csv: PathBuf,
+    pub(crate) timeline_csv: PathBuf,
+    pub(crate) cycles_csv: PathBuf,
     pub(crate) json: PathBuf,
     pub(crate) svg: PathBuf,
 }
 
 impl Paths {
+    /// The files of `runtime` under `out`.
     pub(crate) fn new(out: &Path, runtime: &str) -> Paths {
         Paths {
             csv: out.join(format!("{runtime}.csv")),
+            timeline_csv: out.join(format!("{runtime}.timeline.csv")),
+            cycles_csv: out.join(format!("{runtime}.cycles.csv")),
             json: out.join(format!("{runtime}.json")),
             svg: out.join(format!("{runtime}.svg")),
         }
     }
+
+    /// Every file, in the order the report lists them.
+    pub(crate) fn all(&self) -> Vec<PathBuf> {
+        [
+            &self.csv,
+            &self.timeline_csv,
+            &self.cycles_csv,
+            &self.json,
+            &self.svg,
+        ]
+        .map(Clone::clone)
+        .to_vec()
+    }
+}
+
+/// Writes every file of a run: the CSVs, the JSON and the SVG.
+pub(crate) fn write_all(o: &RunOutcome, s: &Summary, paths: &Paths) -> Result<(), String> {
+    let io = |path: &Path, r: io::Result<()>| {
+        r.map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    io(&paths.csv, write_csv(o, &paths.csv))?;
+    io(
+        &paths.timeline_csv,
+        o.timeline.write_points(&paths.timeline_csv),
+    )?;
+    io(
+        &paths.cycles_csv,
+        o.timeline.write_cycles(&paths.cycles_csv),
+    )?;
+    io(&paths.json, write_json(s, &paths.json))?;
+    crate::plot::draw(o, &paths.svg)
 }
 
 /// Writes the raw samples: `kind,thread,t_ms,duration_us` (thread empty for process-wide
 /// collector stalls), sorted by time.
-pub(crate) fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
+fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
     let mut w = BufWriter::new(fs::File::create(path)?);
     writeln!(w, "kind,thread,t_ms,duration_us")?;
     for s in &o.samples {
@@ -173,7 +221,7 @@ pub(crate) fn write_csv(o: &RunOutcome, path: &Path) -> io::Result<()> {
     w.flush()
 }
 
-pub(crate) fn write_json(s: &Summary, path: &Path) -> io::Result<()> {
+fn write_json(s: &Summary, path: &Path) -> io::Result<()> {
     let text = serde_json::to_string_pretty(s).map_err(io::Error::other)?;
     fs::write(path, text + "\n")
 }
@@ -234,12 +282,16 @@ fn na<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 }
 
 /// The human report of one run.
-pub(crate) fn text(s: &Summary, paths: &Paths) -> String {
+pub(crate) fn text(s: &Summary) -> String {
     let mut t = String::new();
     let threads = if s.threads == 1 { "thread" } else { "threads" };
+    let version = s
+        .version
+        .as_ref()
+        .map_or(String::new(), |v| format!(" ({v})"));
     let _ = writeln!(
         t,
-        "tricolor-gc-bench: runtime {}, {} mutator {threads}, live set {} MiB",
+        "tricolor-gc-bench: runtime {}{version}, {} mutator {threads}, live set {} MiB",
         s.runtime, s.threads, s.live_mib
     );
     let _ = writeln!(
@@ -293,6 +345,15 @@ pub(crate) fn text(s: &Summary, paths: &Paths) -> String {
         "  peak RSS      {}",
         na(s.peak_rss_mib, |m| format!("{m:.1} MiB"))
     );
+    let tl = &s.timeline;
+    let _ = writeln!(
+        t,
+        "  timeline      {} samples (every {} on average), {} cycles shown, peak heap {}",
+        tl.samples,
+        na(tl.interval_ms, |ms| format!("{ms:.1} ms")),
+        tl.cycles.len(),
+        na(tl.peak_heap_mib, |m| format!("{m:.1} MiB"))
+    );
     if s.dropped_samples > 0 {
         let _ = writeln!(
             t,
@@ -300,62 +361,123 @@ pub(crate) fn text(s: &Summary, paths: &Paths) -> String {
             s.dropped_samples
         );
     }
-    let _ = writeln!(
-        t,
-        "  files         {}, {}, {}",
-        paths.csv.display(),
-        paths.json.display(),
-        paths.svg.display()
-    );
     t
 }
 
-/// One row of the comparison table: a runtime's summary, or why it has none.
+/// What became of one runtime of a multi-runtime run.
 #[derive(Debug)]
-pub(crate) enum Row {
+pub(crate) enum Outcome {
     Ran(Box<Summary>),
-    Skipped { runtime: String, why: String },
-    Failed { runtime: String, why: String },
+    Skipped(String),
+    Failed(String),
 }
 
-/// The `--runtime all` table.
-pub(crate) fn comparison(rows: &[Row]) -> String {
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{:<10} {:>9} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
-        "runtime", "Mnodes/s", "max gap", "p99 gap", "stall p99", "stall max", "cycles", "peak RSS"
-    );
-    for r in rows {
-        match r {
-            Row::Ran(s) => {
-                let (p99, max) = match &s.pause {
-                    None => ("n/a".to_string(), "n/a".to_string()),
-                    Some(d) if d.count == 0 => ("none".to_string(), "none".to_string()),
-                    Some(d) => (opt_us(d.p99_us), opt_us(d.max_us)),
-                };
-                let _ = writeln!(
-                    t,
-                    "{:<10} {:>9.2} {:>10} {:>10} {:>10} {:>10} {:>7} {:>10}",
-                    s.runtime,
-                    s.alloc_rate_mnodes_s,
-                    opt_us(s.gap.max_us),
-                    opt_us(s.gap.p99_us),
-                    p99,
-                    max,
-                    na(s.cycles, |c| c.to_string()),
-                    na(s.peak_rss_mib, |m| format!("{m:.0} MiB")),
-                );
-            }
-            Row::Skipped { runtime, why } => {
-                let _ = writeln!(t, "{runtime:<10} skipped: {why}");
-            }
-            Row::Failed { runtime, why } => {
-                let _ = writeln!(t, "{runtime:<10} FAILED: {why}");
-            }
+/// The comparison of a multi-runtime run (`compare.md`, `compare.svg`, and stdout): the
+/// four figures DESIGN §10's W2 targets are about, drawn, and the rest as text.
+pub(crate) fn comparison(title: String, runs: &[(String, Outcome)]) -> Comparison {
+    let ran = |f: &dyn Fn(&Summary) -> Option<f64>| -> Vec<Option<f64>> {
+        runs.iter()
+            .map(|(_, o)| match o {
+                Outcome::Ran(s) => f(s),
+                _ => None,
+            })
+            .collect()
+    };
+    let cells = |values: &[Option<f64>], fmt: &dyn Fn(f64) -> String| -> Vec<String> {
+        values
+            .iter()
+            .zip(runs)
+            .map(|(v, (_, o))| match o {
+                Outcome::Ran(_) => v.map_or_else(|| "n/a".to_string(), fmt),
+                _ => String::new(),
+            })
+            .collect()
+    };
+    let column = |header: &str,
+                  axis: Option<&str>,
+                  values: Vec<Option<f64>>,
+                  fmt: &dyn Fn(f64) -> String| Column {
+        header: header.to_string(),
+        cells: cells(&values, fmt),
+        bars: axis.map(|axis| Bars {
+            axis: axis.to_string(),
+            values,
+        }),
+    };
+    // A runtime that exposes stalls but had none has a p99 of "none", not "n/a".
+    let stall = |pick: fn(&Dist) -> Option<f64>| {
+        move |s: &Summary| s.pause.as_ref().map(|d| pick(d).unwrap_or(0.0))
+    };
+    let us = |u: f64| {
+        if u == 0.0 {
+            "none".to_string()
+        } else {
+            fmt_us(u)
         }
+    };
+    let columns = vec![
+        column(
+            "Mnodes/s",
+            Some("allocation rate (Mnodes/s; higher is better)"),
+            ran(&|s| Some(s.alloc_rate_mnodes_s)),
+            &|v| format!("{v:.2}"),
+        ),
+        column("peak RSS", None, ran(&|s| s.peak_rss_mib), &|m| {
+            format!("{m:.0} MiB")
+        }),
+        column(
+            "RSS / live",
+            Some("peak RSS over the live set (lower is better)"),
+            ran(&|s| s.peak_rss_mib.map(|m| m / s.live_mib as f64)),
+            &|r| format!("{r:.2}"),
+        ),
+        column(
+            "max gap",
+            Some("longest mutator gap (µs; lower is better)"),
+            ran(&|s| s.gap.max_us),
+            &fmt_us,
+        ),
+        column("p99 gap", None, ran(&|s| s.gap.p99_us), &fmt_us),
+        column(
+            "stop p99",
+            Some("p99 of the collector's stops (µs; lower is better)"),
+            ran(&stall(|d| d.p99_us)),
+            &us,
+        ),
+        column("stop max", None, ran(&stall(|d| d.max_us)), &us),
+        column("cycles", None, ran(&|s| s.cycles.map(|c| c as f64)), &|c| {
+            format!("{c:.0}")
+        }),
+    ];
+    let rows = runs
+        .iter()
+        .map(|(runtime, o)| match o {
+            Outcome::Ran(_) => Row::Ran(runtime.clone()),
+            Outcome::Skipped(why) => Row::NotRun {
+                runtime: runtime.clone(),
+                why: format!("skipped: {why}"),
+            },
+            Outcome::Failed(why) => Row::NotRun {
+                runtime: runtime.clone(),
+                why: format!("FAILED: {why}"),
+            },
+        })
+        .collect();
+    Comparison {
+        title,
+        rows,
+        columns,
+        legend: vec![
+            "Mnodes/s: tree nodes allocated per second of churn, all mutator threads.".into(),
+            "peak RSS: VmHWM of the runtime's process; RSS / live: over the --live-mib live set."
+                .into(),
+            "max gap, p99 gap: gaps between loop iterations as the mutator saw them.".into(),
+            "stop p99, stop max: the collector's own stalls (n/a: the runtime reports none; \
+             none: it reports them and had none)."
+                .into(),
+            "Percentiles are upper bounds at most 0.1% high; maxima are exact.".into(),
+        ],
     }
-    t
 }
 
 #[cfg(test)]
@@ -373,7 +495,7 @@ mod tests {
 
     #[test]
     fn empty_dist_has_null_percentiles() {
-        let d = Dist::of(&LogHistogram::default());
+        let d = Dist::of(&Durations::default());
         assert_eq!(d.count, 0);
         assert_eq!(d.p99_us, None);
         assert_eq!(dist_line(&d), "0 recorded");

@@ -1,14 +1,18 @@
-//! The sampler thread: polls the runtime's [`StallSource`] every [`INTERVAL`], timestamps
-//! the stalls it reports, and drives the progress line on stderr.
+//! The sampler thread: every [`INTERVAL`] it polls the runtime's [`StallSource`],
+//! timestamps the stalls it reports, samples the heap timeline (`timeline.rs`), and drives
+//! the progress line on stderr.
 //!
 //! # Algorithm
-//! 1. Every `INTERVAL` (about 10 ms) call `StallSource::poll`, which returns the collector's
+//! 1. Every `INTERVAL` (5 ms) call `StallSource::poll`, which returns the collector's
 //!    counters and the stalls that are new since the previous poll.
 //! 2. Give each new stall the time of the poll that found it (relative to the start of the
 //!    churn phase): precise to one interval, which is what the timeline needs.
 //! 3. Turn the growth of cumulative assist time into one `Assist` sample per interval.
-//! 4. Update the progress line (elapsed / duration, nodes allocated so far).
-//! 5. When the mutators are done, poll once more and hand everything back.
+//! 4. Record a timeline point: the counters' heap bytes and goal, the process RSS and the
+//!    workload's live set; when the cycle count moved, reconstruct the cycle that ended
+//!    (`timeline::Reconstruct`).
+//! 5. Every 200 ms, update the progress line (`progress.rs`) with the nodes allocated.
+//! 6. When the mutators are done, poll once more and hand everything back.
 //!
 //! Runtimes that expose no pause history have no `StallSource`; the report then says
 //! "n/a" for collector stalls instead of pretending there were none.
@@ -22,12 +26,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
 use crate::probe::{Kind, Sample};
-
-/// Sampling period of the collector's statistics.
-pub(crate) const INTERVAL: Duration = Duration::from_millis(10);
+use crate::progress::Line;
+use crate::timeline::{self, CycleCounters, Point, Reconstruct, Timeline, INTERVAL};
 
 /// Counters a collector reports; `None` where the runtime does not expose the figure.
 #[derive(Clone, Debug, Default)]
@@ -44,7 +45,7 @@ pub(crate) struct CollectorCounters {
 #[derive(Debug, Default)]
 pub(crate) struct Poll {
     pub(crate) counters: CollectorCounters,
-    /// Stop-the-world or handshake stalls that ended since the previous poll.
+    /// Stop-the-world stalls that ended since the previous poll.
     pub(crate) new_pauses: Vec<Duration>,
 }
 
@@ -53,12 +54,36 @@ pub(crate) trait StallSource: Send {
     fn poll(&mut self) -> Poll;
 }
 
+impl CollectorCounters {
+    /// What the cycle reconstruction needs, if the runtime reports all of it.
+    fn cycle_counters(&self) -> Option<CycleCounters> {
+        Some(CycleCounters {
+            cycles: self.cycles?,
+            mark_time: self.mark_time?,
+            sweep_time: self.sweep_time?,
+        })
+    }
+}
+
 /// Everything the sampler saw.
 #[derive(Debug, Default)]
 pub(crate) struct Sampled {
     pub(crate) samples: Vec<Sample>,
     /// The last counters, or `None` if the runtime has no `StallSource`.
     pub(crate) counters: Option<CollectorCounters>,
+    pub(crate) timeline: Timeline,
+}
+
+/// What the sampler watches.
+pub(crate) struct Watch {
+    pub(crate) source: Option<Box<dyn StallSource>>,
+    pub(crate) progress: Arc<Progress>,
+    /// The progress line, in its churn phase.
+    pub(crate) line: Line,
+    /// The common start of the churn phase.
+    pub(crate) start: Instant,
+    /// The workload's live set in bytes (the timeline's live line).
+    pub(crate) live_bytes: u64,
 }
 
 /// Handle of a running sampler; `finish` stops and joins it.
@@ -76,24 +101,18 @@ pub(crate) struct Progress {
 }
 
 impl Sampler {
-    /// Starts sampling; `start` is the common start of the churn phase.
-    pub(crate) fn start(
-        runtime: &'static str,
-        source: Option<Box<dyn StallSource>>,
-        progress: Arc<Progress>,
-        start: Instant,
-        duration: Duration,
-        quiet: bool,
-    ) -> Sampler {
+    /// Starts sampling.
+    pub(crate) fn start(watch: Watch) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("bench-sampler".into())
-            .spawn(move || run(runtime, source, &progress, start, duration, quiet, &stop2))
+            .spawn(move || run(watch, &stop2))
             .expect("tricolor-gc-bench: cannot spawn the sampler thread");
         Sampler { stop, thread }
     }
 
+    /// Stops the sampler after one last poll; returns everything it saw.
     pub(crate) fn finish(self) -> Sampled {
         // Relaxed: the join below is the synchronisation; the flag only ends the loop.
         self.stop.store(true, Ordering::Relaxed);
@@ -103,23 +122,29 @@ impl Sampler {
     }
 }
 
-fn run(
-    runtime: &str,
-    mut source: Option<Box<dyn StallSource>>,
-    progress: &Progress,
-    start: Instant,
-    duration: Duration,
-    quiet: bool,
-    stop: &AtomicBool,
-) -> Sampled {
-    let bar = progress_bar(runtime, duration, quiet);
+fn run(watch: Watch, stop: &AtomicBool) -> Sampled {
+    let Watch {
+        mut source,
+        progress,
+        mut line,
+        start,
+        live_bytes,
+    } = watch;
     let mut out = Sampled::default();
+    out.timeline.live_source = timeline::LIVE_ESTIMATED;
     let mut last_assist = Duration::ZERO;
     let mut last_bar = start;
+    let mut cycles: Option<Reconstruct> = None;
     loop {
         let done = stop.load(Ordering::Relaxed);
         let now = Instant::now();
         let t = now.saturating_duration_since(start);
+        let mut point = Point {
+            t,
+            rss_bytes: tricolor_gc_core::process_rss_bytes().map(|b| b as u64),
+            live_bytes: Some(live_bytes),
+            ..Point::default()
+        };
         if let Some(src) = source.as_mut() {
             let poll = src.poll();
             out.samples
@@ -141,65 +166,29 @@ fn run(
                 }
                 last_assist = assist;
             }
+            point.heap_bytes = poll.counters.heap_bytes;
+            point.heap_goal_bytes = poll.counters.heap_goal_bytes;
+            if let Some(now) = poll.counters.cycle_counters() {
+                match cycles.as_mut() {
+                    None => cycles = Some(Reconstruct::new(now)),
+                    Some(r) => out.timeline.cycles.extend(r.sample(now, t)),
+                }
+            }
             out.counters = Some(poll.counters);
         }
+        out.timeline.points.push(point);
         if now.duration_since(last_bar) >= Duration::from_millis(200) || done {
             last_bar = now;
             // Relaxed: a progress figure; staleness is harmless.
-            let nodes = progress.nodes.load(Ordering::Relaxed);
-            bar.set_position(t.as_millis().min(duration.as_millis()) as u64);
-            bar.set_message(format!(
-                "{:.1} Mnodes/s",
-                nodes as f64 / t.as_secs_f64().max(1e-3) / 1e6
-            ));
+            line.update(t, progress.nodes.load(Ordering::Relaxed));
         }
         if done {
             break;
         }
         std::thread::sleep(INTERVAL);
     }
-    bar.finish_and_clear();
+    line.finish();
     out
-}
-
-fn progress_bar(runtime: &str, duration: Duration, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        Some(duration.as_millis() as u64),
-        if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {elapsed}/{duration_s}  {msg}")
-            .expect("tricolor-gc-bench: bad progress template")
-            .with_key(
-                "duration_s",
-                |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                    let secs = s.len().unwrap_or(0) as f64 / 1e3;
-                    let _ = write!(w, "{secs:.0}s");
-                },
-            )
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("churn {runtime}"));
-    bar
-}
-
-/// A spinner for the build phase (hidden when quiet).
-pub(crate) fn build_spinner(runtime: &str, quiet: bool) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(
-        None,
-        if quiet {
-            ProgressDrawTarget::hidden()
-        } else {
-            ProgressDrawTarget::stderr()
-        },
-    );
-    bar.set_message(format!("building the live set for {runtime}"));
-    bar.enable_steady_tick(Duration::from_millis(200));
-    bar
 }
 
 #[cfg(test)]
@@ -218,6 +207,8 @@ mod tests {
                 counters: CollectorCounters {
                     cycles: Some(self.0),
                     assist_time: Some(ms(self.0)),
+                    mark_time: Some(ms(self.0)),
+                    sweep_time: Some(ms(self.0)),
                     ..Default::default()
                 },
                 new_pauses: vec![Duration::from_micros(5)],
@@ -227,19 +218,23 @@ mod tests {
 
     #[test]
     fn sampler_timestamps_pauses_and_assist_deltas() {
-        let start = Instant::now();
-        let s = Sampler::start(
-            "fake",
-            Some(Box::new(Fake(0))),
-            Arc::new(Progress::default()),
-            start,
-            ms(50),
-            true,
-        );
+        let s = Sampler::start(Watch {
+            source: Some(Box::new(Fake(0))),
+            progress: Arc::new(Progress::default()),
+            line: Line::building("fake".into(), true).churning(ms(50), true),
+            start: Instant::now(),
+            live_bytes: 1 << 20,
+        });
         std::thread::sleep(ms(35));
         let got = s.finish();
         let polls = got.counters.unwrap().cycles.unwrap() as usize;
         assert!(polls >= 2);
+        // One timeline point per poll, in time order, with the live line and RSS.
+        let points = &got.timeline.points;
+        assert_eq!(points.len(), polls);
+        assert!(points.windows(2).all(|w| w[0].t < w[1].t));
+        assert!(points.iter().all(|p| p.live_bytes == Some(1 << 20)));
+        assert!(points.iter().all(|p| p.rss_bytes.is_some()));
         let pauses = got.samples.iter().filter(|s| s.kind == Kind::Pause).count();
         let assists = got
             .samples
@@ -248,6 +243,8 @@ mod tests {
             .count();
         assert_eq!(pauses, polls);
         assert_eq!(assists, polls);
+        // Every poll after the first saw one more cycle.
+        assert_eq!(got.timeline.cycles.len(), polls - 1);
         assert!(got.samples.windows(2).all(|w| w[0].t <= w[1].t));
     }
 }

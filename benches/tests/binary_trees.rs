@@ -1,12 +1,13 @@
 //! End-to-end checks of the `binary-trees` runner: a small `--runtime all` run (three child
-//! processes) prints the table with tricolor, Box and Arc and no peer collector, and a bad
-//! command line exits with code 2 and a message naming the flag.
+//! processes) prints the table with tricolor, Box and Arc and no peer collector and writes
+//! it as markdown and SVG, and a bad command line exits with code 2 and a message naming
+//! the flag and its range.
 
 mod common;
 
 use std::process::{Command, Output};
 
-use common::succeeded;
+use common::{non_empty, out_dir, succeeded};
 
 const BIN: &str = env!("CARGO_BIN_EXE_binary-trees");
 
@@ -19,7 +20,15 @@ fn binary_trees(args: &[&str]) -> Output {
 
 #[test]
 fn small_run_of_all_lists_tricolor_box_and_arc() {
-    let stdout = succeeded(&binary_trees(&["--depth", "10", "--runtime", "all"]));
+    let out = out_dir(BIN, "binary-trees-all");
+    let stdout = succeeded(&binary_trees(&[
+        "--depth",
+        "10",
+        "--runtime",
+        "all",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ]));
     let rows: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.split_whitespace().next())
@@ -36,18 +45,58 @@ fn small_run_of_all_lists_tricolor_box_and_arc() {
         .find(|l| l.starts_with("box "))
         .expect("a box row");
     assert!(boxed.contains(" 1.00 "), "box is its own baseline: {boxed}");
+
+    let md = non_empty(&out.join("binary-trees.md"));
+    assert!(
+        md.contains("| runtime | wall s per run | median s |"),
+        "{md}"
+    );
+    for runtime in ["tricolor", "box", "arc"] {
+        assert!(
+            md.contains(&format!("| {runtime} | ")),
+            "no {runtime} row:\n{md}"
+        );
+    }
+    let svg = non_empty(&out.join("binary-trees.svg"));
+    assert!(
+        svg.contains("<svg") && svg.contains("tricolor"),
+        "not the chart"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("files written: ") && last.contains("binary-trees.svg"),
+        "the report ends with the files: {last}"
+    );
 }
 
 #[test]
-fn bad_depth_exits_2_naming_the_flag() {
-    let o = binary_trees(&["--depth", "abc"]);
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains("--depth expects a whole number from 4 to 25, got \"abc\""),
-        "{stderr}"
-    );
-    assert!(o.stdout.is_empty(), "no table on a usage error");
+fn every_bad_flag_exits_2_naming_the_flag_and_its_range() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--depth", "abc"],
+            "invalid value 'abc' for '--depth <N>': expected a whole number from 4 to 25",
+        ),
+        (
+            &["--depth", "26"],
+            "'--depth <N>': expected a whole number from 4 to 25",
+        ),
+        (
+            &["--repeat", "0"],
+            "'--repeat <K>': expected a whole number from 1 to 100",
+        ),
+        (
+            &["--runtime", "go"],
+            "'--runtime <NAME>': expected a comma-separated list of",
+        ),
+        (&["--bogus"], "unexpected argument '--bogus'"),
+    ];
+    for (args, message) in cases {
+        let o = binary_trees(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(o.stdout.is_empty(), "no table on a usage error");
+    }
 }
 
 #[test]

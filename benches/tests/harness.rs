@@ -1,13 +1,15 @@
-//! End-to-end checks of the pause-time harness binary: a short run on a small heap produces
-//! its report, CSV, JSON and SVG (this is the CI run of the harness), and bad command lines
-//! exit with code 2 and a message naming the problem.
+//! End-to-end checks of the pause-time harness binary: short runs on a small heap produce
+//! the report and every file (the CSVs, the heap timeline, the JSON, the SVG; this is the
+//! CI run of the harness), a two-runtime list writes the comparison, bad command lines
+//! exit with code 2 and a message naming the flag and its range, and a missing Go
+//! toolchain is reported, not fatal (with Go on `PATH`, the Go peer runs too).
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::succeeded;
+use common::{non_empty, out_dir, succeeded};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tricolor-gc-bench");
 
@@ -18,38 +20,75 @@ fn bench(args: &[&str]) -> Output {
         .expect("run tricolor-gc-bench")
 }
 
-/// A fresh output directory under the target dir (next to the binary).
-fn out_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(BIN)
-        .parent()
-        .expect("binary has a parent directory")
-        .join("harness-test-out")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-fn non_empty(path: &PathBuf) -> String {
-    let text =
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{} missing: {e}", path.display()));
-    assert!(!text.trim().is_empty(), "{} is empty", path.display());
-    text
-}
-
-#[test]
-fn short_arc_run_writes_report_csv_json_and_svg() {
-    let out = out_dir("arc");
-    let o = bench(&[
+/// A `secs` run of `runtime` (a list too) on a 4 MiB live set into a fresh directory.
+fn short_run(runtime: &str, secs: &str, extra: &[&str]) -> (Output, PathBuf) {
+    let out = out_dir(BIN, &runtime.replace(',', "+"));
+    let dir = out.to_str().expect("utf-8 path").to_string();
+    let mut args = vec![
         "--runtime",
-        "arc",
+        runtime,
         "--live-mib",
         "4",
         "--duration",
-        "2",
-        "--quiet",
+        secs,
         "--out",
-        out.to_str().expect("utf-8 path"),
-    ]);
+        &dir,
+    ];
+    args.extend_from_slice(extra);
+    (bench(&args), out)
+}
+
+/// The rows of a CSV under its expected header.
+fn csv_rows(path: &Path, header: &str) -> Vec<Vec<String>> {
+    let text = non_empty(path);
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(header), "{} header", path.display());
+    lines
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// Checks `<runtime>.timeline.csv`: its columns, times increasing, the RSS and live
+/// lines on every row, and the heap lines on every row iff `heap`.
+fn check_timeline(out: &Path, runtime: &str, heap: bool) {
+    let rows = csv_rows(
+        &out.join(format!("{runtime}.timeline.csv")),
+        "t_ms,heap_bytes,heap_goal_bytes,rss_bytes,live_bytes",
+    );
+    assert!(
+        rows.len() >= 20,
+        "a 1 s run samples every ~5 ms: {}",
+        rows.len()
+    );
+    let t: Vec<f64> = rows
+        .iter()
+        .map(|r| r[0].parse().expect("t_ms is a number"))
+        .collect();
+    assert!(t.windows(2).all(|w| w[0] < w[1]), "t_ms is not increasing");
+    for r in &rows {
+        assert_eq!(r.len(), 5, "{r:?}");
+        assert!(r[3].parse::<u64>().is_ok(), "rss_bytes on every row: {r:?}");
+        assert_eq!(!r[1].is_empty(), heap, "heap_bytes: {r:?}");
+        assert_eq!(!r[2].is_empty(), heap, "heap_goal_bytes: {r:?}");
+    }
+    assert!(
+        rows.iter().any(|r| !r[4].is_empty()),
+        "live_bytes somewhere"
+    );
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&non_empty(path)).expect("JSON parses")
+}
+
+fn is_svg(path: &Path) -> bool {
+    let svg = non_empty(path);
+    svg.starts_with("<svg") || svg.starts_with("<?xml")
+}
+
+#[test]
+fn short_arc_run_writes_the_report_and_every_file() {
+    let (o, out) = short_run("arc", "1", &["--quiet"]);
     let stdout = succeeded(&o);
     for needle in [
         "runtime arc",
@@ -58,6 +97,7 @@ fn short_arc_run_writes_report_csv_json_and_svg() {
         "max loop gap",
         "pauses        n/a",
         "peak RSS",
+        "timeline",
     ] {
         assert!(
             stdout.contains(needle),
@@ -65,12 +105,24 @@ fn short_arc_run_writes_report_csv_json_and_svg() {
         );
     }
     assert!(o.stderr.is_empty(), "--quiet still wrote to stderr");
+    let last = stdout.lines().last().unwrap_or_default();
+    for file in [
+        "arc.csv",
+        "arc.timeline.csv",
+        "arc.cycles.csv",
+        "arc.json",
+        "arc.svg",
+    ] {
+        assert!(last.contains(file), "the last line lists {file}: {last}");
+    }
 
     let csv = non_empty(&out.join("arc.csv"));
     assert_eq!(csv.lines().next(), Some("kind,thread,t_ms,duration_us"));
+    check_timeline(&out, "arc", false);
+    let cycles = csv_rows(&out.join("arc.cycles.csv"), "cycle,phase,start_ms,end_ms");
+    assert!(cycles.is_empty(), "Arc has no collector cycles");
 
-    let json: serde_json::Value =
-        serde_json::from_str(&non_empty(&out.join("arc.json"))).expect("JSON parses");
+    let json = json(&out.join("arc.json"));
     for key in [
         "runtime",
         "alloc_rate_mnodes_s",
@@ -79,6 +131,7 @@ fn short_arc_run_writes_report_csv_json_and_svg() {
         "cycles",
         "peak_rss_mib",
         "max_gap_per_thread_us",
+        "timeline",
     ] {
         assert!(json.get(key).is_some(), "JSON lacks {key}: {json}");
     }
@@ -90,28 +143,216 @@ fn short_arc_run_writes_report_csv_json_and_svg() {
     assert!(json["alloc_rate_mnodes_s"].as_f64().expect("a number") > 0.0);
     assert!(json["gap"]["count"].as_u64().expect("a count") > 0);
     assert!(json["gap"]["max_us"].as_f64().expect("a max") > 0.0);
+    assert!(json["timeline"]["samples"].as_u64().expect("a count") >= 20);
+    assert!(is_svg(&out.join("arc.svg")), "not an SVG");
+}
 
-    let svg = non_empty(&out.join("arc.svg"));
+#[test]
+fn short_tricolor_run_records_pauses_heap_timeline_and_cycles() {
+    let (o, out) = short_run("tricolor", "2", &["--threads", "2", "--quiet"]);
+    let stdout = succeeded(&o);
+    assert!(stdout.contains("runtime tricolor"), "{stdout}");
     assert!(
-        svg.starts_with("<svg") || svg.starts_with("<?xml"),
-        "not an SVG"
+        !stdout.contains("pauses        n/a"),
+        "tricolor reports its pauses:\n{stdout}"
+    );
+    let json = json(&out.join("tricolor.json"));
+    assert!(
+        json["cycles"].as_u64().unwrap_or(0) >= 1,
+        "a 2 s churn runs cycles: {json}"
+    );
+    assert!(!json["pause"].is_null(), "pauses are measured: {json}");
+    let csv = non_empty(&out.join("tricolor.csv"));
+    assert!(
+        csv.lines().any(|l| l.starts_with("pause,")),
+        "CSV has pause samples"
+    );
+    check_timeline(&out, "tricolor", true);
+    let cycles = csv_rows(
+        &out.join("tricolor.cycles.csv"),
+        "cycle,phase,start_ms,end_ms",
+    );
+    assert!(!cycles.is_empty(), "the timeline shows the cycles");
+    for r in &cycles {
+        let (start, end): (f64, f64) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+        assert!(["mark", "sweep"].contains(&r[1].as_str()), "{r:?}");
+        assert!(0.0 <= start && start <= end, "{r:?}");
+    }
+    let in_json = json["timeline"]["cycles"].as_array().expect("cycles");
+    assert_eq!(in_json.len() * 2, cycles.len(), "two phases per cycle");
+    let svg = non_empty(&out.join("tricolor.svg"));
+    assert!(svg.contains("heap over time") && svg.contains("mark phase"));
+}
+
+#[test]
+fn a_two_runtime_list_writes_compare_md_and_svg() {
+    let (o, out) = short_run("arc,box", "1", &["--quiet"]);
+    let stdout = succeeded(&o);
+    assert!(
+        o.stderr.is_empty(),
+        "--quiet children still wrote to stderr"
+    );
+    let md = non_empty(&out.join("compare.md"));
+    assert!(
+        md.contains("| runtime | Mnodes/s | peak RSS | RSS / live | max gap |"),
+        "{md}"
+    );
+    assert!(md.contains("| arc | ") && md.contains("| box | "), "{md}");
+    assert!(is_svg(&out.join("compare.svg")));
+    let svg = non_empty(&out.join("compare.svg"));
+    for needle in [
+        "allocation rate",
+        "peak RSS over the live set",
+        "longest mutator gap",
+    ] {
+        assert!(svg.contains(needle), "compare.svg lacks {needle}");
+    }
+    for runtime in ["arc", "box"] {
+        assert!(
+            out.join(format!("{runtime}.json")).is_file(),
+            "{runtime}.json"
+        );
+    }
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("files written: ") && last.ends_with("compare.svg"),
+        "the report ends with the files: {last}"
     );
 }
 
 #[test]
-fn bad_flag_value_exits_2_with_a_clear_message() {
-    let o = bench(&["--live-mib", "x"]);
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        stderr.contains(
-            "tricolor-gc-bench: --live-mib expects a whole number from 1 to 65536, got \"x\""
-        ),
-        "{stderr}"
+fn a_missing_go_toolchain_is_reported_not_fatal() {
+    let out = out_dir(BIN, "no-go");
+    let dir = out.to_str().expect("utf-8 path");
+    let without_go = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("PATH", "")
+            .output()
+            .expect("run tricolor-gc-bench")
+    };
+    let o = without_go(&["--runtime", "go", "--quiet", "--out", dir]);
+    let stdout = succeeded(&o);
+    assert_eq!(
+        stdout.trim(),
+        "tricolor-gc-bench: go skipped: no Go toolchain: `go` is not on PATH"
     );
+    let o = without_go(&[
+        "--runtime",
+        "arc,go",
+        "--live-mib",
+        "4",
+        "--duration",
+        "0.5",
+        "--quiet",
+        "--out",
+        dir,
+    ]);
+    let stdout = succeeded(&o);
+    assert_eq!(stdout.matches("go skipped").count(), 1, "{stdout}");
+    let md = non_empty(&out.join("compare.md"));
+    assert!(md.contains("| go | skipped: no Go toolchain"), "{md}");
+}
+
+#[test]
+fn with_go_on_path_the_go_peer_runs() {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if !std::env::split_paths(&path).any(|d| d.join("go").is_file()) {
+        eprintln!("no Go toolchain on PATH: the Go peer's run is not checked");
+        return;
+    }
+    let (o, out) = short_run("go", "1", &["--quiet"]);
+    let stdout = succeeded(&o);
+    assert!(stdout.contains("runtime go (go1."), "{stdout}");
+    let json = json(&out.join("go.json"));
+    assert!(json["cycles"].as_u64().unwrap_or(0) >= 1, "{json}");
+    assert!(json["pause"]["count"].as_u64().unwrap_or(0) >= 2, "{json}");
+    check_timeline(&out, "go", true);
+    let cycles = csv_rows(&out.join("go.cycles.csv"), "cycle,phase,start_ms,end_ms");
+    assert!(cycles.iter().any(|r| r[1] == "mark termination (stw)"));
+}
+
+#[test]
+fn stderr_that_is_not_a_terminal_gets_no_progress_line() {
+    let (o, _) = short_run("arc", "0.5", &[]);
+    succeeded(&o);
+    assert!(
+        o.stderr.is_empty(),
+        "progress on a pipe: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Every flag with a bad value: the flag and its range must be named, status 2.
+#[test]
+fn every_bad_flag_exits_2_naming_the_flag_and_its_range() {
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&["--live-mib", "x"], "'--live-mib <N>'", "from 1 to 65536"),
+        (&["--live-mib", "0"], "'--live-mib <N>'", "from 1 to 65536"),
+        (
+            &["--duration", "0"],
+            "'--duration <SECS>'",
+            "from 0.1 to 86400",
+        ),
+        (
+            &["--duration", "nan"],
+            "'--duration <SECS>'",
+            "from 0.1 to 86400",
+        ),
+        (&["--threads", "257"], "'--threads <N>'", "from 1 to 256"),
+        (
+            &["--replace-fraction", "1.5"],
+            "'--replace-fraction <F>'",
+            "from 0 to 1",
+        ),
+        (
+            &["--churn-depth", "21"],
+            "'--churn-depth <D>'",
+            "from 0 to 20",
+        ),
+        (
+            &["--live-depth", "17"],
+            "'--live-depth <D>'",
+            "from 0 to 16",
+        ),
+        (
+            &["--gap-threshold-us", "0"],
+            "'--gap-threshold-us <N>'",
+            "from 1 to 10000000",
+        ),
+        (
+            &["--seed=-1"],
+            "'--seed <N>'",
+            "from 0 to 18446744073709551615",
+        ),
+        (&["--out", ""], "'--out <DIR>'", "expected a directory"),
+        (
+            &["--runtime", "java"],
+            "'--runtime <NAMES>'",
+            "tricolor, box, arc",
+        ),
+        (&["--runtime", "arc,java"], "'--runtime <NAMES>'", "or all"),
+    ];
+    for (args, flag, range) in cases {
+        let o = bench(args);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(flag),
+            "{args:?} does not name {flag}: {stderr}"
+        );
+        assert!(
+            stderr.contains(range),
+            "{args:?} does not name {range}: {stderr}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?} printed a report");
+    }
     let o = bench(&["--frobnicate"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("unknown flag --frobnicate"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--frobnicate'"));
+    let o = bench(&["--threads"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'--threads <N>'"));
 }
 
 #[test]
@@ -124,11 +365,10 @@ fn threads_on_a_single_threaded_runtime_exit_2_naming_it() {
 }
 
 #[test]
-fn help_lists_every_flag() {
+fn help_lists_every_flag_range_and_output_column() {
     let o = bench(&["--help"]);
-    assert!(o.status.success());
-    let text = String::from_utf8_lossy(&o.stdout);
-    for flag in [
+    let text = succeeded(&o);
+    for needle in [
         "--runtime",
         "--live-mib",
         "--duration",
@@ -141,47 +381,13 @@ fn help_lists_every_flag() {
         "--out",
         "--quiet",
         "--help",
+        "range: 1..=65536",
+        "tricolor, box, arc, rust-gc, dumpster, gc-arena, go",
+        "t_ms,heap_bytes,heap_goal_bytes,rss_bytes,live_bytes",
+        "cycle,phase,start_ms,end_ms",
+        "compare.svg",
     ] {
-        assert!(text.contains(flag), "--help lacks {flag}");
+        assert!(text.contains(needle), "--help lacks {needle}");
     }
-}
-
-#[test]
-fn short_tricolor_run_records_collector_pauses() {
-    let out = out_dir("tricolor");
-    let o = bench(&[
-        "--live-mib",
-        "8",
-        "--duration",
-        "2",
-        "--threads",
-        "2",
-        "--quiet",
-        "--out",
-        out.to_str().expect("utf-8 path"),
-    ]);
-    let stdout = succeeded(&o);
-    assert!(
-        stdout.contains("runtime tricolor"),
-        "tricolor is the default:\n{stdout}"
-    );
-    assert!(
-        !stdout.contains("pauses        n/a"),
-        "tricolor reports its pauses:\n{stdout}"
-    );
-    let json: serde_json::Value =
-        serde_json::from_str(&non_empty(&out.join("tricolor.json"))).expect("JSON parses");
-    assert_eq!(json["runtime"], "tricolor");
-    assert!(
-        json["cycles"].as_u64().unwrap_or(0) >= 1,
-        "a 2 s churn runs cycles: {json}"
-    );
-    assert!(!json["pause"].is_null(), "pauses are measured: {json}");
-    let csv = non_empty(&out.join("tricolor.csv"));
-    assert!(
-        csv.lines().any(|l| l.starts_with("pause,")),
-        "CSV has pause samples"
-    );
-    let svg = non_empty(&out.join("tricolor.svg"));
-    assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"));
+    assert!(!text.contains("--position"), "--position is internal");
 }

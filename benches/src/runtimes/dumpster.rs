@@ -1,4 +1,4 @@
-//! `dumpster` 2.1, `sync` flavour: reference counting plus a cycle collector. A handle is
+//! `dumpster` 2.1, `sync` flavour (a tree is a `Gc<DNode<D>>`): reference counting plus a cycle collector. A handle is
 //! `Send + Sync`; no roots are tracked (dropped handles whose count stays above zero become
 //! candidates), so the thread's `Vec` of slots is simply where the live trees are held.
 //! A collection runs inline, on the thread whose `Gc` drop makes the collect condition
@@ -10,25 +10,34 @@
 //! `Pause` (an upper bound by the iteration's own few microseconds).
 //!
 //! Size estimate: `GcBox` header (strong, weak, generation: 24 bytes) + the node (a sync
-//! `Gc` is 16 bytes: pointer + tag, and `Option` of it 24), rounded to glibc's chunk.
+//! `Gc` is 16 bytes: pointer + tag), rounded to glibc's chunk.
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dumpster::sync::{default_collect_condition, set_collect_condition, CollectInfo, Gc};
-use dumpster::{Trace, TraceWith, Visitor};
+use dumpster::{TraceWith, Visitor};
 
 use super::handles::{self, HandleRuntime};
-use super::tree::{malloc_chunk, Payload, TreeNode};
-use super::Runtime;
+use super::{Runtime, W1, W2};
+use crate::binary_trees::binary_trees;
 use crate::sampler::CollectorCounters;
+use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: Dumpster::NAME,
-    multi_thread: true,
-    stalls: "inferred: loop gaps of iterations in which this thread started a dumpster \
-             collection (collections run inline in Gc drops; no pause history)",
-    run: handles::run::<Dumpster>,
+    w1: Some(W1 {
+        run: binary_trees::<Gc<DNode<()>>>,
+        in_all: false,
+    }),
+    w2: W2 {
+        multi_thread: true,
+        stalls: "inferred: loop gaps of iterations in which this thread started a dumpster \
+                 collection (collections run inline in Gc drops; no pause history)",
+        run: handles::run::<Dumpster>,
+        available: super::always,
+    },
 };
 
 /// dumpster's `sync::GcBox` header: `strong`, `weak`, `generation`.
@@ -49,52 +58,45 @@ fn counting_condition(info: &CollectInfo) -> bool {
     go
 }
 
-#[derive(Debug, Trace)]
-pub(crate) struct DNode {
-    left: Option<Gc<DNode>>,
-    right: Option<Gc<DNode>>,
-    payload: Payload,
+/// A node: its children and its data (plain data, never visited).
+pub(crate) struct DNode<D: Data> {
+    children: Children<Gc<DNode<D>>>,
+    data: D,
 }
 
-// SAFETY: a payload is two integers and holds no `Gc`, so there is nothing to visit.
-unsafe impl<V: Visitor> TraceWith<V> for Payload {
+// SAFETY: the children are the only `Gc`s a node holds, visited once each in a fixed
+// order; the data is plain (`Data: Copy + 'static`, no `Gc` inside).
+unsafe impl<V: Visitor, D: Data> TraceWith<V> for DNode<D> {
     #[inline]
-    fn accept(&self, _: &mut V) -> Result<(), ()> {
-        Ok(())
+    fn accept(&self, visitor: &mut V) -> Result<(), ()> {
+        self.children.accept(visitor)
     }
 }
 
-impl TreeNode for DNode {
-    fn payload(&self) -> &Payload {
-        &self.payload
+impl<D: Data> Tree<D> for Gc<DNode<D>> {
+    type Alloc = ();
+    #[inline]
+    fn node(_: &(), children: Children<Self>, data: D) -> Self {
+        Gc::new(DNode { children, data })
     }
-    fn left(&self) -> Option<&DNode> {
-        self.left.as_deref()
+    fn data(&self) -> &D {
+        &self.data
     }
-    fn right(&self) -> Option<&DNode> {
-        self.right.as_deref()
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct Dumpster;
 
 impl HandleRuntime for Dumpster {
     const NAME: &'static str = "dumpster";
-    type Node = DNode;
-    type Ptr = Gc<DNode>;
-
-    #[inline]
-    fn node(left: Option<Gc<DNode>>, right: Option<Gc<DNode>>, payload: Payload) -> Self::Ptr {
-        Gc::new(DNode {
-            left,
-            right,
-            payload,
-        })
-    }
+    type Tree = Gc<DNode<Payload>>;
 
     fn est_node_bytes() -> usize {
-        malloc_chunk(HEADER_BYTES + size_of::<DNode>())
+        malloc_chunk(HEADER_BYTES + size_of::<DNode<Payload>>())
     }
 
     fn setup() {

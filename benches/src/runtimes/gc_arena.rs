@@ -1,5 +1,5 @@
 //! `gc-arena` 0.7: an incremental (not concurrent) tricolor mark-sweep collector inside a
-//! closed, single-threaded arena. Its driver differs from `handles.rs` because `Gc<'gc, _>`
+//! closed, single-threaded arena; a tree is a `Gc<ANode<D>>`. Its driver differs from `handles.rs` because `Gc<'gc, _>`
 //! cannot leave `Arena::mutate`: the live set is the arena's root, a
 //! `Gc<RefLock<Vec<Gc<ANode>>>>`, and collection can only run between `mutate` calls.
 //!
@@ -19,9 +19,12 @@
 //!    arena is sleeping or marking counts as mark time, one that starts while it sweeps as
 //!    sweep time. A cycle is counted when a call starts in `Sweeping` and ends outside it.
 //!
+//! W1 runs in the same way: one `mutate` call per short-lived tree, the debt paid between
+//! calls ([`binary_trees`]).
+//!
 //! Size estimate: `GcHeader` (`next` pointer + tagged vtable pointer, 16 bytes) + the node
-//! (children are 8-byte `Option<Gc>` thanks to the non-null niche), rounded to glibc's chunk
-//! (gc-arena allocates each `Gc` with `alloc::alloc`).
+//! (children and data), rounded to glibc's chunk (gc-arena allocates each `Gc` with
+//! `alloc::alloc`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,18 +33,30 @@ use gc_arena::arena::CollectionPhase;
 use gc_arena::{Arena, Collect, Gc, Mutation, RefLock, Rootable};
 
 use super::handles::{assemble, merge};
-use super::tree::{self, malloc_chunk, Payload, Rng, TreeNode};
-use super::{Plan, RunError, RunOutcome, Runtime, ThreadResult};
+use super::{Runtime, W1, W2};
+use crate::binary_trees::{iterations, MIN_DEPTH};
 use crate::config::Config;
+use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Kind, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampler};
+use crate::progress::{self, Line};
+use crate::sampler::{CollectorCounters, Progress, Sampler, Watch};
+use crate::timeline::{Cycle, Phase};
+use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: NAME,
-    multi_thread: false,
-    stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
-             steps paced by the crate's allocation debt)",
-    run,
+    w1: Some(W1 {
+        run: binary_trees,
+        in_all: false,
+    }),
+    w2: W2 {
+        multi_thread: false,
+        stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
+                 steps paced by the crate's allocation debt)",
+        run,
+        available: super::always,
+    },
 };
 
 const NAME: &str = "gc-arena";
@@ -53,41 +68,57 @@ const BUILD_BATCH: usize = 256;
 /// gc-arena's `GcHeader`: `next: Cell<Option<GcPtr>>` + `tagged_vtable: Cell<*const _>`.
 const HEADER_BYTES: usize = 2 * size_of::<usize>();
 
+/// A node: its children and its data (`require_static`: plain data, never traced).
 #[derive(Collect)]
-#[collect(no_drop)]
-struct ANode<'gc> {
-    left: Option<Gc<'gc, ANode<'gc>>>,
-    right: Option<Gc<'gc, ANode<'gc>>>,
+#[collect(no_drop, bound = "")]
+struct ANode<'gc, D: Data> {
+    children: Children<Gc<'gc, ANode<'gc, D>>>,
     #[collect(require_static)]
-    payload: Payload,
+    data: D,
 }
 
-impl TreeNode for ANode<'_> {
-    fn payload(&self) -> &Payload {
-        &self.payload
+impl<'gc, D: Data> Tree<D> for Gc<'gc, ANode<'gc, D>> {
+    type Alloc = Mutation<'gc>;
+    #[inline]
+    fn node(mc: &Mutation<'gc>, children: Children<Self>, data: D) -> Self {
+        Gc::new(mc, ANode { children, data })
     }
-    fn left(&self) -> Option<&Self> {
-        self.left.as_deref()
+    fn data(&self) -> &D {
+        &self.data
     }
-    fn right(&self) -> Option<&Self> {
-        self.right.as_deref()
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
     }
 }
 
-type Slots<'gc> = Gc<'gc, RefLock<Vec<Gc<'gc, ANode<'gc>>>>>;
+type Node<'gc, D> = Gc<'gc, ANode<'gc, D>>;
+type Slots<'gc> = Gc<'gc, RefLock<Vec<Node<'gc, Payload>>>>;
 type SlotsRoot = Rootable![Slots<'_>];
 
-fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Gc<'gc, ANode<'gc>> {
-    tree::build(depth, rng, &mut |left, right, payload| {
-        Gc::new(
-            mc,
-            ANode {
-                left,
-                right,
-                payload,
-            },
-        )
-    })
+fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Node<'gc, Payload> {
+    tree::make(mc, depth, &mut || Payload::random(rng))
+}
+
+/// W1 (`binary_trees.rs`) with one `mutate` per tree, paying the allocation debt between
+/// calls as the W2 driver does; returns the sum of all checks.
+fn binary_trees(max_depth: u32) -> u64 {
+    let make = |mc: &Mutation<'_>, depth| {
+        tree::count(&tree::make::<(), Node<'_, ()>>(mc, depth, &mut || ()))
+    };
+    let stretch = Arena::<Rootable![()]>::new(|_| ());
+    let mut sum = stretch.mutate(|mc, _| make(mc, max_depth + 1));
+    drop(stretch);
+    let mut arena =
+        Arena::<Rootable![Node<'_, ()>]>::new(|mc| tree::make(mc, max_depth, &mut || ()));
+    for d in (MIN_DEPTH..=max_depth).step_by(2) {
+        for _ in 0..iterations(max_depth, d) {
+            sum += arena.mutate(|mc, _| make(mc, d));
+            if arena.metrics().allocation_debt() > DEBT_GRANULARITY {
+                arena.collect_debt();
+            }
+        }
+    }
+    sum + arena.mutate(|_, root| tree::count(root))
 }
 
 /// Collection bookkeeping across `collect_debt` calls.
@@ -97,6 +128,12 @@ struct Collector {
     mark: Duration,
     sweep: Duration,
     cycles: u64,
+    /// Cycles of the churn, for the timeline: a cycle starts with the call that leaves
+    /// `Sleeping`, its sweep with the call that enters `Sweeping`, and it ends with the
+    /// call that leaves `Sweeping`.
+    cycle_spans: Vec<Cycle>,
+    /// The running cycle's start and sweep start (ms since the churn started).
+    running: Option<(f64, Option<f64>)>,
 }
 
 impl Collector {
@@ -115,7 +152,14 @@ impl Collector {
             CollectionPhase::Sweeping => self.sweep += dur,
             _ => self.mark += dur,
         }
-        if before == CollectionPhase::Sweeping && arena.collection_phase() != before {
+        let after = arena.collection_phase();
+        self.track(
+            before,
+            after,
+            t0.saturating_duration_since(start),
+            t1.saturating_duration_since(start),
+        );
+        if before == CollectionPhase::Sweeping && after != before {
             self.cycles += 1;
         }
         self.pauses.push(Sample {
@@ -127,16 +171,59 @@ impl Collector {
     }
 }
 
+impl Collector {
+    /// Follows the phase across one call that ran from `t0` to `t1` (module docs of
+    /// `Collector::cycle_spans`).
+    fn track(
+        &mut self,
+        before: CollectionPhase,
+        after: CollectionPhase,
+        t0: Duration,
+        t1: Duration,
+    ) {
+        let (t0, t1) = (t0.as_secs_f64() * 1e3, t1.as_secs_f64() * 1e3);
+        if before == CollectionPhase::Sleeping && after != before {
+            self.running = Some((t0, None));
+        }
+        if let Some((_, sweep @ None)) = self.running.as_mut() {
+            if after == CollectionPhase::Sweeping {
+                *sweep = Some(t1);
+            }
+        }
+        if before == CollectionPhase::Sweeping && after != before {
+            if let Some((start, sweep)) = self.running.take() {
+                let sweep = sweep.unwrap_or(t0);
+                self.cycle_spans.push(Cycle {
+                    cycle: self.cycles + 1,
+                    cycles: 1,
+                    phases: vec![
+                        Phase {
+                            phase: "mark".into(),
+                            start_ms: start,
+                            end_ms: sweep,
+                        },
+                        Phase {
+                            phase: "sweep".into(),
+                            start_ms: sweep,
+                            end_ms: t1,
+                        },
+                    ],
+                });
+            }
+        }
+    }
+}
+
 fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let plan = Plan::new(
         cfg,
-        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static>>()),
+        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static, Payload>>()),
     );
     let slots = plan.slots_per_thread[0];
-    let mut rng = Rng::new(cfg.seed, 0);
+    let mut rng = tree::rng(cfg.seed, 0);
     let mut collector = Collector::default();
 
-    let spinner = sampler::build_spinner(NAME, cfg.quiet);
+    let line = Line::building(progress::label(NAME, cfg.position.as_deref()), cfg.quiet);
     let rss_before = tricolor_gc_core::process_rss_bytes();
     let build_start = Instant::now();
     let mut arena =
@@ -154,7 +241,6 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         collector.pay(&mut arena, None);
     }
     let build_time = build_start.elapsed();
-    spinner.finish_and_clear();
     let build_rss_bytes = tricolor_gc_core::process_rss_bytes()
         .zip(rss_before)
         .map(|(after, before)| after.saturating_sub(before) as u64);
@@ -162,26 +248,25 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let progress = Arc::new(Progress::default());
     let duration = Duration::from_secs_f64(cfg.duration_s);
     let start = Instant::now();
-    let sampler = Sampler::start(
-        NAME,
-        None,
-        Arc::clone(&progress),
+    let sampler = Sampler::start(Watch {
+        source: None,
+        progress: Arc::clone(&progress),
+        line: line.churning(duration, cfg.quiet),
         start,
-        duration,
-        cfg.quiet,
-    );
+        live_bytes: plan.live_bytes(),
+    });
     let deadline = start + duration;
     let mut probe = Probe::new(0, start, Duration::from_micros(cfg.gap_threshold_us));
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
     let result = loop {
         let step = arena.mutate(|mc, root| -> Result<bool, tree::Corrupt> {
             let t = build_tree(mc, cfg.churn_depth, &mut rng);
-            tree::check(&*t, plan.churn_tree_nodes)?;
-            if slots > 0 && rng.chance(cfg.replace_fraction) {
-                let i = rng.below(slots);
+            tree::check(&t, plan.churn_tree_nodes)?;
+            if slots > 0 && rng.f64() < cfg.replace_fraction {
+                let i = rng.usize(..slots);
                 let fresh = build_tree(mc, cfg.live_depth, &mut rng);
                 let old = std::mem::replace(&mut root.borrow_mut(mc)[i], fresh);
-                tree::check(&*old, plan.live_tree_nodes)?;
+                tree::check(&old, plan.live_tree_nodes)?;
                 return Ok(true);
             }
             Ok(false)
@@ -216,8 +301,9 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         }
     };
     let churn_time = start.elapsed();
-    let sampled = sampler.finish();
+    let mut sampled = sampler.finish();
     result?;
+    sampled.timeline.cycles = std::mem::take(&mut collector.cycle_spans);
     let counters = merge(
         CollectorCounters {
             cycles: Some(collector.cycles),
@@ -225,7 +311,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
             sweep_time: Some(collector.sweep),
             ..CollectorCounters::default()
         },
-        sampled.counters.unwrap_or_default(),
+        sampled.counters.take().unwrap_or_default(),
     );
     let thread = ThreadResult {
         probe,
@@ -242,7 +328,7 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
         build_rss_bytes,
         churn_time,
         vec![thread],
-        sampled.samples,
+        sampled,
         true,
         counters,
     );

@@ -1,7 +1,7 @@
 //! The W2 driver for runtimes whose roots are plain Rust values: each mutator thread owns a
 //! `Vec` of handles (its share of the live set), so a handle in the `Vec` is a root by
-//! virtue of existing. Used by `arc`, `rust_gc` (its `Gc`s outside the heap are rooted),
-//! `dumpster` (sync) and later `tricolor`.
+//! virtue of existing. Used by `tricolor`, `box`, `arc`, `rust_gc` (its `Gc`s outside the
+//! heap are rooted) and `dumpster` (sync).
 //!
 //! # Algorithm
 //! 1. Spawn `--threads` mutators; each builds its slots (`Plan::slots_per_thread`) of
@@ -18,25 +18,22 @@
 //!    holds the iteration's own work, a few microseconds).
 //! 5. At the deadline each thread reports, then drops its live set (untimed).
 
-use std::ops::Deref;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::tree::{self, Payload, Rng, TreeNode};
-use super::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::config::Config;
-use crate::probe::{Kind, LogHistogram, Probe, Sample};
-use crate::sampler::{self, CollectorCounters, Progress, Sampler, StallSource};
+use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
+use crate::probe::{Durations, Kind, Probe, Sample};
+use crate::progress::{self, Line};
+use crate::sampler::{CollectorCounters, Progress, Sampled, Sampler, StallSource, Watch};
+use crate::tree::{self, Payload, Rng, Tree};
 
 /// A runtime driven by [`run`].
 pub(crate) trait HandleRuntime: 'static {
     const NAME: &'static str;
-    type Node: TreeNode;
-    type Ptr: Deref<Target = Self::Node>;
-
-    /// Allocates one node.
-    fn node(left: Option<Self::Ptr>, right: Option<Self::Ptr>, payload: Payload) -> Self::Ptr;
+    /// The runtime's W2 tree (its handle type).
+    type Tree: Tree<Payload, Alloc = ()>;
 
     /// Estimated bytes per node: the allocation's header plus the node, rounded to the
     /// allocator's granularity. Say in the impl where the header size comes from.
@@ -78,7 +75,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
     let progress = Arc::new(Progress::default());
     let duration = Duration::from_secs_f64(cfg.duration_s);
 
-    let spinner = sampler::build_spinner(R::NAME, cfg.quiet);
+    let line = Line::building(progress::label(R::NAME, cfg.position.as_deref()), cfg.quiet);
     let rss_before = tricolor_gc_core::process_rss_bytes();
     let build_start = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -98,7 +95,6 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         .collect();
     built.wait();
     let build_time = build_start.elapsed();
-    spinner.finish_and_clear();
     let build_rss_bytes = tricolor_gc_core::process_rss_bytes()
         .zip(rss_before)
         .map(|(after, before)| after.saturating_sub(before) as u64);
@@ -109,14 +105,13 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         .expect("tricolor-gc-bench: churn start set twice");
     let source = R::stall_source();
     let has_source = source.is_some();
-    let sampler = Sampler::start(
-        R::NAME,
+    let sampler = Sampler::start(Watch {
         source,
-        Arc::clone(&progress),
+        progress: Arc::clone(&progress),
+        line: line.churning(duration, cfg.quiet),
         start,
-        duration,
-        cfg.quiet,
-    );
+        live_bytes: plan.live_bytes(),
+    });
     go.wait();
 
     let mut results = Vec::with_capacity(threads);
@@ -135,7 +130,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         }
     }
     let churn_time = start.elapsed();
-    let sampled = sampler.finish();
+    let mut sampled = sampler.finish();
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -143,7 +138,7 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
     let per_thread = sum_counters(&thread_counters);
     let counters = merge(
         merge(
-            sampled.counters.clone().unwrap_or_default(),
+            sampled.counters.take().unwrap_or_default(),
             R::run_counters(),
         ),
         per_thread,
@@ -157,13 +152,15 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
         build_rss_bytes,
         churn_time,
         results,
-        sampled.samples,
+        sampled,
         has_source || attributes_stalls,
         counters,
     ))
 }
 
 #[allow(clippy::too_many_arguments)] // one call site; the arguments are the run's parts
+/// Puts a run together from its parts: merges the threads' probes and the collector's
+/// samples (sorted by time), reads the peak RSS.
 pub(crate) fn assemble(
     runtime: &'static str,
     threads: usize,
@@ -172,12 +169,12 @@ pub(crate) fn assemble(
     build_rss_bytes: Option<u64>,
     churn_time: Duration,
     results: Vec<ThreadResult>,
-    collector_samples: Vec<Sample>,
+    sampled: Sampled,
     stalls_observed: bool,
     counters: CollectorCounters,
 ) -> RunOutcome {
-    let mut gaps = LogHistogram::default();
-    let mut samples = collector_samples;
+    let mut gaps = Durations::default();
+    let mut samples = sampled.samples;
     let mut out_nodes = 0;
     let mut iterations = 0;
     let mut replaced = 0;
@@ -194,7 +191,7 @@ pub(crate) fn assemble(
         replaced += r.replaced;
     }
     samples.sort_by_key(|s| s.t);
-    let stalls_note = super::by_name(runtime).map_or("", |r| r.stalls);
+    let stalls_note = super::by_name(runtime).map_or("", |r| r.w2.stalls);
     RunOutcome {
         runtime,
         stalls_note,
@@ -213,6 +210,8 @@ pub(crate) fn assemble(
         stalls_observed,
         counters,
         peak_rss_bytes: tricolor_gc_core::process_peak_rss_bytes().map(|b| b as u64),
+        timeline: sampled.timeline,
+        version: None,
     }
 }
 
@@ -243,8 +242,8 @@ fn sum_counters(all: &[CollectorCounters]) -> CollectorCounters {
     }
 }
 
-fn build_tree<R: HandleRuntime>(depth: u32, rng: &mut Rng) -> R::Ptr {
-    tree::build(depth, rng, &mut R::node)
+fn build_tree<R: HandleRuntime>(depth: u32, rng: &mut Rng) -> R::Tree {
+    tree::make(&(), depth, &mut || Payload::random(rng))
 }
 
 fn mutator<R: HandleRuntime>(
@@ -261,8 +260,8 @@ fn mutator<R: HandleRuntime>(
         thread: idx,
         detail,
     };
-    let mut rng = Rng::new(cfg.seed, idx as u64);
-    let mut slots: Vec<R::Ptr> = (0..plan.slots_per_thread[idx])
+    let mut rng = tree::rng(cfg.seed, idx as u64);
+    let mut slots: Vec<R::Tree> = (0..plan.slots_per_thread[idx])
         .map(|_| build_tree::<R>(cfg.live_depth, &mut rng))
         .collect();
     built.wait();
@@ -278,14 +277,14 @@ fn mutator<R: HandleRuntime>(
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
     loop {
         let t = build_tree::<R>(cfg.churn_depth, &mut rng);
-        tree::check(&*t, plan.churn_tree_nodes).map_err(corrupt)?;
+        tree::check(&t, plan.churn_tree_nodes).map_err(corrupt)?;
         drop(t);
         nodes += plan.churn_tree_nodes;
-        if !slots.is_empty() && rng.chance(cfg.replace_fraction) {
-            let i = rng.below(slots.len());
+        if !slots.is_empty() && rng.f64() < cfg.replace_fraction {
+            let i = rng.usize(..slots.len());
             let fresh = build_tree::<R>(cfg.live_depth, &mut rng);
             let old = std::mem::replace(&mut slots[i], fresh);
-            tree::check(&*old, plan.live_tree_nodes).map_err(corrupt)?;
+            tree::check(&old, plan.live_tree_nodes).map_err(corrupt)?;
             drop(old);
             nodes += plan.live_tree_nodes;
             replaced += 1;

@@ -1,175 +1,113 @@
-//! The runtimes the harness can measure, and what a run of one produces.
+//! The one registry of runtimes, for both workloads: W1 (the binary-trees runner, `w1.rs`,
+//! and the criterion bench) and W2 (the pause-time harness).
 //!
 //! Module map:
-//! - `tree`: the node shape, payload checksum, builder and checker all runtimes share;
-//! - `handles`: the generic driver for runtimes whose roots are plain Rust values (a `Vec`
-//!   of handles owned by each mutator thread): `tricolor`, `arc`, `rust_gc`, `dumpster`;
-//! - `gc_arena`: its own driver, because its roots live inside the arena and its loop
-//!   runs inside `Arena::mutate` with collection between calls.
+//! - `tricolor`, `boxed`, `arc`, `rust_gc`, `dumpster`, `gc_arena`: one runtime each: its
+//!   node type, its `tree::Tree` impl (the one tree shape both workloads build) and its
+//!   registry entry;
+//! - `handles`: the W2 driver for runtimes whose roots are plain Rust values (a `Vec` of
+//!   handles owned by each mutator thread): all but `gc_arena`;
+//! - `gc_arena`: also its own drivers, because its roots live inside the arena and its
+//!   loops run inside `Arena::mutate` with collection between calls;
+//! - `go`: the optional Go peer (W2 only): builds and runs `benches/go/`, a Go program of
+//!   the same workload, when a Go toolchain is on `PATH`.
 //!
 //! # Adding a runtime
-//! Write `runtimes/<name>.rs` with a `pub(crate) const RUNTIME: Runtime` (a handle-based
-//! runtime implements [`handles::HandleRuntime`] and sets `run: handles::run::<Its>`),
-//! declare the module below and add one line to [`RUNTIMES`].
+//! Write `runtimes/<name>.rs` with its node type, `impl Tree<D>` for its handle and a
+//! `pub(crate) const RUNTIME: Runtime` (a handle-based runtime implements
+//! [`handles::HandleRuntime`] and sets `run: handles::run::<Its>`, and runs W1 with
+//! `binary_trees::binary_trees::<Its handle<()>>`), declare the module below and add one
+//! line to [`RUNTIMES`]. Both programs and the bench pick it up.
 
 mod arc;
+mod boxed;
 mod dumpster;
 mod gc_arena;
+mod go;
 pub(crate) mod handles;
 mod rust_gc;
-pub(crate) mod tree;
 mod tricolor;
 
-use std::fmt;
-use std::time::Duration;
+use crate::config::Config;
+use crate::outcome::{RunError, RunOutcome};
 
-use crate::config::{Config, Selection, UsageError};
-use crate::probe::{LogHistogram, Sample};
-use crate::sampler::CollectorCounters;
-
-/// One entry of the registry.
+/// One runtime: its name and what it runs of each workload.
 #[derive(Debug)]
 pub(crate) struct Runtime {
-    /// `--runtime` name, also the stem of the output files.
+    /// `--runtime` name in both programs, also the stem of the harness's output files.
     pub(crate) name: &'static str,
+    /// W1 (binary-trees), if this runtime runs it.
+    pub(crate) w1: Option<W1>,
+    /// W2 (the pause-time harness).
+    pub(crate) w2: W2,
+}
+
+/// How a runtime runs W1.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct W1 {
+    /// The whole program at a depth; returns the sum of all checks.
+    pub(crate) run: fn(u32) -> u64,
+    /// Whether `binary-trees --runtime all` runs it (false for the peer collectors, which
+    /// take minutes at depth 21: `--runtime every` runs them too).
+    pub(crate) in_all: bool,
+}
+
+/// How a runtime runs W2.
+#[derive(Debug)]
+pub(crate) struct W2 {
     /// Whether `--threads` > 1 is possible.
     pub(crate) multi_thread: bool,
     /// One line for the report: where this runtime's collector stalls come from.
     pub(crate) stalls: &'static str,
+    /// One run in this process.
     pub(crate) run: fn(&Config) -> Result<RunOutcome, RunError>,
+    /// Whether it can run on this machine, or why not (then it is skipped, not failed).
+    pub(crate) available: fn() -> Result<(), String>,
 }
 
-/// Every runtime, in the order `--runtime all` runs them.
+/// `W2::available` of the runtimes built into this program.
+pub(crate) fn always() -> Result<(), String> {
+    Ok(())
+}
+
+/// Every runtime, in the order both programs run and report them.
 pub(crate) const RUNTIMES: &[Runtime] = &[
     tricolor::RUNTIME,
+    boxed::RUNTIME,
     arc::RUNTIME,
     rust_gc::RUNTIME,
     dumpster::RUNTIME,
     gc_arena::RUNTIME,
+    go::RUNTIME,
 ];
 
-/// The runtime measured when `--runtime` is not given.
+/// The harness's runtime when `--runtime` is not given.
 pub(crate) const DEFAULT_RUNTIME: &str = "tricolor";
 
+/// Every runtime's name, in registry order.
 pub(crate) fn names() -> Vec<&'static str> {
     RUNTIMES.iter().map(|r| r.name).collect()
 }
 
+/// The runtime called `name`.
 pub(crate) fn by_name(name: &str) -> Option<&'static Runtime> {
     RUNTIMES.iter().find(|r| r.name == name)
 }
 
-/// Rejects combinations a runtime cannot run (a usage error: exit code 2).
-pub(crate) fn check_config(cfg: &Config) -> Result<(), UsageError> {
-    if let Selection::One(name) = cfg.runtime {
-        let rt = by_name(name).expect("tricolor-gc-bench: parser accepted an unknown runtime");
-        if cfg.threads > 1 && !rt.multi_thread {
-            return Err(UsageError(format!(
-                "--threads {} is not possible with --runtime {name}: its collector is \
-                 single-threaded (use --threads 1)",
-                cfg.threads
-            )));
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found() {
+        for (i, rt) in RUNTIMES.iter().enumerate() {
+            assert!(
+                RUNTIMES[..i].iter().all(|r| r.name != rt.name),
+                "{}",
+                rt.name
+            );
+            assert_eq!(by_name(rt.name).map(|r| r.name), Some(rt.name));
         }
-    }
-    Ok(())
-}
-
-/// How the live set is sized and split for one runtime.
-#[derive(Clone, Debug)]
-pub(crate) struct Plan {
-    /// Estimated bytes one node occupies (header + node, rounded to its allocator's
-    /// granularity); the live set is `live_mib` MiB of such nodes.
-    pub(crate) est_node_bytes: usize,
-    /// Live trees per mutator thread.
-    pub(crate) slots_per_thread: Vec<usize>,
-    pub(crate) live_tree_nodes: u64,
-    pub(crate) churn_tree_nodes: u64,
-}
-
-impl Plan {
-    pub(crate) fn new(cfg: &Config, est_node_bytes: usize) -> Plan {
-        let live_tree_nodes = tree::nodes_in(cfg.live_depth);
-        let target_nodes = (cfg.live_mib << 20) / est_node_bytes as u64;
-        let slots = (target_nodes.div_ceil(live_tree_nodes) as usize).max(cfg.threads);
-        let slots_per_thread = (0..cfg.threads)
-            .map(|i| slots / cfg.threads + usize::from(i < slots % cfg.threads))
-            .collect();
-        Plan {
-            est_node_bytes,
-            slots_per_thread,
-            live_tree_nodes,
-            churn_tree_nodes: tree::nodes_in(cfg.churn_depth),
-        }
-    }
-
-    pub(crate) fn live_nodes(&self) -> u64 {
-        self.slots_per_thread.iter().sum::<usize>() as u64 * self.live_tree_nodes
+        assert!(by_name("java").is_none());
     }
 }
-
-/// What one mutator thread measured.
-#[derive(Debug)]
-pub(crate) struct ThreadResult {
-    pub(crate) probe: crate::probe::Probe,
-    /// Collector stalls this thread observed itself (attributed loop gaps).
-    pub(crate) stalls: Vec<Sample>,
-    pub(crate) nodes: u64,
-    pub(crate) iterations: u64,
-    pub(crate) replaced: u64,
-}
-
-/// Everything a run of one runtime measured; `report.rs` renders it.
-#[derive(Debug)]
-pub(crate) struct RunOutcome {
-    pub(crate) runtime: &'static str,
-    pub(crate) stalls_note: &'static str,
-    pub(crate) threads: usize,
-    pub(crate) plan: Plan,
-    pub(crate) build_time: Duration,
-    /// Growth of the process RSS while the live set was built (a measurement of what the
-    /// estimate in `plan.est_node_bytes` claims).
-    pub(crate) build_rss_bytes: Option<u64>,
-    pub(crate) churn_time: Duration,
-    pub(crate) nodes_allocated: u64,
-    pub(crate) iterations: u64,
-    pub(crate) replaced: u64,
-    /// All loop gaps of all threads.
-    pub(crate) gaps: LogHistogram,
-    /// Longest loop gap per thread.
-    pub(crate) max_gap_per_thread: Vec<Duration>,
-    /// Raw samples (gaps above the threshold, collector stalls), sorted by time.
-    pub(crate) samples: Vec<Sample>,
-    pub(crate) dropped_samples: u64,
-    /// False: the runtime exposes no collector stalls at all (report "n/a", not zero).
-    pub(crate) stalls_observed: bool,
-    pub(crate) counters: CollectorCounters,
-    pub(crate) peak_rss_bytes: Option<u64>,
-}
-
-/// A run that failed after the command line was accepted (exit code 1).
-#[derive(Debug)]
-pub(crate) enum RunError {
-    /// A tree's walk found a broken payload: the runtime corrupted its heap.
-    Corrupt {
-        runtime: &'static str,
-        thread: usize,
-        detail: tree::Corrupt,
-    },
-}
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RunError::Corrupt {
-                runtime,
-                thread,
-                detail,
-            } => write!(
-                f,
-                "runtime {runtime}, mutator thread {thread}: checksum walk failed: {detail}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for RunError {}

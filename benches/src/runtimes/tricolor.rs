@@ -1,9 +1,9 @@
-//! tricolor-gc: this crate's collector. Roots are plain Rust values (each mutator's `Vec`
-//! of `Gc` handles), found by the collector by subtraction, so the generic handle driver
-//! runs it unchanged.
+//! tricolor-gc: this crate's collector. A tree is a `Gc<TcNode<D>>`; roots are plain Rust
+//! values (each mutator's `Vec` of handles), found by the collector by subtraction, so the
+//! generic W2 handle driver and the generic W1 program run it unchanged.
 //!
-//! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256 stop or
-//! handshake stalls) and `pause_count`, polled by the sampler every ~10 ms; the mutator's
+//! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256
+//! stop-the-world stalls) and `pause_count`, polled by the sampler every ~5 ms; the mutator's
 //! own loop gaps are measured by the driver as for every runtime.
 //!
 //! Size estimate: the object is the 16-byte header plus the node, rounded up to the size
@@ -15,37 +15,50 @@ use gc::{Gc, Trace};
 use tricolor_gc_core::heap::SizeClass;
 
 use super::handles::{self, HandleRuntime};
-use super::tree::{Payload, TreeNode};
-use super::Runtime;
+use super::{Runtime, W1, W2};
+use crate::binary_trees::binary_trees;
 use crate::sampler::{CollectorCounters, Poll, StallSource};
+use crate::tree::{Children, Data, Payload, Tree};
 
+/// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: Tricolor::NAME,
-    multi_thread: true,
-    stalls: "measured: gc::stats().pauses (the stops that start a cycle and terminate its marking)",
-    run: handles::run::<Tricolor>,
+    w1: Some(W1 {
+        run: binary_trees::<Gc<TcNode<()>>>,
+        in_all: true,
+    }),
+    w2: W2 {
+        multi_thread: true,
+        stalls:
+            "measured: gc::stats().pauses (the stops that start a cycle and terminate its marking)",
+        run: handles::run::<Tricolor>,
+        available: super::always,
+    },
 };
 
-#[derive(Trace, Debug)]
-pub(crate) struct TNode {
-    left: Option<Gc<TNode>>,
-    right: Option<Gc<TNode>>,
+/// A node: its children and its data (not traced: it holds no handles).
+#[derive(Trace)]
+pub(crate) struct TcNode<D: Data> {
+    children: Children<Gc<TcNode<D>>>,
     #[gc(skip)]
-    payload: Payload,
+    data: D,
 }
 
-impl TreeNode for TNode {
-    fn payload(&self) -> &Payload {
-        &self.payload
+impl<D: Data + Trace> Tree<D> for Gc<TcNode<D>> {
+    type Alloc = ();
+    #[inline]
+    fn node(_: &(), children: Children<Self>, data: D) -> Self {
+        Gc::new(TcNode { children, data })
     }
-    fn left(&self) -> Option<&TNode> {
-        self.left.as_deref()
+    fn data(&self) -> &D {
+        &self.data
     }
-    fn right(&self) -> Option<&TNode> {
-        self.right.as_deref()
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
     }
 }
 
+/// The W2 handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct Tricolor;
 
@@ -54,21 +67,11 @@ const HEADER_BYTES: usize = 16;
 
 impl HandleRuntime for Tricolor {
     const NAME: &'static str = "tricolor";
-    type Node = TNode;
-    type Ptr = Gc<TNode>;
-
-    #[inline]
-    fn node(left: Option<Gc<TNode>>, right: Option<Gc<TNode>>, payload: Payload) -> Gc<TNode> {
-        Gc::new(TNode {
-            left,
-            right,
-            payload,
-        })
-    }
+    type Tree = Gc<TcNode<Payload>>;
 
     fn est_node_bytes() -> usize {
-        let bytes = HEADER_BYTES + size_of::<TNode>();
-        SizeClass::for_request(bytes, align_of::<TNode>().max(8))
+        let bytes = HEADER_BYTES + size_of::<TcNode<Payload>>();
+        SizeClass::for_request(bytes, align_of::<TcNode<Payload>>().max(8))
             .map_or(bytes, |class| class.object_bytes())
     }
 

@@ -1,0 +1,3 @@
+module tricolor-gc-bench/w2
+
+go 1.19
