@@ -261,9 +261,8 @@ pub use tricolor_gc_core::{
 pub mod __private {
     /// Sets the period after which an idle collector forces a cycle (default 2 minutes).
     pub use tricolor_gc_core::__set_force_period as set_force_period;
-    /// Runs the pool part of a cycle start; tests call it where they will call
-    /// `gc::collect()` once the collector exists.
-    pub use tricolor_gc_core::pool::{__registered_pools, __simulate_cycle_start};
+    /// The number of pools registered with the collector's cycle start (tests).
+    pub use tricolor_gc_core::pool::__registered_pools;
     /// Replaces a derived type's own name in its `NEEDS_TRACE` expression.
     pub use tricolor_gc_core::trace::__SelfPlaceholder;
     /// The target addresses that `value.trace(..)` reports, in report order.

@@ -2,7 +2,11 @@
 //! `gcMarkTermination`, `forcegchelper` and `runtime.GC`).
 //!
 //! # A cycle
-//! 1. Pools drop their victim generation (`pool::on_cycle_start`).
+//! 1. Pools: inside step 2's stop, every pool's primary generation (every thread's private
+//!    slot included) becomes its victim and the old victim becomes dead
+//!    (`pool::on_world_stopped`, which moves nothing: one store per pool); right after
+//!    that stop the dead values are dropped (`Rotated::drop_dead`: user code, so never in
+//!    the stop).
 //! 2. In a stopped world (Go's sweep termination): discard every queued count-zero object
 //!    (this cycle frees them, `reclaim.rs`), stop managed spans from merging frees, and
 //!    `Off -> Mark`. Every op after it sees `Mark` (black allocation, barriers on).
@@ -248,20 +252,25 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         heap_before: heap::totals().in_use_bytes,
         ..CycleTrace::default()
     };
-    crate::pool::on_cycle_start();
 
     // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
-    // (reclaim.rs), and managed spans stop merging frees while the cycle walks them.
+    // (reclaim.rs), managed spans stop merging frees while the cycle walks them, and (1)
+    // every pool's primary generation becomes its victim.
     let started = Instant::now();
+    // Declared outside the stop's scope so that it is dropped after the world restarts.
+    let pools;
     {
         let mut world = heap::stop_the_world();
         trace.discarded_zero = world.discard_zero_queues();
         heap::set_managed_frees(false);
         set_phase(Phase::Mark);
+        pools = crate::pool::on_world_stopped(&world);
         drop(world);
     }
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);
+    // 1. Pools drop their dead generations: user code, so only once the world runs.
+    pools.drop_dead();
 
     // 3. Count, roots, mark.
     heap::freeze_spans();

@@ -1,6 +1,6 @@
 //! The per-thread part of one pool: a [`Local`] per thread index, in a segmented array
 //! that grows without a lock and never shrinks (mirrors Go's `poolLocal` array, which is
-//! indexed by P instead of by thread).
+//! indexed by P instead of by thread), and the three generations each local holds.
 //!
 //! # Algorithm
 //! 1. Thread index `i` lives in segment `k = log2(i / FIRST_SEGMENT_LEN + 1)` at offset
@@ -11,11 +11,21 @@
 //!    loser of a racing install frees its copy and uses the winner's.
 //! 3. Segments are freed only when the [`Locals`] is dropped (the pool is gone), so a
 //!    `&Local` handed out lives as long as the `&Locals` it came from.
+//! 4. A local holds three [`Generation`]s (a private slot and a shared queue each). The
+//!    pool's cycle count `g` gives each its [`Role`]: `gens[g % 3]` is the primary,
+//!    `gens[(g + 2) % 3]` the victim, `gens[(g + 1) % 3]` the dead generation that the
+//!    collector is dropping or has dropped. A cycle start bumps `g` (pool `mod.rs`), which
+//!    rotates the roles of every local at once without touching one: the primary becomes
+//!    the victim, the victim becomes dead, and the dead one, emptied by the collector
+//!    after the previous cycle start, becomes the new, empty primary.
 //!
 //! # Invariants
 //! - A segment pointer goes from null to a fully initialised segment once, and stays.
-//! - `Local::private` is read and written only by the thread that currently owns the
-//!   local's index (see `registry.rs`), or through `&mut Locals` when the pool is dropped.
+//! - The private slot of a generation is accessed only (a) by the thread that owns the
+//!   local's index (see `registry.rs`), inside a heap op, while the generation is its
+//!   primary or victim; (b) by the collector thread (the only one that rotates the roles)
+//!   while the generation is dead; or (c) with the whole pool exclusively held (its drop). The pool
+//!   module docs (memory-ordering facts (2) and (3)) show that these never overlap.
 //!
 //! # Memory ordering
 //! (1) The CAS that installs a segment is Release: it publishes the initialised locals;
@@ -44,19 +54,11 @@ const SEGMENTS: usize = 20;
 /// The most thread indices any pool can address.
 pub(super) const MAX_INDEX: usize = FIRST_SEGMENT_LEN * ((1 << SEGMENTS) - 1);
 
-/// A value parked in a private slot, with the pool generation it was put in.
-#[derive(Debug)]
-pub(super) struct Parked<T> {
-    pub(super) value: T,
-    pub(super) generation: u64,
-}
-
 /// Counters written only by the owner of the local's thread index (fact (2)).
 #[derive(Debug, Default)]
 pub(super) struct OwnerCounters {
     pub(super) hits: AtomicU64,
     pub(super) misses: AtomicU64,
-    pub(super) dropped: AtomicU64,
 }
 
 impl OwnerCounters {
@@ -68,56 +70,107 @@ impl OwnerCounters {
     }
 }
 
-/// One thread's part of one pool.
-#[derive(Debug)]
-pub(super) struct Local<T> {
-    /// The private slot. Owner only (see the module invariants).
-    private: UnsafeCell<Option<Parked<T>>>,
-    /// Values of the primary generation; the owner pushes and pops, anyone steals, and the
-    /// collector moves them to the victim queue at a cycle start.
-    pub(super) shared: SegQueue<T>,
-    pub(super) counters: OwnerCounters,
+/// What a generation of a local is for, given the pool's cycle count (algorithm step 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Role {
+    /// Where `put` parks values, and where `get` looks first.
+    Primary,
+    /// Last cycle's primary: `get` still takes values from it.
+    Victim,
+    /// The victim before that: nobody but the collector touches it; it drops what it holds
+    /// right after the cycle start that made it dead.
+    Dead,
 }
 
-// SAFETY: a `Local` is shared between threads through the pool:
-// * `private` is touched only by the thread that owns the local's index (module
-//   invariant), so it is never accessed concurrently; values move between threads, hence
-//   `T: Send`. It is never lent out by reference.
-// * `shared` is a `SegQueue<T>`, which is `Sync` for `T: Send`; the counters are atomics.
-unsafe impl<T: Send> Sync for Local<T> {}
+impl Role {
+    /// The index in `Local::gens` of this role while the pool's cycle count is `cycle`.
+    #[inline(always)]
+    fn index(self, cycle: u64) -> usize {
+        let shift = match self {
+            Role::Primary => 0,
+            Role::Dead => 1,
+            Role::Victim => 2,
+        };
+        ((cycle % 3 + shift) % 3) as usize
+    }
+}
 
-impl<T> Local<T> {
+/// One generation of one local: a private slot and a shared queue.
+#[derive(Debug)]
+pub(super) struct Generation<T> {
+    /// The private slot: see the module invariants for who may touch it.
+    private: UnsafeCell<Option<T>>,
+    /// Values anyone may take: the owner pushes (a value displaced from the private slot,
+    /// or the private value at thread exit) and every thread may pop. Used inside heap ops
+    /// while the generation is primary or victim, and by the collector while it is dead.
+    pub(super) shared: SegQueue<T>,
+}
+
+impl<T> Generation<T> {
     fn new() -> Self {
-        Local {
+        Generation {
             private: UnsafeCell::new(None),
             shared: SegQueue::new(),
-            counters: OwnerCounters::default(),
         }
     }
 
     /// Takes the private value out.
     ///
     /// # Safety
-    /// * The calling thread owns this local's index (it got it from
-    ///   `registry::current_thread_index` and has not released it), or has exclusive
-    ///   access to the whole pool.
+    /// * The caller may access this generation's private slot (module invariants (a),
+    ///   (b) or (c)): no other thread accesses it during the call.
     #[inline(always)]
-    pub(super) unsafe fn take_private(&self) -> Option<Parked<T>> {
+    pub(super) unsafe fn take_private(&self) -> Option<T> {
         // SAFETY: by the caller's contract no other thread accesses `private` now, and no
         // reference into it outlives this call (the value is moved out).
         self.private.with_mut(|slot| unsafe { (*slot).take() })
     }
 
-    /// Stores `parked` in the private slot and returns what was there.
+    /// Stores `value` in the private slot and returns what was there.
     ///
     /// # Safety
-    /// * Same contract as [`Local::take_private`].
+    /// * Same contract as [`Generation::take_private`].
     #[inline(always)]
-    pub(super) unsafe fn replace_private(&self, parked: Parked<T>) -> Option<Parked<T>> {
+    pub(super) unsafe fn replace_private(&self, value: T) -> Option<T> {
         // SAFETY: as in `take_private`: the caller is the only thread touching `private`,
         // and no reference into it outlives this call.
         self.private
-            .with_mut(|slot| unsafe { ptr::replace(slot, Some(parked)) })
+            .with_mut(|slot| unsafe { ptr::replace(slot, Some(value)) })
+    }
+}
+
+/// One thread's part of one pool.
+#[derive(Debug)]
+pub(super) struct Local<T> {
+    /// The three generations; [`Role::index`] says which is which.
+    gens: [Generation<T>; 3],
+    pub(super) counters: OwnerCounters,
+}
+
+// SAFETY: a `Local` is shared between threads through the pool:
+// * each generation's `private` is touched by one thread at a time (module invariants,
+//   pool memory-ordering facts (2) and (3)); values move between threads, hence
+//   `T: Send`. A private slot is never lent out by reference.
+// * `shared` is a `SegQueue<T>`, which is `Sync` for `T: Send`; the counters are atomics.
+unsafe impl<T: Send> Sync for Local<T> {}
+
+impl<T> Local<T> {
+    pub(super) fn new() -> Self {
+        Local {
+            gens: [Generation::new(), Generation::new(), Generation::new()],
+            counters: OwnerCounters::default(),
+        }
+    }
+
+    /// The generation that plays `role` while the pool's cycle count is `cycle`.
+    #[inline(always)]
+    pub(super) fn generation(&self, role: Role, cycle: u64) -> &Generation<T> {
+        &self.gens[role.index(cycle)]
+    }
+
+    /// All three generations, for the pool's drop.
+    pub(super) fn generations(&self) -> &[Generation<T>; 3] {
+        &self.gens
     }
 }
 
@@ -293,11 +346,19 @@ mod tests {
             locals.get(FIRST_SEGMENT_LEN).is_none(),
             "segment 1 not allocated"
         );
-        locals.get_or_grow(1).shared.push(7);
-        locals.get_or_grow(37).shared.push(8);
+        locals
+            .get_or_grow(1)
+            .generation(Role::Primary, 0)
+            .shared
+            .push(7);
+        locals
+            .get_or_grow(37)
+            .generation(Role::Primary, 0)
+            .shared
+            .push(8);
         let mut seen = Vec::new();
         locals.for_each(usize::MAX, |i, l| {
-            while let Some(v) = l.shared.pop() {
+            while let Some(v) = l.generation(Role::Primary, 0).shared.pop() {
                 seen.push((i, v));
             }
         });
@@ -330,30 +391,34 @@ mod tests {
     #[test]
     fn private_slot_replace_and_take() {
         let locals = Locals::<String>::new();
-        let l = locals.get_or_grow(0);
+        let g = locals.get_or_grow(0).generation(Role::Primary, 0);
         // SAFETY: this test thread is the only one touching `locals`.
         unsafe {
-            assert!(l
-                .replace_private(Parked {
-                    value: "a".into(),
-                    generation: 3
-                })
-                .is_none());
-            let old = l.replace_private(Parked {
-                value: "b".into(),
-                generation: 4,
-            });
-            assert_eq!(old.map(|p| (p.value, p.generation)), Some(("a".into(), 3)));
-            assert_eq!(l.take_private().map(|p| p.value), Some("b".into()));
-            assert!(l.take_private().is_none());
+            assert!(g.replace_private("a".into()).is_none());
+            assert_eq!(g.replace_private("b".into()).as_deref(), Some("a"));
+            assert_eq!(g.take_private().as_deref(), Some("b"));
+            assert!(g.take_private().is_none());
+            // Dropping `locals` drops a parked private value too (checked by Miri / leak
+            // tools).
+            g.replace_private("c".into());
         }
-        // Dropping `locals` drops a parked private value too (checked by Miri / leak tools).
-        // SAFETY: as above.
-        unsafe {
-            l.replace_private(Parked {
-                value: "c".into(),
-                generation: 0,
-            })
-        };
+    }
+
+    /// Algorithm step 4: each cycle the primary becomes the victim, the victim becomes
+    /// dead and the dead generation becomes the primary; the three roles never share a
+    /// generation.
+    #[test]
+    fn roles_rotate_by_cycle_count() {
+        for cycle in 0..10u64 {
+            let [p, v, d] = [Role::Primary, Role::Victim, Role::Dead].map(|r| r.index(cycle));
+            assert_eq!(
+                [p, v, d].map(|i| 1 << i).iter().sum::<usize>(),
+                0b111,
+                "{cycle}"
+            );
+            assert_eq!(Role::Victim.index(cycle + 1), p, "primary -> victim");
+            assert_eq!(Role::Dead.index(cycle + 1), v, "victim -> dead");
+            assert_eq!(Role::Primary.index(cycle + 1), d, "dead -> primary");
+        }
     }
 }

@@ -4,10 +4,12 @@
 //!
 //! # Algorithm
 //! 1. A pool registers an `Arc` of its inner part on first use and removes it when it is
-//!    dropped. Walkers (the cycle hook, thread exit) clone the list under the lock and work
-//!    on the clone without it, so no user code (`Drop` of a pooled value, the pool's `new`)
-//!    ever runs under the registry lock, and a pool dropped meanwhile stays alive until the
-//!    walker lets go of its clone.
+//!    dropped. Walkers (the cycle start, thread exit) clone the list under the lock and
+//!    work on the clone without it, so no user code (`Drop` of a pooled value, the pool's
+//!    `new`) ever runs under the registry lock, and a pool dropped meanwhile stays alive
+//!    until the walker lets go of its clone. The cycle start clones the list inside the
+//!    collector's stopped world; so no holder of the lock may enter a heap op or wait for
+//!    one (pool module invariants): every holder only pushes, removes or clones.
 //! 2. A thread gets the lowest-numbered free index on its first pool operation (indices
 //!    stay below the peak number of threads that used pools at once). Its thread-local
 //!    destructor first hands its private values over (each pool's `thread_exit`), then
@@ -17,10 +19,14 @@
 //! (1) An index passes from an exiting thread to the next thread that gets it through the
 //!     `THREAD_INDICES` mutex: everything the old owner did to its locals (private slots,
 //!     owner counters) happens-before the new owner's first access.
-//! (2) `HIGH_WATER` is only a bound for stealing and cycle walks. Relaxed: a reader that
-//!     sees a stale (smaller) value skips the locals of threads that appeared meanwhile,
-//!     which costs at most a miss or one more cycle of retention; the locals themselves
-//!     are published by the segment CAS (locals.rs fact (1)).
+//! (2) `HIGH_WATER` is only a bound for stealing and for the collector's walk of dead
+//!     generations. Relaxed: a stealer that sees a stale (smaller) value skips the locals
+//!     of threads that appeared meanwhile, which costs at most a miss. The collector's walk
+//!     cannot miss a local that holds a value: the thread put it inside an op after taking
+//!     its index (which stored `HIGH_WATER` under the index mutex), and that op
+//!     happens-before the walk (pool fact (2)), so the walk's load sees that store or a
+//!     later one. The locals themselves are published by the segment CAS (locals.rs fact
+//!     (1)).
 
 use std::cell::Cell;
 
@@ -30,9 +36,16 @@ use super::locals::MAX_INDEX;
 
 /// What the registry can do to a pool without knowing its value type.
 pub(super) trait Registered: Send + Sync {
-    /// The cycle hook: primary generation becomes the victim, the old victim is dropped.
-    fn cycle_start(&self);
-    /// Thread `index` is exiting: park its private value where other threads reach it.
+    /// Cycle start, in the stopped world (pool step 3): the primary generation becomes the
+    /// victim, the victim becomes dead.
+    fn rotate(&self, world: &crate::heap::StoppedWorld);
+    /// Drops every value of the dead generation (pool step 4).
+    ///
+    /// # Safety
+    /// * As `Inner::drop_dead`: the caller is the thread that stops the world, the only
+    ///   one that rotates (or no other thread can reach the pool).
+    unsafe fn drop_dead(&self);
+    /// Thread `index` is exiting: park its private values where other threads reach them.
     /// Called on the exiting thread, which still owns `index`.
     fn thread_exit(&self, index: usize);
 }
