@@ -1,4 +1,4 @@
-//! Prompt reclamation of count-zero objects (DESIGN §3b, `collector/reclaim.rs`): objects
+//! Prompt reclamation of count-zero objects (DESIGN §3b, `gc-core/src/reclaim/`): objects
 //! whose last handle is dropped while no cycle runs are freed by the collector thread
 //! without any cycle; their drop glue runs once, iteratively (a long list or a deep tree
 //! frees without recursion); a panicking destructor is caught and counted; objects whose

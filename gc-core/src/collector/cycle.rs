@@ -4,7 +4,7 @@
 //! # A cycle
 //! 1. Pools drop their victim generation (`pool::on_cycle_start`).
 //! 2. In a stopped world (Go's sweep termination): discard every queued count-zero object
-//!    (this cycle frees them, `reclaim.rs`), stop managed spans from merging frees, and
+//!    (this cycle frees them, `reclaim/`), stop managed spans from merging frees, and
 //!    `Off -> Mark`. Every op after it sees `Mark` (black allocation, barriers on).
 //!    Recorded as a pause.
 //! 3. Freeze span frees; snapshot the managed spans; the mark workers count, find roots
@@ -18,7 +18,7 @@
 //! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
 //!    compute the next heap goal.
 //!
-//! Between cycles the thread frees count-zero objects (`reclaim.rs`), a batch at a time,
+//! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
 //! so that a requested or triggered cycle never waits long.
 //!
 //! # Triggers
@@ -44,12 +44,12 @@ use super::config;
 use super::fatal;
 use super::mark;
 use super::phase::{set_phase, Phase};
-use super::reclaim;
 use super::stats::{CycleTrace, COUNTERS};
 use super::sweep;
 use super::work;
 use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
+use crate::reclaim::{self, ZERO_QUEUE};
 use crate::sync::{AtomicBool, Ordering};
 
 /// The smallest heap goal (Go's `heapMinimum` at GOGC=100).
@@ -91,7 +91,7 @@ static STARTED: OnceLock<()> = OnceLock::new();
 pub(crate) fn ensure_started() {
     STARTED.get_or_init(|| {
         config::init_from_env();
-        heap::set_zero_hook(on_zero_queued);
+        ZERO_QUEUE.set_hook(on_zero_queued);
         let goal = pacer_goal(0);
         COUNTERS.lock().heap_goal_bytes = goal;
         arm_trigger(0, goal);
@@ -212,7 +212,7 @@ fn collector_main() {
                 if config::gc_percent() >= 0 && last_cycle.elapsed() >= config::force_period() {
                     break Reason::Periodic;
                 }
-                if !heap::zero_queue_is_empty() {
+                if !ZERO_QUEUE.is_empty() {
                     // Phase `Off`: free count-zero objects, a batch at a time, then look
                     // for a pending cycle again.
                     parking_lot::MutexGuard::unlocked(&mut state, || {
@@ -233,7 +233,7 @@ fn collector_main() {
     }
 }
 
-/// One drain of count-zero objects (`reclaim.rs`), with its counters.
+/// One drain of count-zero objects (`reclaim/drain.rs`), with its counters.
 fn reclaim_batch() {
     let drained = reclaim::drain(RECLAIM_BATCH);
     let mut counters = COUNTERS.lock();
@@ -251,11 +251,11 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     crate::pool::on_cycle_start();
 
     // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
-    // (reclaim.rs), and managed spans stop merging frees while the cycle walks them.
+    // (reclaim/), and managed spans stop merging frees while the cycle walks them.
     let started = Instant::now();
     {
         let mut world = heap::stop_the_world();
-        trace.discarded_zero = world.discard_zero_queues();
+        trace.discarded_zero = ZERO_QUEUE.discard_all(|each| world.for_each_reclaim_buffer(each));
         heap::set_managed_frees(false);
         set_phase(Phase::Mark);
         drop(world);

@@ -48,8 +48,7 @@ pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
-    enter_op, gc_objects_allocated, set_mark_buffer_sink, set_zero_hook, stop_the_world,
-    take_zero_queue, zero_queue_is_empty, Op, StoppedWorld,
+    enter_op, gc_objects_allocated, set_mark_buffer_sink, stop_the_world, Op, StoppedWorld,
 };
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -302,7 +301,7 @@ pub(crate) fn set_managed_frees(allowed: bool) {
 }
 
 /// Frees a managed object inside `op` (the collector's reclamation of a count-zero
-/// object, `collector/reclaim.rs`).
+/// object, `reclaim/drain.rs`).
 ///
 /// # Safety
 /// `object` is an allocated managed object that nothing references any more, whose
