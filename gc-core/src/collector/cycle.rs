@@ -239,6 +239,7 @@ fn reclaim_batch() {
     let mut counters = COUNTERS.lock();
     counters.freed_objects += drained.freed as u64;
     counters.reclaimed_objects += drained.freed as u64;
+    counters.reclaimed_bytes += drained.bytes as u64;
     counters.reclaim_drop_panics += drained.drop_panics as u64;
 }
 
@@ -355,6 +356,9 @@ fn run_cycle(reason: Reason, workers: &Workers) {
             counters.forced_cycles += 1;
         }
         trace.cycle = counters.cycles;
+        let reclaimed = (counters.reclaimed_objects, counters.reclaimed_bytes);
+        let last = core::mem::replace(&mut counters.reclaimed_at_last_cycle, reclaimed);
+        trace.reclaimed = (reclaimed.0 - last.0, reclaimed.1 - last.1);
     }
     if config::trace_enabled() {
         eprintln!("{}", trace.line());

@@ -76,6 +76,7 @@ pub fn stats() -> Stats {
         sweep_time: counters.sweep_time,
         pause_count: counters.pause_count,
         reclaimed_objects: counters.reclaimed_objects,
+        reclaimed_bytes: counters.reclaimed_bytes,
         reclaim_drop_panics: counters.reclaim_drop_panics,
     }
 }

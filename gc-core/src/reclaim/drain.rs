@@ -43,6 +43,8 @@ use crate::sync::Ordering;
 pub(crate) struct Drained {
     /// Objects freed.
     pub(crate) freed: usize,
+    /// Their slots' bytes (what the heap's in-use bytes lose by these frees).
+    pub(crate) bytes: usize,
     /// Destructors that panicked (caught; their objects were freed anyway).
     pub(crate) drop_panics: usize,
 }
@@ -106,9 +108,10 @@ fn reclaim_one(addr: usize, done: &mut Drained) {
     let op = heap::enter_op();
     // SAFETY: the object is allocated (its count reached zero, nothing freed it since),
     // unreferenced, its `info` is null, and it is freed once, here.
-    unsafe { heap::free_managed(&op, object) };
+    let bytes = unsafe { heap::free_managed(&op, object) };
     drop(op);
     done.freed += 1;
+    done.bytes += bytes;
 }
 
 #[cfg(test)]

@@ -91,7 +91,7 @@ mod queue;
 pub(crate) use drain::drain;
 pub(crate) use queue::ThreadBuffer;
 #[cfg(not(tricolor_loom))]
-pub(crate) use queue::{count_reached_zero, flush, ZERO_QUEUE};
+pub(crate) use queue::{count_reached_zero, flush, set_enabled, ZERO_QUEUE};
 // The loom models' entry points (`gc-core/tests/loom_protocol.rs`).
 #[cfg(all(test, tricolor_loom))]
 pub(crate) use queue::{discard_in_stop, queue_if_unchanged, ZeroQueue};

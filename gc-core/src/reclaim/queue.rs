@@ -48,11 +48,28 @@ use crate::heap;
 use crate::heap::safepoint::InOp;
 #[cfg(tricolor_loom)]
 use crate::heap::safepoint::Stopped;
+#[cfg(not(tricolor_loom))]
+use crate::sync::AtomicBool;
 use crate::sync::{const_fn_unless_loom, fence, Mutex, Ordering};
 
 /// The process's queue of published count-zero objects.
 #[cfg(not(tricolor_loom))]
 pub(crate) static ZERO_QUEUE: ZeroQueue = ZeroQueue::new();
+
+/// `TRICOLOR_PROMPT_RECLAIM`: when false, `count_reached_zero` queues nothing and every
+/// count-zero object is left to the cycles (rule R1's "otherwise"), so the effect of
+/// prompt reclamation can be measured in one run. Set once by `collector/config.rs`
+/// before `Gc::new` returns (it starts the collector), so before any handle can be
+/// dropped; Relaxed: that start (a `OnceLock`) orders it.
+#[cfg(not(tricolor_loom))]
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+/// Sets the switch (`collector/config.rs`, at the collector's start).
+#[cfg(not(tricolor_loom))]
+pub(crate) fn set_enabled(on: bool) {
+    // Relaxed: see `ENABLED`.
+    ENABLED.store(on, Ordering::Relaxed);
+}
 
 /// Count-zero objects a thread buffers before publishing them (2 under loom, so that the
 /// models reach the publishing path).
@@ -87,6 +104,11 @@ impl ThreadBuffer {
 #[cold]
 #[inline(never)]
 pub(crate) fn count_reached_zero(object: NonNull<u8>, before: PhaseWord) {
+    // Relaxed: see `ENABLED`. Off: the object is left to the cycles, exactly as if a phase
+    // change had fallen between the decrement and the op.
+    if !ENABLED.load(Ordering::Relaxed) {
+        return;
+    }
     queue_if_unchanged(
         object.as_ptr() as usize,
         before,
