@@ -430,3 +430,71 @@ fn child_reclaims_then_collects_twice() {
     gc::collect();
     gc::collect();
 }
+
+/// Drops `N` tagged objects on a thread that then parks (it neither drops more nor exits),
+/// so they sit in its partial zero buffer; returns the book and a sender that lets the
+/// thread end.
+fn drop_ten_then_park() -> (
+    &'static Book,
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    const N: usize = 10;
+    let book: &'static Book = Box::leak(Box::new(Book::new(N)));
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel();
+    let (wake_tx, wake_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let objects: Vec<Gc<Leaf>> = (0..N)
+            .map(|id| {
+                Gc::new(Leaf {
+                    cell: GcCell::new(None),
+                    _once: book.tag(id),
+                })
+            })
+            .collect();
+        drop(objects);
+        parked_tx.send(()).expect("the test waits");
+        // Parked: no drop, no op, no exit until the test lets it go.
+        let _ = wake_rx.recv();
+    });
+    parked_rx.recv().expect("the thread dropped its objects");
+    (book, wake_tx, thread)
+}
+
+#[test]
+fn a_parked_threads_partial_buffer_is_reclaimed_without_a_cycle() {
+    quiet(|| {
+        gc::collect();
+        let before = gc::stats();
+        let (book, wake, thread) = drop_ten_then_park();
+        // Bounded by the stale-buffer flush (reclaim/queue.rs, step 4: about 50 ms plus
+        // one idle poll); the deadline is generous, not a speed assertion.
+        wait_for("the parked thread's ten objects to be reclaimed", || {
+            book.drops() == 10
+        });
+        let after = gc::stats();
+        book.assert_each_dropped_once();
+        assert_eq!(after.cycles, before.cycles, "a cycle ran");
+        assert_eq!(after.reclaimed_objects, before.reclaimed_objects + 10);
+        assert_eq!(after.heap_objects, before.heap_objects);
+        wake.send(()).expect("the thread is parked");
+        thread.join().expect("the parked thread");
+    });
+}
+
+#[test]
+fn collect_frees_a_parked_threads_partial_buffer() {
+    quiet(|| {
+        gc::collect();
+        let before = gc::stats();
+        let (book, wake, thread) = drop_ten_then_park();
+        // The cycle's starting stop discards the buffer and its sweep frees the objects
+        // (unless the stale-buffer flush got there first): either way, all ten are
+        // dropped once by the time collect() returns.
+        gc::collect();
+        book.assert_each_dropped_once();
+        assert_eq!(gc::stats().heap_objects, before.heap_objects);
+        wake.send(()).expect("the thread is parked");
+        thread.join().expect("the parked thread");
+    });
+}

@@ -19,7 +19,8 @@
 //!    compute the next heap goal.
 //!
 //! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
-//! so that a requested or triggered cycle never waits long.
+//! so that a requested or triggered cycle never waits long, and before each idle wait it
+//! publishes thread buffers that have waited too long (`reclaim::flush_stale_buffers`).
 //!
 //! # Triggers
 //! - `collect()`: waits for any running cycle, then runs a full one (like `runtime.GC`).
@@ -218,6 +219,15 @@ fn collector_main() {
                     parking_lot::MutexGuard::unlocked(&mut state, || {
                         fatal::abort_on_panic("prompt reclamation", reclaim_batch)
                     });
+                    continue;
+                }
+                // A thread's partial buffer of count-zero objects must not wait for its
+                // next drops forever (reclaim/queue.rs, step 4).
+                let stop = parking_lot::MutexGuard::unlocked(&mut state, || {
+                    fatal::abort_on_panic("stale count-zero buffers", reclaim::flush_stale_buffers)
+                });
+                if let Some(stall) = stop {
+                    COUNTERS.lock().record_pause(stall);
                     continue;
                 }
                 WAKE.wait_for(&mut state, IDLE_POLL);

@@ -32,7 +32,8 @@ pub struct Stats {
     /// The heap size at which the next automatic cycle is due.
     pub heap_goal_bytes: usize,
     /// Sum of all stop-the-world stalls (two a cycle: its start and mark termination, plus a
-    /// retried termination's).
+    /// retried termination's; and, between cycles, the rare stop that publishes a
+    /// thread's count-zero buffer that waited too long).
     pub total_pause: Duration,
     /// The last 256 stop-the-world stalls, oldest first.
     pub pauses: Vec<Duration>,

@@ -48,7 +48,8 @@ pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
-    enter_op, gc_objects_allocated, set_mark_buffer_sink, stop_the_world, Op, StoppedWorld,
+    enter_op, for_each_reclaim_age, gc_objects_allocated, set_mark_buffer_sink, stop_the_world, Op,
+    StoppedWorld,
 };
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};

@@ -75,7 +75,7 @@ use std::sync::OnceLock;
 
 #[cfg(not(tricolor_loom))]
 use crate::os;
-use crate::reclaim::ThreadBuffer;
+use crate::reclaim::{BufferAge, ThreadBuffer};
 use crate::sync::{
     compiler_fence, const_fn_unless_loom, fence, spin_loop, yield_now, AtomicBool, AtomicU64,
     Condvar, Mutex, Ordering, UnsafeCell,
@@ -315,6 +315,10 @@ pub(crate) struct Mutator {
     /// ops ([`InOp::with_reclaim_buffer`]) or in a stopped world
     /// ([`Stopped::for_each_reclaim_buffer`]).
     reclaim: UnsafeCell<ThreadBuffer>,
+    /// The reclaim module's shared word about that buffer (how long it has held objects,
+    /// `reclaim/queue.rs`), which the collector reads at any time; this module only
+    /// stores it and passes it along with the buffer.
+    reclaim_age: BufferAge,
 }
 
 impl core::fmt::Debug for Mutator {
@@ -340,6 +344,7 @@ impl Mutator {
                 op_seq: AtomicU64::new(0),
                 mark_buffer: UnsafeCell::new(Vec::new()),
                 reclaim: UnsafeCell::new(ThreadBuffer::new()),
+                reclaim_age: BufferAge::new(),
             }
         }
     }
@@ -351,6 +356,12 @@ impl Mutator {
         // Release: everything the op did happens-before a collector that sees the op
         // ended (it loads `op_seq` with Acquire); fact (2).
         self.op_seq.store(seq + 1, Ordering::Release);
+    }
+
+    /// The reclaim module's shared word about this thread's count-zero buffer (readable
+    /// without an op: its fields are atomic).
+    pub(crate) fn reclaim_age(&self) -> &BufferAge {
+        &self.reclaim_age
     }
 
     /// Whether an op is in flight on `self` (Acquire, as the stopping thread reads it).
@@ -386,10 +397,11 @@ pub(crate) unsafe trait InOp {
     /// Runs `f` on this thread's count-zero buffer (`reclaim/queue.rs`); as
     /// `with_mark_buffer`.
     #[inline(always)]
-    fn with_reclaim_buffer<R>(&self, f: impl FnOnce(&mut ThreadBuffer) -> R) -> R {
-        self.mutator().reclaim.with_mut(|buffer| {
+    fn with_reclaim_buffer<R>(&self, f: impl FnOnce(&mut ThreadBuffer, &BufferAge) -> R) -> R {
+        let mutator = self.mutator();
+        mutator.reclaim.with_mut(|buffer| {
             // SAFETY: as in `with_mark_buffer`.
-            f(unsafe { &mut *buffer })
+            f(unsafe { &mut *buffer }, &mutator.reclaim_age)
         })
     }
 }
@@ -436,20 +448,22 @@ impl Stopped<'_> {
         taken
     }
 
-    /// Passes the count-zero buffer (`reclaim/queue.rs`) of each of `mutators` to `f`
-    /// (the cycle's starting stop discards them: `ZeroQueue::discard_all`).
+    /// Passes the count-zero buffer (`reclaim/queue.rs`) of each of `mutators`, with its
+    /// shared word, to `f` (the cycle's starting stop discards them,
+    /// `ZeroQueue::discard_all`; the collector's idle poll publishes stale ones,
+    /// `ZeroQueue::publish_all`).
     ///
     /// # Safety
     /// As [`Stopped::take_mark_buffers`].
     pub(crate) unsafe fn for_each_reclaim_buffer<'m>(
         &mut self,
         mutators: impl IntoIterator<Item = &'m Mutator>,
-        mut f: impl FnMut(&mut ThreadBuffer),
+        mut f: impl FnMut(&mut ThreadBuffer, &BufferAge),
     ) {
         for mutator in mutators {
             mutator.reclaim.with_mut(|buffer| {
                 // SAFETY: as in `take_mark_buffers`.
-                f(unsafe { &mut *buffer })
+                f(unsafe { &mut *buffer }, &mutator.reclaim_age)
             });
         }
     }

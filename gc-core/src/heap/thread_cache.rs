@@ -47,7 +47,7 @@ use super::safepoint::{self, InOp, Mutator, Stopped, SAFEPOINT};
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
 use super::span::{ListId, Span};
 use super::{cache_index, central, central_of, AllocError};
-use crate::reclaim::ThreadBuffer;
+use crate::reclaim::{BufferAge, ThreadBuffer};
 use crate::sync::{AtomicU64, Ordering};
 
 /// The span every empty cache slot points at: no slots, so allocation always misses.
@@ -515,7 +515,7 @@ impl StoppedWorld {
 
     /// Passes every thread's count-zero buffer (the orphan cache's too) to `f`
     /// (`reclaim/queue.rs`; the cycle's starting stop discards them).
-    pub(crate) fn for_each_reclaim_buffer(&mut self, f: impl FnMut(&mut ThreadBuffer)) {
+    pub(crate) fn for_each_reclaim_buffer(&mut self, f: impl FnMut(&mut ThreadBuffer, &BufferAge)) {
         let mutators = stopped_mutators(&self.registry, &self.orphan);
         // SAFETY: `stopped_mutators` are the threads this stop covers (its doc).
         unsafe { self.stopped.for_each_reclaim_buffer(mutators, f) }
@@ -524,6 +524,18 @@ impl StoppedWorld {
     /// Number of registered mutator threads.
     pub(crate) fn threads(&self) -> usize {
         self.registry.len()
+    }
+}
+
+/// Passes the reclaim module's shared word of every registered thread and of the orphan
+/// cache to `f`, without stopping anyone (the words are atomic; `reclaim/queue.rs` reads
+/// them to find buffers that waited too long).
+pub(crate) fn for_each_reclaim_age(mut f: impl FnMut(&BufferAge)) {
+    for cache in REGISTRY.lock().iter() {
+        f(cache.mutator().reclaim_age());
+    }
+    if let Some(orphan) = ORPHAN.lock().as_ref() {
+        f(orphan.mutator.reclaim_age());
     }
 }
 

@@ -89,9 +89,9 @@ mod queue;
 
 #[cfg(not(tricolor_loom))]
 pub(crate) use drain::drain;
-pub(crate) use queue::ThreadBuffer;
 #[cfg(not(tricolor_loom))]
-pub(crate) use queue::{count_reached_zero, flush, set_enabled, ZERO_QUEUE};
+pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};
+pub(crate) use queue::{BufferAge, ThreadBuffer};
 // The loom models' entry points (`gc-core/tests/loom_protocol.rs`).
 #[cfg(all(test, tricolor_loom))]
 pub(crate) use queue::{discard_in_stop, queue_if_unchanged, ZeroQueue};

@@ -21,6 +21,30 @@
 //!    exit (the heap's exit guard calls [`flush`] inside its op).
 //! 3. A cycle's starting stop discards every buffer and the queue
 //!    ([`ZeroQueue::discard_all`]).
+//! 4. **No buffer waits forever.** A partial buffer of a thread that drops nothing more
+//!    (it parks, or runs user code for a long time) would otherwise wait for its next
+//!    drops, its exit, or a cycle. Each buffer has a shared word, [`BufferAge`]: the
+//!    owner stores the queue's current tick (plus one) when its buffer goes from empty to
+//!    non-empty and zero when it publishes it; the collector's idle poll
+//!    ([`flush_stale_buffers`], between cycles) advances the tick, reads every thread's
+//!    word without stopping anyone, and if one buffer has held objects for `STALE_MS`
+//!    or more, stops the world and publishes every non-empty buffer
+//!    ([`ZeroQueue::publish_all`]), which the drain then frees. So a count-zero object
+//!    queued between cycles waits at most about `STALE_MS` plus one idle poll (50 ms) for
+//!    the drain, or is discarded to a cycle that frees it.
+//!
+//!    Why this shape: the mutator pays, once per batch, one Relaxed load of the tick and
+//!    one Relaxed store to its own word (and a Relaxed store of zero at publish), no
+//!    read-modify-write and nothing on the per-object path. Only a stopped world may take
+//!    another thread's buffer (heap `safepoint.rs` facts 1-3); the stop waits only for ops
+//!    in flight (never for the parked thread) and runs at most once per idle poll, and
+//!    only when a buffer is stale. The word is a hint: a stale zero delays the flush by
+//!    one poll, a stale non-zero costs one stop that publishes nothing; which objects are
+//!    freed, and by whom, is decided as before, under the stop.
+//! 5. `collect()` needs no flush of its own: its cycle's starting stop discards every
+//!    buffer (step 3) and its sweep frees those objects (count zero: no root, unmarked),
+//!    so every object whose count was zero when `collect()` was called is freed when it
+//!    returns (`tests/reclaim.rs` checks it with the dropping thread parked).
 //!
 //! Under `--cfg tricolor_loom` this module is compiled (without the statics and the
 //! wake-up hook) and the loom models (`gc-core/tests/loom_protocol.rs`) run it.
@@ -50,7 +74,7 @@ use crate::heap::safepoint::InOp;
 use crate::heap::safepoint::Stopped;
 #[cfg(not(tricolor_loom))]
 use crate::sync::AtomicBool;
-use crate::sync::{const_fn_unless_loom, fence, Mutex, Ordering};
+use crate::sync::{const_fn_unless_loom, fence, AtomicU64, Mutex, Ordering};
 
 /// The process's queue of published count-zero objects.
 #[cfg(not(tricolor_loom))]
@@ -74,6 +98,39 @@ pub(crate) fn set_enabled(on: bool) {
 /// Count-zero objects a thread buffers before publishing them (2 under loom, so that the
 /// models reach the publishing path).
 const ZERO_BATCH: usize = if cfg!(tricolor_loom) { 2 } else { 256 };
+
+/// How long a partial buffer may hold objects before the collector's idle poll publishes
+/// it (algorithm step 4), in ticks (milliseconds since the collector started).
+#[cfg(not(tricolor_loom))]
+const STALE_MS: u64 = 50;
+
+/// The shared word about one thread's buffer (algorithm step 4): 0 while the buffer is
+/// empty, else the queue's tick plus one when it last went non-empty. Written by the
+/// owner inside its ops, and by the collector in a stopped world; read by the collector at
+/// any time, as a hint. All Relaxed: the stop, not this word, decides what is taken.
+#[derive(Debug)]
+pub(crate) struct BufferAge {
+    since: AtomicU64,
+}
+
+impl BufferAge {
+    const_fn_unless_loom! {
+        /// An empty buffer's word.
+        pub(crate) fn new() -> BufferAge {
+            BufferAge {
+                since: AtomicU64::new(0),
+            }
+        }
+    }
+
+    /// Whether the buffer has held objects since `now - limit` ticks or longer (a hint).
+    #[cfg(not(tricolor_loom))]
+    fn stale(&self, now: u64, limit: u64) -> bool {
+        // Relaxed: a hint (type docs).
+        let since = self.since.load(Ordering::Relaxed);
+        since != 0 && now + 1 >= since.saturating_add(limit)
+    }
+}
 
 /// One thread's count-zero objects, not yet published (algorithm step 2). The heap holds
 /// it in the thread's `Mutator` and hands it out under the safepoint protocol's rules.
@@ -153,6 +210,9 @@ pub(crate) fn flush(op: &impl InOp) {
 /// Published count-zero objects, waiting for the drain (`drain.rs`; fact 3).
 pub(crate) struct ZeroQueue {
     queue: Mutex<Vec<usize>>,
+    /// Milliseconds since the collector started, as of its last idle poll (step 4).
+    /// Written by the collector thread; read by owners when a buffer goes non-empty.
+    tick: AtomicU64,
     /// Called when a batch lands in the queue (wakes the collector; must only signal). Not
     /// part of the loom build: it orders nothing.
     #[cfg(not(tricolor_loom))]
@@ -165,6 +225,7 @@ impl ZeroQueue {
         pub(crate) fn new() -> ZeroQueue {
             ZeroQueue {
                 queue: Mutex::new(Vec::new()),
+                tick: AtomicU64::new(0),
                 #[cfg(not(tricolor_loom))]
                 hook: OnceLock::new(),
             }
@@ -180,25 +241,32 @@ impl ZeroQueue {
     /// Queues `object` in the buffer of `op`'s thread; a full buffer is published.
     #[inline]
     pub(crate) fn push(&self, op: &impl InOp, object: usize) {
-        op.with_reclaim_buffer(|buffer| {
+        op.with_reclaim_buffer(|buffer, age| {
+            if buffer.objects.is_empty() {
+                // Relaxed: a hint (`BufferAge`); once per batch, no read-modify-write.
+                let tick = self.tick.load(Ordering::Relaxed);
+                age.since.store(tick + 1, Ordering::Relaxed);
+            }
             buffer.objects.push(object);
             if buffer.objects.len() >= ZERO_BATCH {
-                self.publish(buffer);
+                self.publish(buffer, age);
             }
         });
     }
 
     /// Publishes whatever the buffer of `op`'s thread holds.
     pub(crate) fn flush(&self, op: &impl InOp) {
-        op.with_reclaim_buffer(|buffer| {
+        op.with_reclaim_buffer(|buffer, age| {
             if !buffer.objects.is_empty() {
-                self.publish(buffer);
+                self.publish(buffer, age);
             }
         });
     }
 
-    fn publish(&self, buffer: &mut ThreadBuffer) {
+    fn publish(&self, buffer: &mut ThreadBuffer, age: &BufferAge) {
         self.queue.lock().append(&mut buffer.objects);
+        // Relaxed: a hint (`BufferAge`).
+        age.since.store(0, Ordering::Relaxed);
         #[cfg(not(tricolor_loom))]
         if let Some(hook) = self.hook.get() {
             hook();
@@ -224,15 +292,65 @@ impl ZeroQueue {
     /// world may reach other threads' buffers.
     pub(crate) fn discard_all(
         &self,
-        each_buffer: impl FnOnce(&mut dyn FnMut(&mut ThreadBuffer)),
+        each_buffer: impl FnOnce(&mut dyn FnMut(&mut ThreadBuffer, &BufferAge)),
     ) -> usize {
         let mut discarded = 0;
-        each_buffer(&mut |buffer| discarded += buffer.discard());
+        each_buffer(&mut |buffer, age| {
+            discarded += buffer.discard();
+            // Relaxed: a hint (`BufferAge`).
+            age.since.store(0, Ordering::Relaxed);
+        });
         let mut queue = self.queue.lock();
         discarded += queue.len();
         queue.clear();
         discarded
     }
+}
+
+impl ZeroQueue {
+    /// Publishes every non-empty thread buffer that `each_buffer` passes (a stopped
+    /// world's, as in [`ZeroQueue::discard_all`]); returns how many objects moved
+    /// (algorithm step 4). Equivalent to each owner flushing its own buffer in an op.
+    #[cfg(not(tricolor_loom))]
+    fn publish_all(
+        &self,
+        each_buffer: impl FnOnce(&mut dyn FnMut(&mut ThreadBuffer, &BufferAge)),
+    ) -> usize {
+        let mut moved = 0;
+        each_buffer(&mut |buffer, age| {
+            if !buffer.objects.is_empty() {
+                moved += buffer.objects.len();
+                self.publish(buffer, age);
+            }
+        });
+        moved
+    }
+}
+
+/// The collector's idle poll, between cycles (algorithm step 4): advances the tick and, if
+/// some thread's buffer has held objects for `STALE_MS` or more, stops the world and
+/// publishes every non-empty buffer. Returns the length of the stop if there was one
+/// (a stall, for the pause history). Collector thread only, phase `Off`.
+#[cfg(not(tricolor_loom))]
+pub(crate) fn flush_stale_buffers() -> Option<std::time::Duration> {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    let now = START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64;
+    // Relaxed: a hint for the owners (`BufferAge`).
+    ZERO_QUEUE.tick.store(now, Ordering::Relaxed);
+    let mut stale = false;
+    heap::for_each_reclaim_age(|age| stale |= age.stale(now, STALE_MS));
+    if !stale {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let mut world = heap::stop_the_world();
+    debug_assert_eq!(phase_cell().word().phase(), Phase::Off);
+    ZERO_QUEUE.publish_all(|each| world.for_each_reclaim_buffer(each));
+    drop(world);
+    Some(started.elapsed())
 }
 
 /// Loom models only: [`ZeroQueue::discard_all`] over `mutators` in the stopped world
@@ -253,5 +371,5 @@ pub(crate) unsafe fn discard_in_stop<'m>(
 /// Whether this thread's buffer holds `object` (tests).
 #[cfg(all(test, not(tricolor_loom)))]
 pub(crate) fn buffer_contains(op: &impl InOp, object: usize) -> bool {
-    op.with_reclaim_buffer(|buffer| buffer.objects.contains(&object))
+    op.with_reclaim_buffer(|buffer, _| buffer.objects.contains(&object))
 }
