@@ -2,7 +2,9 @@
 //! `TRICOLOR_TRACE`): the setters return the old value; a negative GC percent disables
 //! automatic cycles and restoring it brings them back; the environment variables
 //! `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT` and `TRICOLOR_TRACE` are honoured, and a
-//! bad value stops the program with a message naming the variable and its range. The
+//! bad value (of those, `TRICOLOR_MARK_WORKERS` and `TRICOLOR_PROMPT_RECLAIM`) stops the
+//! program with a message naming the variable and its range (`TRICOLOR_PROMPT_RECLAIM`'s
+//! effect is tested in tests/reclaim.rs). The
 //! environment is read once per process, so those cases run this test binary again as a
 //! child with one `#[ignore]`d `child_*` test selected.
 //!
@@ -21,11 +23,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const ENV_VARS: [&str; 4] = [
+const ENV_VARS: [&str; 5] = [
     "TRICOLOR_GC_PERCENT",
     "TRICOLOR_MEMORY_LIMIT",
     "TRICOLOR_TRACE",
     "TRICOLOR_MARK_WORKERS",
+    "TRICOLOR_PROMPT_RECLAIM",
 ];
 
 #[test]
@@ -172,6 +175,12 @@ fn bad_env_values_are_rejected_with_the_range() {
         assert_child_fails(
             ("TRICOLOR_MARK_WORKERS", bad),
             &["TRICOLOR_MARK_WORKERS", "1 to 64"],
+        );
+    }
+    for bad in ["2", "on", "yes", ""] {
+        assert_child_fails(
+            ("TRICOLOR_PROMPT_RECLAIM", bad),
+            &["tricolor-gc: TRICOLOR_PROMPT_RECLAIM", "must be 0", "or 1"],
         );
     }
 }

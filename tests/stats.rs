@@ -146,3 +146,49 @@ fn forced_cycles_run_on_an_idle_heap() {
         "forced cycles are cycles"
     );
 }
+
+/// The slot bytes of `g`'s object (its size class's size, or its large span's).
+fn slot_bytes<T>(g: &Gc<T>) -> u64 {
+    tricolor_gc_core::heap::lookup(Gc::as_ptr(g) as usize)
+        .expect("a live object is allocated")
+        .slot_bytes() as u64
+}
+
+#[test]
+fn reclaimed_bytes_grow_by_the_slots_of_the_reclaimed_objects() {
+    let _g = serial();
+    // No automatic or periodic cycle: a cycle would take the queued objects from the drain.
+    let old = gc::set_gc_percent(-1);
+    gc::collect();
+    let before = gc::stats();
+    // Objects of three size classes and one large object, dropped on a thread that exits
+    // (which publishes its zero buffer).
+    let (count, expect) = std::thread::spawn(|| {
+        let small: Vec<Gc<u64>> = (0..300).map(Gc::new).collect();
+        let mid: Vec<Gc<[u8; 700]>> = (0..200).map(|_| Gc::new([1; 700])).collect();
+        let nodes: Vec<Gc<Node>> = (0..100).map(|_| node()).collect();
+        let large = Gc::new([3u8; 100_000]);
+        let bytes = small.iter().map(slot_bytes).sum::<u64>()
+            + mid.iter().map(slot_bytes).sum::<u64>()
+            + nodes.iter().map(slot_bytes).sum::<u64>()
+            + slot_bytes(&large);
+        assert!(slot_bytes(&large) >= 100_000 && slot_bytes(&small[0]) >= 8);
+        (small.len() + mid.len() + nodes.len() + 1, bytes)
+    })
+    .join()
+    .expect("the allocating thread");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while gc::stats().reclaimed_objects < before.reclaimed_objects + count as u64 {
+        assert!(Instant::now() < deadline, "the objects were not reclaimed");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let after = gc::stats();
+    gc::set_gc_percent(old);
+    assert_eq!(after.cycles, before.cycles, "a cycle ran");
+    assert_eq!(
+        after.reclaimed_objects - before.reclaimed_objects,
+        count as u64
+    );
+    assert_eq!(after.reclaimed_bytes - before.reclaimed_bytes, expect);
+    assert_eq!(after.heap_objects, before.heap_objects);
+}

@@ -11,7 +11,7 @@
 //! - `clone` during `Mark` shades the target: a new handle outside the heap must not
 //!   appear behind the roots pass's back.
 //! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
-//!   reclamation when no cycle runs (`collector/reclaim.rs`). On the sweeper's thread,
+//!   reclamation when no cycle runs (`reclaim/`). On the sweeper's thread,
 //!   while it runs drop glue, a handle must not touch a target that this sweep frees
 //!   (unmarked, in a span being swept); it decrements every other target, survivors and
 //!   objects allocated after mark termination alike (`collector/sweep.rs`).
@@ -34,8 +34,9 @@ use core::ptr::{addr_of, addr_of_mut, NonNull};
 
 use crate::collector::header::{self, GcBox, DEBUG_HEAP, MAX_HANDLES};
 use crate::collector::phase::{phase_in_op, phase_seqcst, phase_word, Phase};
-use crate::collector::{mark, reclaim, sweep};
+use crate::collector::{mark, sweep};
 use crate::heap;
+use crate::reclaim;
 use crate::sync::Ordering;
 use crate::trace::{Trace, Tracer};
 

@@ -6,10 +6,14 @@
 //! beyond what the facade re-exports are for the facade, the derive, the benchmarks and the
 //! tests, and carry no stability promise.
 //!
-//! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API):
+//! Module map (dependencies point one way: `os`/`sync` <- `heap` <- collector <- API; the
+//! heap names `reclaim::ThreadBuffer`, the type of the slot it keeps per thread, and calls
+//! `reclaim::flush` at thread exit, and touches nothing else of `reclaim`):
 //! - `gc`, `gc_cell`: [`Gc`] and [`GcCell`] with their barriers;
-//! - `collector`: the cycle driver, count / roots / mark, sweep, count-zero reclamation,
-//!   the heap goal, [`stats`] (docs/collector.md has the invariants and the proof sketch);
+//! - `collector`: the cycle driver, count / roots / mark, sweep, the heap goal, [`stats`]
+//!   (docs/collector.md has the invariants and the proof sketch);
+//! - `reclaim`: count-zero reclamation: the per-thread buffers (held for it by the heap),
+//!   the global queue and the drain;
 //! - [`trace`]: the `Trace` trait, its `Tracer`, and the impls for std types;
 //! - [`heap`]: page heap, size classes, spans, thread caches and central lists;
 //! - [`pool`]: `Pool<T>`, reusable values emptied by cycles with a victim generation;
@@ -20,8 +24,8 @@
 //! Under `--cfg tricolor_loom` (`.ci/loom.sh`) the crate compiles only `sync` and the
 //! protocol modules: the op / stop protocol and the threads' buffers (`heap/safepoint.rs`),
 //! the phase word (`collector/phase.rs`), the mark work list and termination test
-//! (`collector/work.rs`) and the count-zero hand-off (`collector/reclaim.rs`, its queueing
-//! step). Their state is in plain structs whose methods are the shipped logic; the loom
+//! (`collector/work.rs`) and the count-zero hand-off (`reclaim/queue.rs`: the queueing
+//! step, the thread buffer and the global queue). Their state is in plain structs whose methods are the shipped logic; the loom
 //! models in `gc-core/tests/loom_protocol.rs` are compiled as this crate's unit tests in
 //! that build, build fresh instances per execution and call those methods.
 //! `docs/collector.md`, "What the loom models check", says what stays modelled and why.
@@ -42,6 +46,7 @@ pub mod heap;
 mod os;
 #[cfg(not(tricolor_loom))]
 pub mod pool;
+mod reclaim;
 mod sync;
 #[cfg(not(tricolor_loom))]
 pub mod trace;
@@ -64,12 +69,11 @@ mod heap {
     pub(crate) mod safepoint;
 }
 
-/// The loom build's collector: only the phase word, the work list and the count-zero
-/// hand-off (crate docs, "The loom build").
+/// The loom build's collector: only the phase word and the work list (crate docs, "The
+/// loom build"; `reclaim` compiles its hand-off, `reclaim/queue.rs`, itself).
 #[cfg(tricolor_loom)]
 mod collector {
     pub(crate) mod phase;
-    pub(crate) mod reclaim;
     pub(crate) mod work;
 }
 

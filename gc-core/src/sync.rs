@@ -10,7 +10,7 @@
 //! Under `tricolor_loom` the crate compiles only this module and the protocol modules
 //! (`lib.rs`): the op / stop protocol (`heap/safepoint.rs`), the phase word
 //! (`collector/phase.rs`), the mark work list (`collector/work.rs`) and the count-zero hand-off
-//! (`collector/reclaim.rs`). Each keeps its state in a plain struct whose methods are the
+//! (`reclaim/queue.rs`). Each keeps its state in a plain struct whose methods are the
 //! shipped logic; the normal build has one `static` instance of each, the models build a
 //! fresh instance per loom execution. Statics need `const` constructors and loom's have
 //! none, hence [`const_fn_unless_loom`]. What each primitive becomes under loom:

@@ -7,14 +7,14 @@
 //! (`lib.rs`, "The loom build"), and this file is compiled as a unit-test module of that
 //! build (`.ci/loom.sh`); in the normal build it is an empty integration test. Each model
 //! builds fresh protocol state per loom execution (a `Safepoint`, one `Mutator` per mutator
-//! thread, a `PhaseCell`, a `WorkList`, a `ZeroQueue`) and calls the shipped methods: op
+//! thread, a `PhaseCell`, a `WorkList`, a `reclaim::ZeroQueue`) and calls the shipped methods: op
 //! entry (`Safepoint::enter`, with its wait on the restart) and exit (`Mutator::exit`),
 //! stopping and restarting the world (`Safepoint::stop`, dropping `Stopped`), taking and
 //! discarding the threads' buffers (`Stopped::take_mark_buffers`,
-//! `Stopped::discard_zero_queues`), the phase word's loads and stores, the barrier's push
+//! `ZeroQueue::discard_all` over `Stopped::for_each_reclaim_buffer`), the phase word's loads and stores, the barrier's push
 //! (`WorkList::push_from_mutator`), a worker's push and pop (`LocalWork`), the termination
 //! test (`WorkList::try_terminate`), and the count-zero queueing step
-//! (`reclaim::queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
+//! (`reclaim/queue.rs`: `queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
 //!
 //! What is still restated is marked `restated:` with the function it mirrors: the
 //! `GcCell` flag and barrier (`gc_cell.rs`), the handle counts and mark bits of object
@@ -90,9 +90,9 @@ use loom::sync::Arc;
 use loom::thread;
 
 use crate::collector::phase::{Phase, PhaseCell};
-use crate::collector::reclaim::queue_if_unchanged;
 use crate::collector::work::{LocalWork, WorkList};
-use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped, ZeroQueue};
+use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
+use crate::reclaim::{discard_in_stop, queue_if_unchanged, ZeroQueue};
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -153,11 +153,12 @@ fn stop_world<'s>(safepoint: &'s Safepoint, mutators: &[&Mutator]) -> Stopped<'s
 }
 
 /// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): stop,
-/// `discard_zero_queues`, `set_phase(Mark)`, restart — each step the shipped call.
+/// `ZeroQueue::discard_all` over the stop's buffers (`reclaim::discard_in_stop`),
+/// `set_phase(Mark)`, restart — each step the shipped call.
 fn start_cycle(sp: &Safepoint, phase: &PhaseCell, mutators: &[&Mutator], zero: &ZeroQueue) {
     let mut stopped = stop_world(sp, mutators);
     // SAFETY: `stop_world` waited for every one of `mutators`.
-    unsafe { stopped.discard_zero_queues(mutators.iter().copied(), zero) };
+    unsafe { discard_in_stop(&mut stopped, mutators.iter().copied(), zero) };
     phase.set(Phase::Mark);
     drop(stopped);
 }
@@ -1150,13 +1151,13 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
         assert_eq!(object.handles.load(Relaxed), 0);
         let mut stopped = stop_world(&sp, &[&mutator]);
         // SAFETY: `stop_world` waited for the mutator (which has exited).
-        let queued = unsafe { stopped.discard_zero_queues([&*mutator], &zero) };
+        let queued = unsafe { discard_in_stop(&mut stopped, [&*mutator], &zero) };
         assert_eq!(queued, 0, "a count-zero object left in a queue");
     }
 }
 
 /// **Model 8: a count reaching zero vs a whole cycle** (prompt reclamation,
-/// `collector/reclaim.rs`). The mutator drops the last handle: the phase word, the
+/// `reclaim/queue.rs`). The mutator drops the last handle: the phase word, the
 /// decrement outside any op, then the shipped `queue_if_unchanged` (an op that queues the
 /// object only if the phase word is the same `Off` as before the decrement), and at exit
 /// the shipped `ZeroQueue::flush` in an op. The collector runs a cycle (a stopped world

@@ -1,6 +1,7 @@
 //! The collector's settings: GC percent (GOGC), soft memory limit (GOMEMLIMIT), the forced
-//! cycle period, the number of mark workers and the trace switch, with their environment
-//! variables.
+//! cycle period, the number of mark workers, the trace switch and the count-zero
+//! reclamation switch (`TRICOLOR_PROMPT_RECLAIM`, held by `reclaim/queue.rs`), with their
+//! environment variables.
 //!
 //! Environment variables are read once, at the first use of the collector. A bad value is
 //! a configuration error the program cannot run correctly with: it panics with a message
@@ -86,6 +87,18 @@ pub(crate) fn parse_mark_workers(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Parses `TRICOLOR_PROMPT_RECLAIM`: `1` (count-zero reclamation on, the default) or `0`
+/// (off: every count-zero object is left to the cycles).
+pub(crate) fn parse_prompt_reclaim(text: &str) -> Result<bool, String> {
+    match text.trim() {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        other => Err(format!(
+            "tricolor-gc: TRICOLOR_PROMPT_RECLAIM must be 0 (count-zero reclamation off) or 1 (on, the default), got {other:?}"
+        )),
+    }
+}
+
 /// The number of background mark workers: `TRICOLOR_MARK_WORKERS`, or a quarter of the
 /// CPUs, at least one (Go's 25% dedicated-worker share, DESIGN §5).
 pub(crate) fn mark_workers() -> usize {
@@ -113,6 +126,10 @@ pub(crate) fn init_from_env() {
         if let Ok(text) = std::env::var("TRICOLOR_MARK_WORKERS") {
             let workers = parse_mark_workers(&text).unwrap_or_else(|e| panic!("{e}"));
             MARK_WORKERS.store(workers, Ordering::Relaxed);
+        }
+        if let Ok(text) = std::env::var("TRICOLOR_PROMPT_RECLAIM") {
+            let on = parse_prompt_reclaim(&text).unwrap_or_else(|e| panic!("{e}"));
+            crate::reclaim::set_enabled(on);
         }
         if let Ok(text) = std::env::var("TRICOLOR_TRACE") {
             let on = match text.trim() {
@@ -190,6 +207,21 @@ mod tests {
         );
         assert!(parse_mark_workers("65").is_err());
         assert!(parse_mark_workers("two").is_err());
+    }
+
+    #[test]
+    fn prompt_reclaim_values() {
+        assert_eq!(parse_prompt_reclaim("1"), Ok(true));
+        assert_eq!(parse_prompt_reclaim(" 0 "), Ok(false));
+        for bad in ["", "yes", "2", "on"] {
+            let err = parse_prompt_reclaim(bad).unwrap_err();
+            assert!(
+                err.contains("TRICOLOR_PROMPT_RECLAIM")
+                    && err.contains("0 (")
+                    && err.contains("1 ("),
+                "{err}"
+            );
+        }
     }
 
     #[test]

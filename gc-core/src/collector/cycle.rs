@@ -8,7 +8,7 @@
 //!    that stop the dead values are dropped (`Rotated::drop_dead`: user code, so never in
 //!    the stop).
 //! 2. In a stopped world (Go's sweep termination): discard every queued count-zero object
-//!    (this cycle frees them, `reclaim.rs`), stop managed spans from merging frees, and
+//!    (this cycle frees them, `reclaim/`), stop managed spans from merging frees, and
 //!    `Off -> Mark`. Every op after it sees `Mark` (black allocation, barriers on).
 //!    Recorded as a pause.
 //! 3. Freeze span frees; snapshot the managed spans; the mark workers count, find roots
@@ -22,8 +22,9 @@
 //! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
 //!    compute the next heap goal.
 //!
-//! Between cycles the thread frees count-zero objects (`reclaim.rs`), a batch at a time,
-//! so that a requested or triggered cycle never waits long.
+//! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
+//! so that a requested or triggered cycle never waits long, and before each idle wait it
+//! publishes thread buffers that have waited too long (`reclaim::flush_stale_buffers`).
 //!
 //! # Triggers
 //! - `collect()`: waits for any running cycle, then runs a full one (like `runtime.GC`).
@@ -48,12 +49,12 @@ use super::config;
 use super::fatal;
 use super::mark;
 use super::phase::{set_phase, Phase};
-use super::reclaim;
 use super::stats::{CycleTrace, COUNTERS};
 use super::sweep;
 use super::work;
 use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
+use crate::reclaim::{self, ZERO_QUEUE};
 use crate::sync::{AtomicBool, Ordering};
 
 /// The smallest heap goal (Go's `heapMinimum` at GOGC=100).
@@ -95,7 +96,7 @@ static STARTED: OnceLock<()> = OnceLock::new();
 pub(crate) fn ensure_started() {
     STARTED.get_or_init(|| {
         config::init_from_env();
-        heap::set_zero_hook(on_zero_queued);
+        ZERO_QUEUE.set_hook(on_zero_queued);
         let goal = pacer_goal(0);
         COUNTERS.lock().heap_goal_bytes = goal;
         arm_trigger(0, goal);
@@ -216,12 +217,21 @@ fn collector_main() {
                 if config::gc_percent() >= 0 && last_cycle.elapsed() >= config::force_period() {
                     break Reason::Periodic;
                 }
-                if !heap::zero_queue_is_empty() {
+                if !ZERO_QUEUE.is_empty() {
                     // Phase `Off`: free count-zero objects, a batch at a time, then look
                     // for a pending cycle again.
                     parking_lot::MutexGuard::unlocked(&mut state, || {
                         fatal::abort_on_panic("prompt reclamation", reclaim_batch)
                     });
+                    continue;
+                }
+                // A thread's partial buffer of count-zero objects must not wait for its
+                // next drops forever (reclaim/queue.rs, step 4).
+                let stop = parking_lot::MutexGuard::unlocked(&mut state, || {
+                    fatal::abort_on_panic("stale count-zero buffers", reclaim::flush_stale_buffers)
+                });
+                if let Some(stall) = stop {
+                    COUNTERS.lock().record_pause(stall);
                     continue;
                 }
                 WAKE.wait_for(&mut state, IDLE_POLL);
@@ -237,12 +247,13 @@ fn collector_main() {
     }
 }
 
-/// One drain of count-zero objects (`reclaim.rs`), with its counters.
+/// One drain of count-zero objects (`reclaim/drain.rs`), with its counters.
 fn reclaim_batch() {
     let drained = reclaim::drain(RECLAIM_BATCH);
     let mut counters = COUNTERS.lock();
     counters.freed_objects += drained.freed as u64;
     counters.reclaimed_objects += drained.freed as u64;
+    counters.reclaimed_bytes += drained.bytes as u64;
     counters.reclaim_drop_panics += drained.drop_panics as u64;
 }
 
@@ -254,14 +265,14 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     };
 
     // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
-    // (reclaim.rs), managed spans stop merging frees while the cycle walks them, and (1)
+    // (reclaim/), managed spans stop merging frees while the cycle walks them, and (1)
     // every pool's primary generation becomes its victim.
     let started = Instant::now();
     // Declared outside the stop's scope so that it is dropped after the world restarts.
     let pools;
     {
         let mut world = heap::stop_the_world();
-        trace.discarded_zero = world.discard_zero_queues();
+        trace.discarded_zero = ZERO_QUEUE.discard_all(|each| world.for_each_reclaim_buffer(each));
         heap::set_managed_frees(false);
         set_phase(Phase::Mark);
         pools = crate::pool::on_world_stopped(&world);
@@ -364,6 +375,9 @@ fn run_cycle(reason: Reason, workers: &Workers) {
             counters.forced_cycles += 1;
         }
         trace.cycle = counters.cycles;
+        let reclaimed = (counters.reclaimed_objects, counters.reclaimed_bytes);
+        let last = core::mem::replace(&mut counters.reclaimed_at_last_cycle, reclaimed);
+        trace.reclaimed = (reclaimed.0 - last.0, reclaimed.1 - last.1);
     }
     if config::trace_enabled() {
         eprintln!("{}", trace.line());

@@ -117,7 +117,7 @@ fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
     // SAFETY: `info` is published (Acquire in `info()`), so the object is initialised.
     // Nothing frees it while a cycle marks: the sweep runs after mark termination, and
     // count-zero reclamation frees only between cycles (the cycle's starting stop takes
-    // every queued object from it, reclaim.rs step 3), so a published object of the
+    // every queued object from it, reclaim/ step 3), so a published object of the
     // snapshot stays allocated until this cycle's sweep.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.trace)(object, tracer) }));
     if result.is_err() {

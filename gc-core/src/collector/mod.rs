@@ -8,12 +8,12 @@
 //! | `work` | grey-object buffers: mutators', workers', the global list | `mgcwork.go`, `mwbbuf.go` |
 //! | `workers` | background mark workers and the jobs they run | `gcBgMarkWorker` |
 //! | `sweep` | drop glue and freeing of unmarked objects | `mgcsweep.go` |
-//! | `reclaim` | prompt freeing of objects whose handle count reached zero | (DESIGN §3b) |
 //! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
 //! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
 //! | `fatal` | internal errors on collector threads abort with a message | `throw` |
 //!
+//! Count-zero reclamation, which the cycle driver schedules, is its own module (`reclaim/`).
 //! The argument that no reachable object is freed is in `docs/collector.md`.
 
 mod config;
@@ -22,7 +22,6 @@ mod fatal;
 pub(crate) mod header;
 pub(crate) mod mark;
 pub(crate) mod phase;
-pub(crate) mod reclaim;
 mod stats;
 pub(crate) mod sweep;
 mod work;
@@ -77,6 +76,7 @@ pub fn stats() -> Stats {
         sweep_time: counters.sweep_time,
         pause_count: counters.pause_count,
         reclaimed_objects: counters.reclaimed_objects,
+        reclaimed_bytes: counters.reclaimed_bytes,
         reclaim_drop_panics: counters.reclaim_drop_panics,
     }
 }

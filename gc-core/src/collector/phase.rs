@@ -8,7 +8,7 @@
 //!   and new objects are white (they live in swept spans only).
 //!
 //! Changes: `Off -> Mark` happens in the stopped world that starts a cycle (it also
-//! discards the count-zero queues, `reclaim.rs`); `Mark -> Sweep` happens in the
+//! discards the count-zero queues, `reclaim/`); `Mark -> Sweep` happens in the
 //! stopped world of mark termination; `Sweep -> Off` when the sweeper is done (nothing
 //! depends on mutators seeing it promptly).
 //!
@@ -23,7 +23,7 @@
 //!     fact 1) already orders it after the collector's store.
 //! (3) The phase word also counts phase changes (a generation), for `Gc::drop`, which reads
 //!     it (`Relaxed`) before its decrement and again inside the op that may queue the
-//!     object for prompt reclamation (`reclaim.rs`): equal words mean no cycle started or
+//!     object for prompt reclamation (`reclaim/`): equal words mean no cycle started or
 //!     ended in between as far as that object's fate is concerned. A cycle that frees the
 //!     object read its zero count (SeqCst) from the Release decrement, so the word read
 //!     before the decrement happens-before the cycle's later stores and is older than
@@ -145,7 +145,7 @@ impl PhaseWord {
     }
 }
 
-/// The process's phase cell (for code generic over the cell, `reclaim.rs`).
+/// The process's phase cell (for code generic over the cell, `reclaim/queue.rs`).
 #[cfg(not(tricolor_loom))]
 #[inline(always)]
 pub(crate) fn phase_cell() -> &'static PhaseCell {

@@ -32,7 +32,8 @@ pub struct Stats {
     /// The heap size at which the next automatic cycle is due.
     pub heap_goal_bytes: usize,
     /// Sum of all stop-the-world stalls (two a cycle: its start and mark termination, plus a
-    /// retried termination's).
+    /// retried termination's; and, between cycles, the rare stop that publishes a
+    /// thread's count-zero buffer that waited too long).
     pub total_pause: Duration,
     /// The last 256 stop-the-world stalls, oldest first.
     pub pauses: Vec<Duration>,
@@ -49,7 +50,11 @@ pub struct Stats {
     pub pause_count: u64,
     /// Objects freed promptly because their handle count reached zero while no cycle ran
     /// (DESIGN §3b), without any tracing. Included in the frees behind `heap_objects`.
+    /// Stays zero with `TRICOLOR_PROMPT_RECLAIM=0`.
     pub reclaimed_objects: u64,
+    /// The slot bytes of the `reclaimed_objects` (each object's size-class slot, or its
+    /// large span: what `heap_bytes` loses when the slot is reused).
+    pub reclaimed_bytes: u64,
     /// Destructors that panicked while their count-zero object was reclaimed (caught; the
     /// object was freed anyway and reported on stderr).
     pub reclaim_drop_panics: u64,
@@ -64,6 +69,9 @@ pub(crate) struct Counters {
     pub(crate) forced_cycles: u64,
     pub(crate) freed_objects: u64,
     pub(crate) reclaimed_objects: u64,
+    pub(crate) reclaimed_bytes: u64,
+    /// `reclaimed_objects` / `reclaimed_bytes` when the last cycle's trace line was made.
+    pub(crate) reclaimed_at_last_cycle: (u64, u64),
     pub(crate) reclaim_drop_panics: u64,
     pub(crate) total_pause: Duration,
     pub(crate) pauses: VecDeque<Duration>,
@@ -78,6 +86,8 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     forced_cycles: 0,
     freed_objects: 0,
     reclaimed_objects: 0,
+    reclaimed_bytes: 0,
+    reclaimed_at_last_cycle: (0, 0),
     reclaim_drop_panics: 0,
     total_pause: Duration::ZERO,
     pauses: VecDeque::new(),
@@ -114,6 +124,8 @@ pub(crate) struct CycleTrace {
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
     pub(crate) discarded_zero: usize,
+    /// Count-zero objects the drain freed since the previous cycle's line, and their bytes.
+    pub(crate) reclaimed: (u64, u64),
     pub(crate) threads: usize,
     pub(crate) workers: usize,
     pub(crate) mark_cpu: Duration,
@@ -131,7 +143,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {} ({} left by count-zero queues); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
+             roots {}, scanned {}, freed {} ({} left by count-zero queues); reclaimed since the last cycle {} objects, {} KiB; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
             ms(self.start_stop),
@@ -148,6 +160,8 @@ impl CycleTrace {
             self.scanned,
             self.freed,
             self.discarded_zero,
+            self.reclaimed.0,
+            self.reclaimed.1 / 1024,
             self.threads,
             self.workers,
             ms(self.mark_cpu),

@@ -48,8 +48,8 @@ pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
-    enter_op, gc_objects_allocated, set_mark_buffer_sink, set_zero_hook, stop_the_world,
-    take_zero_queue, zero_queue_is_empty, Op, StoppedWorld,
+    enter_op, for_each_reclaim_age, gc_objects_allocated, set_mark_buffer_sink, stop_the_world, Op,
+    StoppedWorld,
 };
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -302,15 +302,17 @@ pub(crate) fn set_managed_frees(allowed: bool) {
 }
 
 /// Frees a managed object inside `op` (the collector's reclamation of a count-zero
-/// object, `collector/reclaim.rs`).
+/// object, `reclaim/drain.rs`).
 ///
 /// # Safety
 /// `object` is an allocated managed object that nothing references any more, whose
 /// header's `info` is already null, and it is freed once.
 ///
+/// Returns the bytes of the freed slot (`ObjectRef::slot_bytes`).
+///
 /// # Panics
 /// If `object` is not the start of an allocated object of this heap.
-pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) {
+pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) -> usize {
     let addr = object.as_ptr() as usize;
     let found = lookup(addr).unwrap_or_else(|| {
         panic!("tricolor-gc: reclaiming {addr:#x}, which is not an allocated object")
@@ -323,14 +325,16 @@ pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) {
     // SAFETY: span structs live for the process; `lookup` validated it is in use.
     let span_ref = unsafe { found.span.as_ref() };
     debug_assert!(span_ref.is_managed());
+    let bytes = found.slot_bytes();
     if span_ref.span_class().size_class().is_large() {
         // SAFETY: the caller guarantees the object is allocated and freed once.
         unsafe { span_ref.free(0) };
         central_of(span_ref).note_free(found.span);
-        return;
+        return bytes;
     }
     // SAFETY: forwarded from the caller.
     unsafe { free_small(op, found, span_ref) };
+    bytes
 }
 
 /// In-use bytes at which `check_trigger` calls the trigger hook.

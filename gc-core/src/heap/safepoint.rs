@@ -5,17 +5,18 @@
 //! # What this module owns
 //! - [`Safepoint`]: the process-wide half of the protocol: `STOP`, the fence mode, and where
 //!   ops that found the world stopped wait. One instance, `SAFEPOINT`.
-//! - [`Mutator`]: one thread's half: its `op_seq` and the two buffers it hands to the
-//!   collector (grey objects, `collector/work.rs`; count-zero objects,
-//!   `collector/reclaim.rs`). Embedded in the thread's `ThreadCache`.
+//! - [`Mutator`]: one thread's half: its `op_seq`, its buffer of grey objects
+//!   (`collector/work.rs`) and a slot for its count-zero buffer, which this module stores
+//!   and hands out without reading it (`reclaim::ThreadBuffer`, `reclaim/queue.rs`).
+//!   Embedded in the thread's `ThreadCache`.
 //! - [`InOp`]: what code must hold to touch a mutator's buffers: an op on it (heap `Op`).
 //! - [`Stopped`]: a stopped world, the collector's right to every mutator's buffers.
-//! - [`ZeroQueue`]: the global queue of count-zero objects (`ZERO_QUEUE`).
 //!
 //! The thread registry, the caches and `Op` are in `thread_cache.rs`; this module holds the
 //! protocol's state and logic so that the loom models (`gc-core/tests/loom_protocol.rs`)
 //! run it: under `--cfg tricolor_loom` it compiles without the rest of the heap (`lib.rs`)
-//! and a model builds its own `Safepoint`, `Mutator`s and `ZeroQueue` per execution.
+//! and a model builds its own `Safepoint` and `Mutator`s (and `reclaim::ZeroQueue`) per
+//! execution.
 //!
 //! # The protocol
 //! Every access a mutator thread makes to collector-visible state (its thread cache, mark
@@ -64,16 +65,17 @@
 //!     collector did in the stopped world. (With a `Relaxed` entry load it would not: the
 //!     loom model `op_bracket_vs_stop_the_world_restart` finds the stale phase and the race
 //!     with `flush_caches`.)
-//! (4) A thread's count-zero buffer goes to [`ZeroQueue`] under its mutex, inside an op;
-//!     the drain takes it under the same mutex, so the enqueuing op happens-before the
-//!     drain (`collector/reclaim.rs` adds the Acquire fence that orders every other
-//!     handle's uses before the enqueuing op).
+//! (4) A thread's count-zero buffer goes to the reclaim module's global queue under its
+//!     mutex, inside an op; the drain takes it under the same mutex, so the enqueuing op
+//!     happens-before the drain (`reclaim/queue.rs`, which adds the Acquire fence that
+//!     orders every other handle's uses before the enqueuing op).
 
 #[cfg(not(tricolor_loom))]
 use std::sync::OnceLock;
 
 #[cfg(not(tricolor_loom))]
 use crate::os;
+use crate::reclaim::{BufferAge, ThreadBuffer};
 use crate::sync::{
     compiler_fence, const_fn_unless_loom, fence, spin_loop, yield_now, AtomicBool, AtomicU64,
     Condvar, Mutex, Ordering, UnsafeCell,
@@ -83,17 +85,9 @@ use crate::sync::{
 #[cfg(not(tricolor_loom))]
 pub(crate) static SAFEPOINT: Safepoint = Safepoint::new();
 
-/// The process's queue of published count-zero objects.
-#[cfg(not(tricolor_loom))]
-pub(crate) static ZERO_QUEUE: ZeroQueue = ZeroQueue::new();
-
 /// Whether the collector uses membarrier, chosen once (`init`).
 #[cfg(not(tricolor_loom))]
 static INIT: OnceLock<bool> = OnceLock::new();
-
-/// Count-zero objects a thread buffers before publishing them (2 under loom, so that the
-/// models reach the publishing path).
-const ZERO_BATCH: usize = if cfg!(tricolor_loom) { 2 } else { 256 };
 
 /// Chooses the fence mode once, before any thread can enter an op (every op entry goes
 /// through a cache, and installing a cache calls this first).
@@ -316,11 +310,15 @@ pub(crate) struct Mutator {
     /// (its policy is in `collector/work.rs`). Touched only inside this thread's ops
     /// ([`InOp::with_mark_buffer`]) or in a stopped world ([`Stopped::take_mark_buffers`]).
     mark_buffer: UnsafeCell<Vec<usize>>,
-    /// Managed objects whose handle count this thread took to zero while no cycle ran,
-    /// waiting for the collector's prompt reclamation (`collector/reclaim.rs`). Touched
-    /// only inside this thread's ops ([`ZeroQueue::push`]) or in a stopped world
-    /// ([`Stopped::discard_zero_queues`]).
-    zero: UnsafeCell<Vec<usize>>,
+    /// The reclaim module's buffer of objects whose count this thread took to zero
+    /// (`reclaim/queue.rs`); this module only stores it. Touched only inside this thread's
+    /// ops ([`InOp::with_reclaim_buffer`]) or in a stopped world
+    /// ([`Stopped::for_each_reclaim_buffer`]).
+    reclaim: UnsafeCell<ThreadBuffer>,
+    /// The reclaim module's shared word about that buffer (how long it has held objects,
+    /// `reclaim/queue.rs`), which the collector reads at any time; this module only
+    /// stores it and passes it along with the buffer.
+    reclaim_age: BufferAge,
 }
 
 impl core::fmt::Debug for Mutator {
@@ -345,7 +343,8 @@ impl Mutator {
             Mutator {
                 op_seq: AtomicU64::new(0),
                 mark_buffer: UnsafeCell::new(Vec::new()),
-                zero: UnsafeCell::new(Vec::new()),
+                reclaim: UnsafeCell::new(ThreadBuffer::new()),
+                reclaim_age: BufferAge::new(),
             }
         }
     }
@@ -357,6 +356,12 @@ impl Mutator {
         // Release: everything the op did happens-before a collector that sees the op
         // ended (it loads `op_seq` with Acquire); fact (2).
         self.op_seq.store(seq + 1, Ordering::Release);
+    }
+
+    /// The reclaim module's shared word about this thread's count-zero buffer (readable
+    /// without an op: its fields are atomic).
+    pub(crate) fn reclaim_age(&self) -> &BufferAge {
+        &self.reclaim_age
     }
 
     /// Whether an op is in flight on `self` (Acquire, as the stopping thread reads it).
@@ -389,12 +394,14 @@ pub(crate) unsafe trait InOp {
         })
     }
 
-    /// Runs `f` on this thread's buffer of count-zero objects; as `with_mark_buffer`.
+    /// Runs `f` on this thread's count-zero buffer (`reclaim/queue.rs`); as
+    /// `with_mark_buffer`.
     #[inline(always)]
-    fn with_zero_buffer<R>(&self, f: impl FnOnce(&mut Vec<usize>) -> R) -> R {
-        self.mutator().zero.with_mut(|buffer| {
+    fn with_reclaim_buffer<R>(&self, f: impl FnOnce(&mut ThreadBuffer, &BufferAge) -> R) -> R {
+        let mutator = self.mutator();
+        mutator.reclaim.with_mut(|buffer| {
             // SAFETY: as in `with_mark_buffer`.
-            f(unsafe { &mut *buffer })
+            f(unsafe { &mut *buffer }, &mutator.reclaim_age)
         })
     }
 }
@@ -441,108 +448,29 @@ impl Stopped<'_> {
         taken
     }
 
-    /// Forgets every queued count-zero object: every buffer of `mutators` and `queue`. The
-    /// cycle about to start frees them itself (a count of zero is never a root, and no
-    /// handle is left to mark them), so nobody else may. Returns how many there were.
+    /// Passes the count-zero buffer (`reclaim/queue.rs`) of each of `mutators`, with its
+    /// shared word, to `f` (the cycle's starting stop discards them,
+    /// `ZeroQueue::discard_all`; the collector's idle poll publishes stale ones,
+    /// `ZeroQueue::publish_all`).
     ///
     /// # Safety
     /// As [`Stopped::take_mark_buffers`].
-    pub(crate) unsafe fn discard_zero_queues<'m>(
+    pub(crate) unsafe fn for_each_reclaim_buffer<'m>(
         &mut self,
         mutators: impl IntoIterator<Item = &'m Mutator>,
-        queue: &ZeroQueue,
-    ) -> usize {
-        let mut discarded = 0;
+        mut f: impl FnMut(&mut ThreadBuffer, &BufferAge),
+    ) {
         for mutator in mutators {
-            discarded += mutator.zero.with_mut(|buffer| {
+            mutator.reclaim.with_mut(|buffer| {
                 // SAFETY: as in `take_mark_buffers`.
-                let buffer = unsafe { &mut *buffer };
-                let len = buffer.len();
-                buffer.clear();
-                len
+                f(unsafe { &mut *buffer }, &mutator.reclaim_age)
             });
         }
-        discarded + queue.clear()
     }
 }
 
 impl Drop for Stopped<'_> {
     fn drop(&mut self) {
         self.safepoint.restart();
-    }
-}
-
-/// Published count-zero objects, waiting for the collector's drain (`collector/reclaim.rs`;
-/// fact 4).
-pub(crate) struct ZeroQueue {
-    queue: Mutex<Vec<usize>>,
-    /// Called when a batch lands in the queue (wakes the collector; must only signal). Not
-    /// part of the loom build: it orders nothing.
-    #[cfg(not(tricolor_loom))]
-    hook: OnceLock<fn()>,
-}
-
-impl ZeroQueue {
-    const_fn_unless_loom! {
-        /// An empty queue with no hook.
-        pub(crate) fn new() -> ZeroQueue {
-            ZeroQueue {
-                queue: Mutex::new(Vec::new()),
-                #[cfg(not(tricolor_loom))]
-                hook: OnceLock::new(),
-            }
-        }
-    }
-
-    /// Sets the function called when count-zero objects are published (once).
-    #[cfg(not(tricolor_loom))]
-    pub(crate) fn set_hook(&self, hook: fn()) {
-        self.hook.get_or_init(|| hook);
-    }
-
-    /// Queues `object` in the zero buffer of `op`'s thread; a full buffer is published.
-    #[inline]
-    pub(crate) fn push(&self, op: &impl InOp, object: usize) {
-        op.with_zero_buffer(|buffer| {
-            buffer.push(object);
-            if buffer.len() >= ZERO_BATCH {
-                self.publish(buffer);
-            }
-        });
-    }
-
-    /// Publishes whatever the zero buffer of `op`'s thread holds.
-    pub(crate) fn flush(&self, op: &impl InOp) {
-        op.with_zero_buffer(|buffer| {
-            if !buffer.is_empty() {
-                self.publish(buffer);
-            }
-        });
-    }
-
-    fn publish(&self, buffer: &mut Vec<usize>) {
-        self.queue.lock().append(buffer);
-        #[cfg(not(tricolor_loom))]
-        if let Some(hook) = self.hook.get() {
-            hook();
-        }
-    }
-
-    /// Whether no object is published (threads' buffers are not included).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.lock().is_empty()
-    }
-
-    /// Takes every published object (the collector's drain).
-    pub(crate) fn take(&self) -> Vec<usize> {
-        core::mem::take(&mut *self.queue.lock())
-    }
-
-    /// Forgets every published object; returns how many there were.
-    fn clear(&self) -> usize {
-        let mut queue = self.queue.lock();
-        let len = queue.len();
-        queue.clear();
-        len
     }
 }

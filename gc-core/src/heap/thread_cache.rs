@@ -32,8 +32,8 @@
 //!
 //! # Ops and stopped worlds
 //! `Op` and `StoppedWorld` bind the safepoint protocol (`safepoint.rs`: `Safepoint`,
-//! `Mutator`, `Stopped`, `ZeroQueue`, whose methods hold its logic and are what the loom
-//! models run) to the caches: an op is `SAFEPOINT.enter` on the calling thread's cache's
+//! `Mutator`, `Stopped`, whose methods hold its logic and are what the loom models run) to
+//! the caches: an op is `SAFEPOINT.enter` on the calling thread's cache's
 //! `Mutator`; a stopped world is `SAFEPOINT.stop` over the registry plus the registry and
 //! orphan locks.
 
@@ -43,10 +43,11 @@ use std::sync::OnceLock;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use super::safepoint::{self, InOp, Mutator, Stopped, SAFEPOINT, ZERO_QUEUE};
+use super::safepoint::{self, InOp, Mutator, Stopped, SAFEPOINT};
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
 use super::span::{ListId, Span};
 use super::{cache_index, central, central_of, AllocError};
+use crate::reclaim::{BufferAge, ThreadBuffer};
 use crate::sync::{AtomicU64, Ordering};
 
 /// The span every empty cache slot points at: no slots, so allocation always misses.
@@ -61,8 +62,8 @@ fn empty_span() -> NonNull<Span> {
 pub(crate) struct ThreadCache {
     /// The thread's part of the safepoint protocol: its op sequence (see `Op`) and the
     /// buffers the collector takes (grey objects this thread's barriers shaded,
-    /// `collector/work.rs`; objects whose count this thread took to zero while no cycle
-    /// ran, `collector/reclaim.rs`). Its rules are in `safepoint.rs`.
+    /// `collector/work.rs`; the reclaim module's buffer of objects whose count this thread
+    /// took to zero, `reclaim/queue.rs`). Its rules are in `safepoint.rs`.
     mutator: Mutator,
     /// GC objects this thread allocated (written by the owner only).
     gc_objects: AtomicU64,
@@ -290,7 +291,7 @@ impl Drop for ExitGuard {
             let op = Op::enter_with(cache);
             // Inside the op, like the mark buffer below: a cycle's starting stop either
             // discards the buffer here or finds its objects in the global queue.
-            op.flush_zero();
+            crate::reclaim::flush(&op);
             // SAFETY: inside an op on this thread's own cache.
             unsafe { (*op.cache).release_all() };
             // Inside the op, so that a mark termination either sees the buffer here or
@@ -385,17 +386,6 @@ impl Op {
         // SAFETY: as in `alloc`; a shared reference to an atomic field.
         let counter = unsafe { &(*self.cache).gc_objects };
         counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    }
-
-    /// Moves this thread's queued count-zero objects to the global queue.
-    pub(crate) fn flush_zero(&self) {
-        ZERO_QUEUE.flush(self);
-    }
-
-    /// Whether this thread's zero buffer holds `object` (tests).
-    #[cfg(test)]
-    pub(crate) fn zero_buffer_contains(&self, object: usize) -> bool {
-        self.with_zero_buffer(|buffer| buffer.contains(&object))
     }
 
     /// Hands this thread's cached spans back to the central lists.
@@ -523,14 +513,12 @@ impl StoppedWorld {
         unsafe { self.stopped.take_mark_buffers(mutators, sink) }
     }
 
-    /// Forgets every queued count-zero object: every thread's buffer, the orphan cache's
-    /// and the global queue. The cycle about to start frees them itself (a count of zero
-    /// is never a root, and no handle is left to mark them), so nobody else may.
-    /// Returns how many there were.
-    pub(crate) fn discard_zero_queues(&mut self) -> usize {
+    /// Passes every thread's count-zero buffer (the orphan cache's too) to `f`
+    /// (`reclaim/queue.rs`; the cycle's starting stop discards them).
+    pub(crate) fn for_each_reclaim_buffer(&mut self, f: impl FnMut(&mut ThreadBuffer, &BufferAge)) {
         let mutators = stopped_mutators(&self.registry, &self.orphan);
         // SAFETY: `stopped_mutators` are the threads this stop covers (its doc).
-        unsafe { self.stopped.discard_zero_queues(mutators, &ZERO_QUEUE) }
+        unsafe { self.stopped.for_each_reclaim_buffer(mutators, f) }
     }
 
     /// Number of registered mutator threads.
@@ -539,19 +527,16 @@ impl StoppedWorld {
     }
 }
 
-/// Sets the function called when count-zero objects are published (once).
-pub(crate) fn set_zero_hook(hook: fn()) {
-    ZERO_QUEUE.set_hook(hook);
-}
-
-/// Whether the global queue of count-zero objects is empty (thread buffers not included).
-pub(crate) fn zero_queue_is_empty() -> bool {
-    ZERO_QUEUE.is_empty()
-}
-
-/// Takes every published count-zero object (the collector's drain).
-pub(crate) fn take_zero_queue() -> Vec<usize> {
-    ZERO_QUEUE.take()
+/// Passes the reclaim module's shared word of every registered thread and of the orphan
+/// cache to `f`, without stopping anyone (the words are atomic; `reclaim/queue.rs` reads
+/// them to find buffers that waited too long).
+pub(crate) fn for_each_reclaim_age(mut f: impl FnMut(&BufferAge)) {
+    for cache in REGISTRY.lock().iter() {
+        f(cache.mutator().reclaim_age());
+    }
+    if let Some(orphan) = ORPHAN.lock().as_ref() {
+        f(orphan.mutator.reclaim_age());
+    }
 }
 
 /// GC objects allocated by all threads so far (for `heap_objects`).
