@@ -498,3 +498,68 @@ fn collect_frees_a_parked_threads_partial_buffer() {
         thread.join().expect("the parked thread");
     });
 }
+
+/// Holds a drop counter; cyclic, so only tracing frees it.
+#[derive(Trace)]
+struct Holder {
+    cell: GcCell<Option<Gc<Holder>>>,
+    survivor: GcCell<Option<Gc<Survivor>>>,
+}
+
+#[derive(Trace)]
+struct Survivor {
+    #[gc(skip)]
+    _tick: common::Tick,
+}
+
+/// R1 queues a count that reaches zero during `Sweep` (issue #10: reclamation in every
+/// phase). A survivor of a cycle (a root when counted) whose last handle sits in cyclic
+/// garbage reaches zero when the sweep's drop glue releases that handle; the drain frees it
+/// right after the cycle. Before, it waited for the next cycle (automatic cycles are off
+/// here, so it waited for the 2-minute forced one).
+#[test]
+fn a_survivor_released_by_sweep_drop_glue_is_reclaimed_after_that_sweep() {
+    quiet(|| {
+        let drops = common::counter();
+        let percent = gc::set_gc_percent(-1);
+        gc::collect();
+        let before = gc::stats();
+        let survivor = Gc::new(Survivor {
+            _tick: common::Tick(drops),
+        });
+        // `a <-> b`, cyclic garbage once the locals go; `a` holds the survivor too.
+        let a = Gc::new(Holder {
+            cell: GcCell::new(None),
+            survivor: GcCell::new(Some(survivor.clone())),
+        });
+        let b = Gc::new(Holder {
+            cell: GcCell::new(Some(a.clone())),
+            survivor: GcCell::new(None),
+        });
+        *a.cell.borrow_mut() = Some(b.clone());
+        drop((a, b));
+        gc::__private::hold_marking(true);
+        let cycle = std::thread::spawn(gc::collect);
+        wait_for("the cycle to be held in Mark", gc::__private::marking_held);
+        // The roots pass counted the survivor's local handle: it is marked. Its last
+        // handle is now the one inside `a`, which this cycle sweeps.
+        drop(survivor);
+        gc::__private::hold_marking(false);
+        cycle.join().expect("collect");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while common::drops(drops) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the survivor released during the sweep was not reclaimed after it"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(common::drops(drops), 1);
+        let after = gc::stats();
+        assert_eq!(after.cycles, before.cycles + 1, "no second cycle freed it");
+        assert!(after.reclaimed_objects > before.reclaimed_objects);
+        gc::set_gc_percent(percent);
+        gc::collect();
+        assert_eq!(gc::stats().heap_objects, before.heap_objects);
+    });
+}

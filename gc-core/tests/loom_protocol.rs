@@ -1065,9 +1065,19 @@ fn drain_queue(zero: &ZeroQueue, fate: &Fate) {
     }
 }
 
-/// The body of model 8. `phase_word_check: false` is the first attempt's check (the op
-/// queues whenever it sees `Off`), restated.
-fn count_zero_vs_cycle_body(phase_word_check: bool) {
+/// Which queueing check model 8 runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ZeroCheck {
+    /// The shipped `queue_if_unchanged` (same word before and in the op, `Off` or `Sweep`).
+    Shipped,
+    /// The first attempt, restated: the op queues whenever it sees `Off`.
+    PhaseOnly,
+    /// Restated: the shipped word check, but accepting a `Mark` word too.
+    MarkAccepted,
+}
+
+/// The body of model 8 with the queueing check `check`.
+fn count_zero_vs_cycle_body(check: ZeroCheck) {
     let phase = Arc::new(PhaseCell::new());
     let sp = Arc::new(Safepoint::new());
     let mutator = Arc::new(Mutator::new());
@@ -1098,16 +1108,26 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
             let before = phase.word();
             if object.handles.fetch_sub(1, Release) == 1 {
                 let enter = || ModelOp::enter(&sp, &mutator);
-                if phase_word_check {
+                match check {
                     // The shipped `count_reached_zero`.
-                    queue_if_unchanged(X, before, enter, &phase, &zero);
-                } else {
-                    // restated: the first attempt, `fence(Acquire); let op = enter_op();
-                    // if phase_in_op() == Off { op.push_zero(object) }`.
-                    fence(Acquire);
-                    let op = enter();
-                    if phase.in_op() == Phase::Off {
-                        zero.push(&op, X);
+                    ZeroCheck::Shipped => queue_if_unchanged(X, before, enter, &phase, &zero),
+                    ZeroCheck::PhaseOnly => {
+                        // restated: the first attempt, `fence(Acquire); let op =
+                        // enter_op(); if phase_in_op() == Off { op.push_zero(object) }`.
+                        fence(Acquire);
+                        let op = enter();
+                        if phase.in_op() == Phase::Off {
+                            zero.push(&op, X);
+                        }
+                    }
+                    ZeroCheck::MarkAccepted => {
+                        // restated: the shipped check with `Mark` among the queueable
+                        // phases.
+                        fence(Acquire);
+                        let op = enter();
+                        if phase.word() == before {
+                            zero.push(&op, X);
+                        }
                     }
                 }
             }
@@ -1159,7 +1179,8 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
 /// **Model 8: a count reaching zero vs a whole cycle** (prompt reclamation,
 /// `reclaim/queue.rs`). The mutator drops the last handle: the phase word, the
 /// decrement outside any op, then the shipped `queue_if_unchanged` (an op that queues the
-/// object only if the phase word is the same `Off` as before the decrement), and at exit
+/// object only if the phase word is the same `Off` or `Sweep` word as before the
+/// decrement: a drop during the sweep is queued and drained after it), and at exit
 /// the shipped `ZeroQueue::flush` in an op. The collector runs a cycle (a stopped world
 /// that discards the queues and sets `Mark`; the roots pass; termination; the sweep, which
 /// frees the object if the roots pass read a zero count; `Off`) and then drains the queue.
@@ -1169,7 +1190,20 @@ fn count_zero_vs_cycle_body(phase_word_check: bool) {
 /// the op and the stopped world at once (loom's `UnsafeCell` check on `Mutator::zero`).
 #[test]
 fn count_zero_vs_cycle() {
-    model(|| count_zero_vs_cycle_body(true));
+    model(|| count_zero_vs_cycle_body(ZeroCheck::Shipped));
+}
+
+/// Control for R1's phase rule: queueing a count that reached zero during `Mark` (with the
+/// word check kept) frees objects twice. Interleaving: the cycle's starting stop sets
+/// `Mark`; the mutator reads that word and decrements to zero before the roots pass reads
+/// the count; the roots pass reads zero (not a root), so the sweep frees the object; the
+/// mutator's op, still in `Mark` (same word), queues it, and the drain after the cycle
+/// frees it again. In `Sweep` this cannot happen: a count read above zero by the roots
+/// pass made the object a root.
+#[test]
+#[should_panic]
+fn count_zero_vs_cycle_mark_accepted() {
+    model(|| count_zero_vs_cycle_body(ZeroCheck::MarkAccepted));
 }
 
 /// Finding 3, kept as a control: the first attempt's check (`phase_in_op() == Off` in the
@@ -1181,5 +1215,5 @@ fn count_zero_vs_cycle() {
 #[test]
 #[should_panic]
 fn count_zero_vs_cycle_phase_only() {
-    model(|| count_zero_vs_cycle_body(false));
+    model(|| count_zero_vs_cycle_body(ZeroCheck::PhaseOnly));
 }

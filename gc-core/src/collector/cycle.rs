@@ -20,7 +20,9 @@
 //!    otherwise restart the world and drain again. Only this step stops the world; its
 //!    length depends on the number of threads, not on the heap.
 //! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
-//!    compute the next heap goal.
+//!    publish the count-zero objects the sweep's drop glue queued, compute the next heap
+//!    goal. (Mutators' drops during `Sweep` are queued too, R1 in docs/collector.md: the
+//!    drain frees them once the cycle is over.)
 //!
 //! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
 //! so that a requested or triggered cycle never waits long, and before each idle wait it
@@ -354,6 +356,10 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     heap::thaw_spans();
     set_phase(Phase::Off);
     heap::set_managed_frees(true);
+    // Survivors whose last handle the sweep's drop glue released were queued on this
+    // thread's own buffer (R1 queues in `Sweep`): publish them, so that the loop's next
+    // look at the queue drains them instead of waiting for more.
+    reclaim::flush(&heap::enter_op());
 
     // The live heap is what the sweep kept (Go's heapMarked), not the in-use total, which
     // also counts everything allocated since termination and whole cached spans.

@@ -35,9 +35,10 @@
 //!   `Vec<Gc<_>>` of them. Skipping its decrement, as the first rule ("skip every unmarked
 //!   target") did, left it with a count and no handle: a root forever (issue #9).
 //!
-//! A decrement to zero during `Sweep` is left to the cycles (`reclaim::count_reached_zero`
-//! queues only in `Off`): the next cycle finds the object unmarked with a count of zero
-//! and frees it.
+//! A decrement to zero during `Sweep` queues the object for the drain
+//! (`reclaim::count_reached_zero`, R1 in docs/collector.md): its target is marked or was
+//! allocated after the roots pass, so this sweep keeps it, and the drain frees it after
+//! the sweep.
 //!
 //! Why the rule is exact: the objects the drop pass drops are the published, unmarked
 //! objects of the spans being swept, and an unmarked object elsewhere is never dropped by

@@ -28,8 +28,9 @@
 //! 1. **Queue** (`queue.rs`). `Gc::drop` reads the phase word (phase + generation,
 //!    `collector/phase.rs`), then takes the count from 1 to 0, outside any op. Then
 //!    `count_reached_zero`: an Acquire fence (as `Arc` does before freeing), enter an op,
-//!    and if the phase word read there is the *same* `Off` word as before the decrement,
-//!    append the object to the thread's buffer ([`ThreadBuffer`], in the thread's heap slot
+//!    and if the phase word read there is the *same* `Off` or `Sweep` word as before the
+//!    decrement (in `Sweep` the cycle's roots pass has already read the count above zero,
+//!    so its sweep keeps the object; docs/collector.md, R1), append the object to the thread's buffer ([`ThreadBuffer`], in the thread's heap slot
 //!    `Mutator::reclaim`; no atomics beyond the decrement). Otherwise the object is left to
 //!    the tracing cycles. A buffer goes to the global queue when it holds 256 objects, and
 //!    at thread exit (inside the exit guard's op).
@@ -72,10 +73,10 @@
 //!   with a stop that finds it queued.
 //! - Queues are touched only inside their thread's ops or in a stopped world, so the
 //!   starting stop of a cycle splits the queue operations into those before it (their
-//!   objects are discarded: the cycle owns them) and those after it (they see `Mark` or
-//!   `Sweep` and queue nothing). The drain runs on the collector thread, never during a
-//!   cycle, and takes only what was queued since the last cycle started. So each object is
-//!   freed by the drain or by a sweep, never both.
+//!   objects are discarded: the cycle owns them) and those after it (in `Mark` they queue
+//!   nothing; in `Sweep` they queue objects that cycle keeps). The drain runs on the
+//!   collector thread, never during a cycle, and takes only what was queued since the last
+//!   cycle started. So each object is freed by the drain or by a sweep, never both.
 //! - An object left to the cycles is never lost: its count is zero and stays zero, so the
 //!   first cycle that starts after its decrement finds it unmarked unless a barrier shaded
 //!   it before the decrement, and then the next one frees it.

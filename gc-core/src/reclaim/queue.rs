@@ -15,7 +15,8 @@
 //! 1. `Gc::drop` reads the phase word, then takes the count from 1 to 0 outside any op,
 //!    then calls `count_reached_zero` -> [`queue_if_unchanged`]: an Acquire fence, an op,
 //!    and the object goes to the thread's buffer only if the phase word read in the op is
-//!    the same `Off` word as before the decrement (the late queue, `reclaim/mod.rs`).
+//!    the same `Off` or `Sweep` word as before the decrement (the late queue,
+//!    `reclaim/mod.rs`; why `Sweep` but not `Mark`: R1 in docs/collector.md).
 //! 2. A buffer is published to the queue (appended under its mutex) when it holds
 //!    `ZERO_BATCH` objects, when the drain flushes its own thread's buffer, and at thread
 //!    exit (the heap's exit guard calls [`flush`] inside its op).
@@ -177,7 +178,8 @@ pub(crate) fn count_reached_zero(object: NonNull<u8>, before: PhaseWord) {
 
 /// Algorithm step 1 after the decrement to zero (`count_reached_zero`): an Acquire fence,
 /// an op from `enter`, and `object` goes to the op's thread buffer (`queue`'s when full)
-/// only if `phase` still holds the `Off` word `before` that was read before the decrement.
+/// only if `phase` still holds the word `before` that was read before the decrement and
+/// that word is an `Off` or a `Sweep` one (docs/collector.md, R1).
 /// Generic over the op, the phase cell and the queue so that the loom model
 /// `count_zero_vs_cycle` runs this code.
 #[inline(always)]
@@ -193,12 +195,24 @@ pub(crate) fn queue_if_unchanged<O: InOp>(
     // stopped world, carries this to the collector thread); fact (1).
     fence(Ordering::Acquire);
     let op = enter();
-    // Both reads must see the same `Off`: a cycle that started (or ran whole) between the
+    // Both reads must see the same word: a cycle that started (or ran whole) between the
     // decrement and this op may already have found the count at zero and freed the object
-    // (`reclaim/mod.rs`, "The late queue"); then it is not ours to queue.
-    if before.phase() == Phase::Off && phase.word() == before {
+    // (`reclaim/mod.rs`, "The late queue"); then it is not ours to queue. `Off` or
+    // `Sweep`, never `Mark`: a decrement during `Mark` may come before the roots pass
+    // reads the count, and then this cycle frees the object itself (R1 in
+    // docs/collector.md; the loom control `count_zero_vs_cycle_mark_accepted`). In `Sweep`
+    // the count was read (and found above zero) by the roots pass, so this sweep keeps the
+    // object, and the drain, which runs only after the sweep, frees it.
+    if queueable(before.phase()) && phase.word() == before {
         queue.push(&op, object);
     }
+}
+
+/// Whether an object whose count reached zero in `phase` may be queued for the drain
+/// (R1): between cycles, and during a sweep, whose cycle has already read its count.
+#[inline(always)]
+fn queueable(phase: Phase) -> bool {
+    matches!(phase, Phase::Off | Phase::Sweep)
 }
 
 /// Publishes whatever the buffer of `op`'s thread holds (thread exit, the drain).
