@@ -152,17 +152,15 @@ fn handles_released_with_the_last_arc_by_sweep_drop_glue_are_freed_by_the_next_c
     drop(bag);
     gc::collect();
     assert_eq!(drops(node_drops), 2, "the sweep dropped the dead pair");
-    assert_eq!(
-        drops(made),
-        0,
-        "objects allocated during the sweep survive it"
-    );
+    // The objects allocated during the sweep reached zero when its drop glue released the
+    // bag: the drain frees them after the sweep (R1 queues in `Sweep`), or, if it has not
+    // reached them yet, the next cycle does. Either way once.
     gc::collect();
     assert_eq!(
         drops(made),
         2 * PER_NODE,
         "objects allocated during the sweep and released by its drop glue are dropped \
-         once by the next cycle"
+         once by the drain or the next cycle"
     );
     assert_eq!(drops(before), PRE_EXISTING, "the bag's older objects too");
     gc::collect();

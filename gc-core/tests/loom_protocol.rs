@@ -92,7 +92,7 @@ use loom::thread;
 use crate::collector::phase::{Phase, PhaseCell};
 use crate::collector::work::{LocalWork, WorkList};
 use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
-use crate::reclaim::{discard_in_stop, queue_if_unchanged, ZeroQueue};
+use crate::reclaim::{discard_in_stop, queue_if_unchanged, take_in_stop, ZeroQueue};
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -1068,12 +1068,14 @@ fn drain_queue(zero: &ZeroQueue, fate: &Fate) {
 /// Which queueing check model 8 runs.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ZeroCheck {
-    /// The shipped `queue_if_unchanged` (same word before and in the op, `Off` or `Sweep`).
+    /// The shipped `queue_if_unchanged` (same phase word before and in the op) and the
+    /// shipped sort at mark termination (R1b).
     Shipped,
     /// The first attempt, restated: the op queues whenever it sees `Off`.
     PhaseOnly,
-    /// Restated: the shipped word check, but accepting a `Mark` word too.
-    MarkAccepted,
+    /// The shipped queueing, but mark termination sends everything queued during `Mark`
+    /// to the drain without sorting it by mark bit (restated).
+    Unsorted,
 }
 
 /// The body of model 8 with the queueing check `check`.
@@ -1110,22 +1112,15 @@ fn count_zero_vs_cycle_body(check: ZeroCheck) {
                 let enter = || ModelOp::enter(&sp, &mutator);
                 match check {
                     // The shipped `count_reached_zero`.
-                    ZeroCheck::Shipped => queue_if_unchanged(X, before, enter, &phase, &zero),
+                    ZeroCheck::Shipped | ZeroCheck::Unsorted => {
+                        queue_if_unchanged(X, before, enter, &phase, &zero)
+                    }
                     ZeroCheck::PhaseOnly => {
                         // restated: the first attempt, `fence(Acquire); let op =
                         // enter_op(); if phase_in_op() == Off { op.push_zero(object) }`.
                         fence(Acquire);
                         let op = enter();
                         if phase.in_op() == Phase::Off {
-                            zero.push(&op, X);
-                        }
-                    }
-                    ZeroCheck::MarkAccepted => {
-                        // restated: the shipped check with `Mark` among the queueable
-                        // phases.
-                        fence(Acquire);
-                        let op = enter();
-                        if phase.word() == before {
                             zero.push(&op, X);
                         }
                     }
@@ -1143,10 +1138,21 @@ fn count_zero_vs_cycle_body(check: ZeroCheck) {
     // makes it a root. The mutator never clones, so nothing else can shade it: a zero count
     // means unmarked, so the sweep frees it.
     let dead = object.handles.load(SeqCst) == 0;
-    // Mark termination (nothing is grey): stop, `set_phase(Sweep)`, restart.
-    let stopped = stop_world(&sp, &[&mutator]);
+    // Mark termination (nothing is grey): stop, take what was queued during `Mark` (the
+    // shipped `ZeroQueue::take_all`), `set_phase(Sweep)`, restart; then (shipped
+    // `keep_survivors`) keep for the drain what the cycle marked. restated: the mark bit is
+    // "the roots pass found it a root" (nothing else can shade it here).
+    let mut stopped = stop_world(&sp, &[&mutator]);
+    // SAFETY: `stop_world` waited for the mutator's ops.
+    let mark_zeros = unsafe { take_in_stop(&mut stopped, [&*mutator], &zero) };
     phase.set(Phase::Sweep);
     drop(stopped);
+    if check != ZeroCheck::Unsorted {
+        zero.keep_survivors(mark_zeros, |_| !dead);
+    } else {
+        // The control: everything queued during `Mark` goes to the drain, unsorted.
+        zero.keep_survivors(mark_zeros, |_| true);
+    }
     // restated: the sweep frees every unmarked object; then `set_phase(Off)`.
     if dead {
         fate.free(&fate.swept);
@@ -1179,8 +1185,9 @@ fn count_zero_vs_cycle_body(check: ZeroCheck) {
 /// **Model 8: a count reaching zero vs a whole cycle** (prompt reclamation,
 /// `reclaim/queue.rs`). The mutator drops the last handle: the phase word, the
 /// decrement outside any op, then the shipped `queue_if_unchanged` (an op that queues the
-/// object only if the phase word is the same `Off` or `Sweep` word as before the
-/// decrement: a drop during the sweep is queued and drained after it), and at exit
+/// object only if the phase word is the same as before the decrement, in any phase; what
+/// was queued during `Mark` is taken at mark termination and kept for the drain only if
+/// the cycle marked it, R1b), and at exit
 /// the shipped `ZeroQueue::flush` in an op. The collector runs a cycle (a stopped world
 /// that discards the queues and sets `Mark`; the roots pass; termination; the sweep, which
 /// frees the object if the roots pass read a zero count; `Off`) and then drains the queue.
@@ -1193,17 +1200,17 @@ fn count_zero_vs_cycle() {
     model(|| count_zero_vs_cycle_body(ZeroCheck::Shipped));
 }
 
-/// Control for R1's phase rule: queueing a count that reached zero during `Mark` (with the
-/// word check kept) frees objects twice. Interleaving: the cycle's starting stop sets
-/// `Mark`; the mutator reads that word and decrements to zero before the roots pass reads
-/// the count; the roots pass reads zero (not a root), so the sweep frees the object; the
-/// mutator's op, still in `Mark` (same word), queues it, and the drain after the cycle
-/// frees it again. In `Sweep` this cannot happen: a count read above zero by the roots
-/// pass made the object a root.
+/// Control for R1b: without the sort at mark termination, a count that reached zero
+/// during `Mark` is freed twice. Interleaving: the cycle's starting stop sets `Mark`; the
+/// mutator reads that word and decrements to zero before the roots pass reads the count;
+/// the roots pass reads zero (not a root), so the sweep frees the object; the mutator's
+/// op, still in `Mark` (same word), queues it, and the drain after the cycle frees it
+/// again. The sort keeps for the drain only what the cycle marked. (In `Sweep` the race
+/// cannot happen: a count read above zero by the roots pass made the object a root.)
 #[test]
 #[should_panic]
-fn count_zero_vs_cycle_mark_accepted() {
-    model(|| count_zero_vs_cycle_body(ZeroCheck::MarkAccepted));
+fn count_zero_vs_cycle_unsorted_at_termination() {
+    model(|| count_zero_vs_cycle_body(ZeroCheck::Unsorted));
 }
 
 /// Finding 3, kept as a control: the first attempt's check (`phase_in_op() == Off` in the

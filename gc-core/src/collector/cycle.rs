@@ -21,8 +21,9 @@
 //!    length depends on the number of threads, not on the heap.
 //! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
 //!    publish the count-zero objects the sweep's drop glue queued, compute the next heap
-//!    goal. (Mutators' drops during `Sweep` are queued too, R1 in docs/collector.md: the
-//!    drain frees them once the cycle is over.)
+//!    goal. (Drops during the cycle are queued too, R1 in docs/collector.md: the final
+//!    termination stop takes what `Mark` queued and keeps for the drain what the cycle
+//!    marked, R1b; the drain frees the kept and `Sweep`'s once the cycle is over.)
 //!
 //! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
 //! so that a requested or triggered cycle never waits long, and before each idle wait it
@@ -308,6 +309,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
 
     // 4. Mark and terminate.
     let t = Instant::now();
+    let mark_zeros;
     let mut abandoned = false;
     loop {
         let marked = workers.run(JobKind::Drain, None);
@@ -333,6 +335,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
             // may be freed this cycle. Keep everything (counted in the trace line).
             mark::mark_all(&spans.0);
         }
+        // What was queued during `Mark`, sorted by mark bit below (R1b): O(threads) here.
+        mark_zeros = ZERO_QUEUE.take_all(|each| world.for_each_reclaim_buffer(each));
         world.flush_caches();
         heap::advance_sweep_generation(&world);
         set_phase(Phase::Sweep);
@@ -346,6 +350,12 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.mark = t.elapsed() - trace.termination;
     trace.abandoned = abandoned;
     drop(spans);
+    // R1b: the count-zero objects of `Mark` that this cycle marked survive its sweep, so
+    // the drain frees them after it; the others the sweep frees. Before the sweep, which
+    // swaps the mark bitmaps.
+    let (kept, left) = ZERO_QUEUE.keep_survivors(mark_zeros, mark::is_marked);
+    trace.mark_zeros_kept = kept;
+    trace.mark_zeros_swept = left;
 
     // 5. Sweep.
     let t = Instant::now();

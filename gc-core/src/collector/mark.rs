@@ -49,6 +49,14 @@ use crate::heap::{self, Op, Span};
 use crate::sync::Ordering;
 use crate::trace::Tracer;
 
+/// Whether the managed object starting at `object` is marked (its span's mark bitmap;
+/// exact once marking has terminated, until the sweep swaps the bitmaps).
+pub(crate) fn is_marked(object: usize) -> bool {
+    let (span, slot) = heap::managed_object(object)
+        .unwrap_or_else(|| panic!("tricolor-gc: {object:#x} is not a managed object"));
+    span.is_marked(slot)
+}
+
 /// Sets the mark bit of the object headed at `object`; true if it was clear and the object
 /// must be scanned (grey), false if it was marked already or cannot hold handles.
 #[inline]

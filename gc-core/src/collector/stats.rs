@@ -124,6 +124,10 @@ pub(crate) struct CycleTrace {
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
     pub(crate) discarded_zero: usize,
+    /// Objects whose count reached zero during `Mark` that the cycle marked (left to the
+    /// drain after its sweep), and that it did not (its sweep frees them; R1b).
+    pub(crate) mark_zeros_kept: usize,
+    pub(crate) mark_zeros_swept: usize,
     /// Count-zero objects the drain freed since the previous cycle's line, and their bytes.
     pub(crate) reclaimed: (u64, u64),
     pub(crate) threads: usize,
@@ -143,7 +147,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {} ({} left by count-zero queues); reclaimed since the last cycle {} objects, {} KiB; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
+             roots {}, scanned {}, freed {} ({} left by count-zero queues); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
             ms(self.start_stop),
@@ -160,6 +164,8 @@ impl CycleTrace {
             self.scanned,
             self.freed,
             self.discarded_zero,
+            self.mark_zeros_kept,
+            self.mark_zeros_swept,
             self.reclaimed.0,
             self.reclaimed.1 / 1024,
             self.threads,

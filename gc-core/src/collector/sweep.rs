@@ -38,7 +38,8 @@
 //! A decrement to zero during `Sweep` queues the object for the drain
 //! (`reclaim::count_reached_zero`, R1 in docs/collector.md): its target is marked or was
 //! allocated after the roots pass, so this sweep keeps it, and the drain frees it after
-//! the sweep.
+//! the sweep. (Objects queued during `Mark` were sorted at termination, R1b: the unmarked
+//! ones are among what this sweep frees.)
 //!
 //! Why the rule is exact: the objects the drop pass drops are the published, unmarked
 //! objects of the spans being swept, and an unmarked object elsewhere is never dropped by

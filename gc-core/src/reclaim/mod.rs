@@ -28,9 +28,10 @@
 //! 1. **Queue** (`queue.rs`). `Gc::drop` reads the phase word (phase + generation,
 //!    `collector/phase.rs`), then takes the count from 1 to 0, outside any op. Then
 //!    `count_reached_zero`: an Acquire fence (as `Arc` does before freeing), enter an op,
-//!    and if the phase word read there is the *same* `Off` or `Sweep` word as before the
-//!    decrement (in `Sweep` the cycle's roots pass has already read the count above zero,
-//!    so its sweep keeps the object; docs/collector.md, R1), append the object to the thread's buffer ([`ThreadBuffer`], in the thread's heap slot
+//!    and if the phase word read there is the *same* word as before the decrement (in any
+//!    phase: in `Sweep` the cycle's roots pass has already read the count above zero, so its
+//!    sweep keeps the object; what `Mark` queued is sorted at mark termination, below;
+//!    docs/collector.md, R1 and R1b), append the object to the thread's buffer ([`ThreadBuffer`], in the thread's heap slot
 //!    `Mutator::reclaim`; no atomics beyond the decrement). Otherwise the object is left to
 //!    the tracing cycles. A buffer goes to the global queue when it holds 256 objects, and
 //!    at thread exit (inside the exit guard's op).
@@ -73,8 +74,9 @@
 //!   with a stop that finds it queued.
 //! - Queues are touched only inside their thread's ops or in a stopped world, so the
 //!   starting stop of a cycle splits the queue operations into those before it (their
-//!   objects are discarded: the cycle owns them) and those after it (in `Mark` they queue
-//!   nothing; in `Sweep` they queue objects that cycle keeps). The drain runs on the
+//!   objects are discarded: the cycle owns them) and those after it (in `Sweep` they queue
+//!   objects that cycle keeps; what they queue in `Mark` is sorted by mark bit at its
+//!   termination: the marked ones the cycle keeps, the others it frees and forgets, R1b). The drain runs on the
 //!   collector thread, never during a cycle, and takes only what was queued since the last
 //!   cycle started. So each object is freed by the drain or by a sweep, never both.
 //! - An object left to the cycles is never lost: its count is zero and stays zero, so the
@@ -95,4 +97,4 @@ pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabl
 pub(crate) use queue::{BufferAge, ThreadBuffer};
 // The loom models' entry points (`gc-core/tests/loom_protocol.rs`).
 #[cfg(all(test, tricolor_loom))]
-pub(crate) use queue::{discard_in_stop, queue_if_unchanged, ZeroQueue};
+pub(crate) use queue::{discard_in_stop, queue_if_unchanged, take_in_stop, ZeroQueue};

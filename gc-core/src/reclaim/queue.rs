@@ -178,8 +178,9 @@ pub(crate) fn count_reached_zero(object: NonNull<u8>, before: PhaseWord) {
 
 /// Algorithm step 1 after the decrement to zero (`count_reached_zero`): an Acquire fence,
 /// an op from `enter`, and `object` goes to the op's thread buffer (`queue`'s when full)
-/// only if `phase` still holds the word `before` that was read before the decrement and
-/// that word is an `Off` or a `Sweep` one (docs/collector.md, R1).
+/// only if `phase` still holds the word `before` that was read before the decrement
+/// (docs/collector.md, R1; what was queued during `Mark` is sorted at mark termination,
+/// R1b).
 /// Generic over the op, the phase cell and the queue so that the loom model
 /// `count_zero_vs_cycle` runs this code.
 #[inline(always)]
@@ -197,22 +198,15 @@ pub(crate) fn queue_if_unchanged<O: InOp>(
     let op = enter();
     // Both reads must see the same word: a cycle that started (or ran whole) between the
     // decrement and this op may already have found the count at zero and freed the object
-    // (`reclaim/mod.rs`, "The late queue"); then it is not ours to queue. `Off` or
-    // `Sweep`, never `Mark`: a decrement during `Mark` may come before the roots pass
-    // reads the count, and then this cycle frees the object itself (R1 in
-    // docs/collector.md; the loom control `count_zero_vs_cycle_mark_accepted`). In `Sweep`
-    // the count was read (and found above zero) by the roots pass, so this sweep keeps the
-    // object, and the drain, which runs only after the sweep, frees it.
-    if queueable(before.phase()) && phase.word() == before {
+    // (`reclaim/mod.rs`, "The late queue"); then it is not ours to queue. Any phase: in
+    // `Off` and `Sweep` no cycle will free the object (in `Sweep` its cycle's roots pass
+    // read the count above zero); in `Mark` its cycle may (the decrement can precede the
+    // roots pass's read), so mark termination sorts what was queued during `Mark` by mark
+    // bit (R1b in docs/collector.md; the loom control `count_zero_vs_cycle_unsorted_at_termination`
+    // shows what happens without that).
+    if phase.word() == before {
         queue.push(&op, object);
     }
-}
-
-/// Whether an object whose count reached zero in `phase` may be queued for the drain
-/// (R1): between cycles, and during a sweep, whose cycle has already read its count.
-#[inline(always)]
-fn queueable(phase: Phase) -> bool {
-    matches!(phase, Phase::Off | Phase::Sweep)
 }
 
 /// Publishes whatever the buffer of `op`'s thread holds (thread exit, the drain).
@@ -321,6 +315,62 @@ impl ZeroQueue {
     }
 }
 
+/// The count-zero objects queued while a cycle marked, taken at its final mark
+/// termination (R1b): not yet sorted by mark bit.
+#[derive(Debug, Default)]
+pub(crate) struct MarkZeros(Vec<Vec<usize>>);
+
+impl ZeroQueue {
+    /// Takes every thread buffer that `each_buffer` passes, and this queue, by moving the
+    /// vectors (no copy: the final mark termination's stopped world stays O(threads)).
+    /// Everything they hold was queued during this cycle's `Mark`: its starting stop
+    /// emptied them (R3), and no drain runs during a cycle (R4).
+    pub(crate) fn take_all(
+        &self,
+        each_buffer: impl FnOnce(&mut dyn FnMut(&mut ThreadBuffer, &BufferAge)),
+    ) -> MarkZeros {
+        let mut batches = Vec::new();
+        each_buffer(&mut |buffer, age| {
+            if !buffer.objects.is_empty() {
+                batches.push(core::mem::take(&mut buffer.objects));
+            }
+            // Relaxed: a hint (`BufferAge`).
+            age.since.store(0, Ordering::Relaxed);
+        });
+        let published = core::mem::take(&mut *self.queue.lock());
+        if !published.is_empty() {
+            batches.push(published);
+        }
+        MarkZeros(batches)
+    }
+
+    /// R1b, after the termination stop and before the sweep: keeps for the drain the
+    /// objects `survives` (the mark bit, now final) says this cycle keeps, and forgets the
+    /// others, which this cycle's sweep frees. Returns (kept, left to the sweep).
+    pub(crate) fn keep_survivors(
+        &self,
+        zeros: MarkZeros,
+        mut survives: impl FnMut(usize) -> bool,
+    ) -> (usize, usize) {
+        let mut kept = Vec::new();
+        let mut left = 0;
+        for batch in zeros.0 {
+            for object in batch {
+                if survives(object) {
+                    kept.push(object);
+                } else {
+                    left += 1;
+                }
+            }
+        }
+        let count = kept.len();
+        if count > 0 {
+            self.queue.lock().append(&mut kept);
+        }
+        (count, left)
+    }
+}
+
 impl ZeroQueue {
     /// Publishes every non-empty thread buffer that `each_buffer` passes (a stopped
     /// world's, as in [`ZeroQueue::discard_all`]); returns how many objects moved
@@ -380,6 +430,21 @@ pub(crate) unsafe fn discard_in_stop<'m>(
 ) -> usize {
     // SAFETY: forwarded from the caller.
     queue.discard_all(|each| unsafe { stopped.for_each_reclaim_buffer(mutators, each) })
+}
+
+/// Loom models only: [`ZeroQueue::take_all`] over `mutators` in the stopped world
+/// `stopped`, as the final mark termination runs it (R1b).
+///
+/// # Safety
+/// As [`Stopped::for_each_reclaim_buffer`].
+#[cfg(tricolor_loom)]
+pub(crate) unsafe fn take_in_stop<'m>(
+    stopped: &mut Stopped<'_>,
+    mutators: impl IntoIterator<Item = &'m crate::heap::safepoint::Mutator>,
+    queue: &ZeroQueue,
+) -> MarkZeros {
+    // SAFETY: forwarded from the caller.
+    queue.take_all(|each| unsafe { stopped.for_each_reclaim_buffer(mutators, each) })
 }
 
 /// Whether this thread's buffer holds `object` (tests).
