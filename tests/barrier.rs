@@ -12,8 +12,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::ledger::{Ledger, Token};
 use common::rng::mix;
 use gc::{Gc, GcCell, Trace};
@@ -64,26 +62,6 @@ fn verify(node: &Node) {
     assert_eq!(node.check, mix(id), "node {id} corrupted");
 }
 
-fn wait_for(what: &str, condition: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// Runs `during` while a cycle is held in `Mark` (after its count and roots passes), then
-/// lets the cycle finish. Returns what `during` returned.
-fn while_marking<R>(during: impl FnOnce() -> R) -> R {
-    gc::__private::hold_marking(true);
-    let cycle = std::thread::spawn(gc::collect);
-    wait_for("a cycle held in Mark", gc::__private::marking_held);
-    let result = during();
-    gc::__private::hold_marking(false);
-    cycle.join().expect("the held cycle's collect()");
-    result
-}
-
 /// The objects made before a case; compared at its end.
 struct Baseline {
     heap_objects: usize,
@@ -122,7 +100,7 @@ fn a_clone_taken_during_mark_keeps_its_target_when_the_original_is_dropped() {
     let _serial = common::serial();
     let base = baseline();
     let (holder, target_id) = holding();
-    let clone = while_marking(|| {
+    let clone = common::while_marking(|| {
         let clone = holder
             .cell
             .borrow()
@@ -147,7 +125,7 @@ fn a_handle_moved_out_of_a_cell_into_a_local_during_mark_survives() {
     let _serial = common::serial();
     let base = baseline();
     let (holder, target_id) = holding();
-    let moved = while_marking(|| holder.cell.borrow_mut().take().expect("the target"));
+    let moved = common::while_marking(|| holder.cell.borrow_mut().take().expect("the target"));
     assert_eq!(id(&moved), target_id);
     verify(&moved);
     assert!(holder.cell.borrow().is_none());
@@ -165,7 +143,7 @@ fn a_local_handle_moved_into_a_cell_counted_earlier_survives() {
     let (root, inner_id) = holding();
     let local = node();
     let local_id = id(&local);
-    while_marking(|| {
+    common::while_marking(|| {
         let inner = root.cell.borrow();
         let inner = inner.as_ref().expect("the inner node");
         // Moved: after this the local has no handle; the only one is in `inner`'s cell.
@@ -196,7 +174,7 @@ fn dropping_the_last_external_handle_during_mark_keeps_an_object_held_by_a_cell(
     let target_id = id(&target);
     *holder.cell.borrow_mut() = Some(target.clone());
     // `target` is a root (a local handle) when the cycle counts; drop that handle.
-    while_marking(move || drop(target));
+    common::while_marking(move || drop(target));
     {
         let target = holder.cell.borrow();
         let target = target.as_ref().expect("the target");
@@ -214,7 +192,7 @@ fn replacing_a_cells_only_handle_during_mark_keeps_the_new_target_and_frees_the_
     let _serial = common::serial();
     let base = baseline();
     let (holder, old_id) = holding();
-    let new_id = while_marking(|| {
+    let new_id = common::while_marking(|| {
         let fresh = node();
         let new_id = id(&fresh);
         *holder.cell.borrow_mut() = Some(fresh);
@@ -250,7 +228,7 @@ fn a_cycle_cut_during_mark_is_freed_by_the_next_cycle_and_its_survivor_kept() {
     *b.cell.borrow_mut() = Some(a.clone());
     *root.cell.borrow_mut() = Some(a);
     drop(b);
-    let b = while_marking(|| {
+    let b = common::while_marking(|| {
         let a = root.cell.borrow_mut().take().expect("a");
         let b = a.cell.borrow_mut().take().expect("b");
         drop(a);

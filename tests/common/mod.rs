@@ -74,3 +74,27 @@ pub(crate) fn quiet_objects() -> usize {
     gc::collect();
     gc::stats().heap_objects
 }
+
+/// Polls `condition` every millisecond for up to 30 s; panics naming `what` on time-out.
+pub(crate) fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Runs `during` while a cycle is held in `Mark` (after its count and roots passes), then
+/// lets the cycle finish. Returns what `during` returned.
+pub(crate) fn while_marking<R>(during: impl FnOnce() -> R) -> R {
+    gc::__private::hold_marking(true);
+    let cycle = std::thread::spawn(gc::collect);
+    wait_for("a cycle held in Mark", gc::__private::marking_held);
+    let result = during();
+    gc::__private::hold_marking(false);
+    cycle.join().expect("the held cycle's collect()");
+    result
+}
