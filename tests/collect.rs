@@ -253,6 +253,7 @@ fn panicking_drop_during_sweep_leaves_the_heap_consistent() {
     let _g = serial();
     let base = quiet_objects();
     let before = BOMB_DROPS.load(Ordering::SeqCst);
+    let panics_before = gc::stats().drop_panics;
     let (c_exploding, c_plain, c_shared) = (counter(), counter(), counter());
     let shared = node(1, c_shared);
     for i in 0..10 {
@@ -269,6 +270,11 @@ fn panicking_drop_during_sweep_leaves_the_heap_consistent() {
         BOMB_DROPS.load(Ordering::SeqCst) - before,
         10,
         "each bomb ran once"
+    );
+    assert_eq!(
+        gc::stats().drop_panics - panics_before,
+        10,
+        "each panic caught and counted"
     );
     assert_eq!(
         drops(c_exploding),

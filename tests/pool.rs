@@ -444,11 +444,17 @@ fn a_panicking_drop_of_a_pooled_value_is_caught_and_counted() {
     vs[1].panic_on_drop = true;
     vs[2].panic_on_drop = true;
     vs.into_iter().for_each(|v| pool.put(v));
+    let before = gc::stats().drop_panics;
     cycle();
     cycle(); // returns: the collector caught both panics and did not abort
     tracker.assert_each_dropped_once();
     let stats = pool.stats();
     assert_eq!((stats.dropped_by_cycles, stats.drop_panics), (4, 2));
+    assert_eq!(
+        gc::stats().drop_panics - before,
+        2,
+        "counted among the collector's caught destructor panics"
+    );
     // The pool and the collector go on working.
     let v = pool.get();
     assert_eq!(v.tag, 4);

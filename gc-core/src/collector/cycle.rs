@@ -258,6 +258,7 @@ fn reclaim_batch() {
     counters.reclaimed_objects += drained.freed as u64;
     counters.reclaimed_bytes += drained.bytes as u64;
     counters.reclaim_drop_panics += drained.drop_panics as u64;
+    counters.drop_panics += drained.drop_panics as u64;
 }
 
 fn run_cycle(reason: Reason, workers: &Workers) {
@@ -284,7 +285,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);
     // 1. Pools drop their dead generations: user code, so only once the world runs.
-    pools.drop_dead();
+    let pool_drop_panics = pools.drop_dead();
+    COUNTERS.lock().drop_panics += pool_drop_panics;
 
     // 3. Count, roots, mark.
     heap::freeze_spans();
@@ -384,6 +386,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         let mut counters = COUNTERS.lock();
         counters.cycles += 1;
         counters.freed_objects += report.freed_objects as u64;
+        counters.drop_panics += report.drop_panics as u64;
         counters.heap_goal_bytes = goal;
         counters.mark_time += trace.count + trace.roots + trace.mark;
         counters.sweep_time += trace.sweep;

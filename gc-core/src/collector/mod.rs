@@ -78,6 +78,7 @@ pub fn stats() -> Stats {
         reclaimed_objects: counters.reclaimed_objects,
         reclaimed_bytes: counters.reclaimed_bytes,
         reclaim_drop_panics: counters.reclaim_drop_panics,
+        drop_panics: counters.drop_panics,
     }
 }
 

@@ -48,9 +48,10 @@ pub struct Stats {
     pub sweep_time: Duration,
     /// Stop-the-world stalls so far (`pauses` keeps only the last 256).
     pub pause_count: u64,
-    /// Objects freed promptly because their handle count reached zero while no cycle ran
-    /// (DESIGN §3b), without any tracing. Included in the frees behind `heap_objects`.
-    /// Stays zero with `TRICOLOR_PROMPT_RECLAIM=0`.
+    /// Objects freed by count-zero reclamation (their handle count reached zero, DESIGN
+    /// §3b), without any tracing: by the collector thread between cycles, whether the count
+    /// reached zero then or during a cycle that kept the object. Included in the frees
+    /// behind `heap_objects`. Stays zero with `TRICOLOR_PROMPT_RECLAIM=0`.
     pub reclaimed_objects: u64,
     /// The slot bytes of the `reclaimed_objects` (each object's size-class slot, or its
     /// large span: what `heap_bytes` loses when the slot is reused).
@@ -58,6 +59,11 @@ pub struct Stats {
     /// Destructors that panicked while their count-zero object was reclaimed (caught; the
     /// object was freed anyway and reported on stderr).
     pub reclaim_drop_panics: u64,
+    /// Every destructor that panicked while the collector ran it: in the sweep, in
+    /// count-zero reclamation (also counted in `reclaim_drop_panics`), and of pooled values
+    /// that cycles dropped (also in their pool's `PoolStats::drop_panics`). Each panic was
+    /// caught and reported on stderr, and its object freed; the heap stays consistent.
+    pub drop_panics: u64,
 }
 
 #[derive(Debug, Default)]
@@ -73,6 +79,7 @@ pub(crate) struct Counters {
     /// `reclaimed_objects` / `reclaimed_bytes` when the last cycle's trace line was made.
     pub(crate) reclaimed_at_last_cycle: (u64, u64),
     pub(crate) reclaim_drop_panics: u64,
+    pub(crate) drop_panics: u64,
     pub(crate) total_pause: Duration,
     pub(crate) pauses: VecDeque<Duration>,
     pub(crate) heap_goal_bytes: usize,
@@ -89,6 +96,7 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     reclaimed_bytes: 0,
     reclaimed_at_last_cycle: (0, 0),
     reclaim_drop_panics: 0,
+    drop_panics: 0,
     total_pause: Duration::ZERO,
     pauses: VecDeque::new(),
     heap_goal_bytes: 0,

@@ -464,13 +464,13 @@ impl<T: Send> Inner<T> {
     }
 
     /// Algorithm step 4: drops every value of every dead generation. Returns the number
-    /// of values dropped.
+    /// of values dropped and of those whose `Drop` panicked (caught).
     ///
     /// # Safety
     /// * The caller is the thread that stops the world (the collector thread), the only
     ///   one that rotates, so no rotation runs during the call; or no other thread can
     ///   reach this pool. Then nobody else touches the dead role (fact (3)).
-    unsafe fn drop_dead(&self) -> u64 {
+    unsafe fn drop_dead(&self) -> (u64, u64) {
         // Relaxed: the collector's own last write (fact (4)).
         let cycle = self.cycles.load(Ordering::Relaxed);
         let (mut dropped, mut panics) = (0, 0);
@@ -503,7 +503,7 @@ impl<T: Send> Inner<T> {
         self.dropped_by_collector
             .fetch_add(dropped, Ordering::Relaxed);
         self.drop_panics.fetch_add(panics, Ordering::Relaxed);
-        dropped
+        (dropped, panics)
     }
 
     fn stats(&self) -> PoolStats {
@@ -575,9 +575,9 @@ impl<T: Send + 'static> Registered for Inner<T> {
         Inner::rotate(self, world);
     }
 
-    unsafe fn drop_dead(&self) {
+    unsafe fn drop_dead(&self) -> u64 {
         // SAFETY: the trait method's contract is this one's.
-        unsafe { Inner::drop_dead(self) };
+        unsafe { Inner::drop_dead(self).1 }
     }
 
     /// Algorithm step 5, on the exiting thread.
@@ -637,18 +637,21 @@ impl Rotated {
     /// Algorithm step 4: drops the dead generations of the pools of `on_world_stopped`.
     /// Call once the world runs again: this runs user code (the values' `Drop`s, and a
     /// pool's whole drop if this holds its last `Arc`), which may enter heap ops and so
-    /// would deadlock against a stopped world. Panics in it are caught.
-    pub(crate) fn drop_dead(self) {
+    /// would deadlock against a stopped world. Panics in it are caught; returns how many
+    /// (for `Stats::drop_panics`).
+    pub(crate) fn drop_dead(self) -> u64 {
+        let mut panics = 0;
         for pool in &self.pools {
             // SAFETY: `Rotated` is not `Send`, so this is the thread that built it inside
             // a stopped world: the only thread that stops the world (`heap::stop_the_world`)
             // and so the only one that rotates. It rotates nothing during this loop (the
             // collector thread starts cycles only from its own loop; a `collect()` from a
             // destructor it runs panics), so the dead role is stable and nobody else's.
-            unsafe { pool.drop_dead() };
+            panics += unsafe { pool.drop_dead() };
         }
         // Dropping the list may drop the last `Arc` of a pool: `Inner::drop` catches.
         drop(self.pools);
+        panics
     }
 }
 
@@ -742,7 +745,7 @@ mod tests {
             // inside an op and runs no `drop_dead` now.
             unsafe { self.inner.bump_cycle() };
             // SAFETY: as above.
-            unsafe { self.inner.drop_dead() }
+            unsafe { self.inner.drop_dead().0 }
         }
 
         fn drops(&self) -> usize {

@@ -44,7 +44,7 @@ pub(super) trait Registered: Send + Sync {
     /// # Safety
     /// * As `Inner::drop_dead`: the caller is the thread that stops the world, the only
     ///   one that rotates (or no other thread can reach the pool).
-    unsafe fn drop_dead(&self);
+    unsafe fn drop_dead(&self) -> u64;
     /// Thread `index` is exiting: park its private values where other threads reach them.
     /// Called on the exiting thread, which still owns `index`.
     fn thread_exit(&self, index: usize);
