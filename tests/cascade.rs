@@ -103,23 +103,33 @@ fn wait_for_drops(drops: &AtomicUsize, expected: usize, what: &str) {
     }
 }
 
-#[test]
-fn a_ten_million_node_chain_dropped_between_cycles_is_reclaimed_without_recursion() {
+/// Builds a structure of `nodes` nodes on one small-stack thread and drops it on another,
+/// with automatic cycles off, so that the count-zero drain alone must free every node.
+fn dropped_between_cycles<T: Send + 'static>(
+    nodes: usize,
+    drops: &'static AtomicUsize,
+    build: fn(&'static AtomicUsize) -> T,
+) {
     let _serial = common::serial();
-    static DROPS: AtomicUsize = AtomicUsize::new(0);
     let base = common::quiet_objects();
-    // No automatic cycle: the count-zero drain alone must take the whole chain.
     let percent = gc::set_gc_percent(-1);
-    let head = on_small_stack(|| chain(&DROPS));
-    on_small_stack(move || drop(head));
-    wait_for_drops(&DROPS, CHAIN, "the count-zero drain");
+    let root = on_small_stack(move || build(drops));
+    assert_eq!(gc::stats().heap_objects, base + nodes);
+    on_small_stack(move || drop(root));
+    wait_for_drops(drops, nodes, "the count-zero drain");
     gc::set_gc_percent(percent);
     assert_eq!(
-        DROPS.load(Ordering::SeqCst),
-        CHAIN,
+        drops.load(Ordering::SeqCst),
+        nodes,
         "each node dropped once"
     );
     assert_eq!(common::quiet_objects(), base);
+}
+
+#[test]
+fn a_ten_million_node_chain_dropped_between_cycles_is_reclaimed_without_recursion() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    dropped_between_cycles(CHAIN, &DROPS, chain);
 }
 
 #[test]
@@ -143,15 +153,6 @@ fn a_ten_million_node_chain_dropped_while_a_cycle_marks_is_freed_once() {
 
 #[test]
 fn a_tree_of_four_million_nodes_dropped_from_another_thread_is_reclaimed() {
-    let _serial = common::serial();
     static DROPS: AtomicUsize = AtomicUsize::new(0);
-    let base = common::quiet_objects();
-    let percent = gc::set_gc_percent(-1);
-    let root = on_small_stack(|| tree(&DROPS));
-    assert_eq!(gc::stats().heap_objects, base + tree_nodes());
-    on_small_stack(move || drop(root));
-    wait_for_drops(&DROPS, tree_nodes(), "the count-zero drain");
-    gc::set_gc_percent(percent);
-    assert_eq!(DROPS.load(Ordering::SeqCst), tree_nodes());
-    assert_eq!(common::quiet_objects(), base);
+    dropped_between_cycles(tree_nodes(), &DROPS, tree);
 }

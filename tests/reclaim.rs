@@ -130,6 +130,27 @@ fn tree(depth: u32, next_id: &mut usize, book: &Book) -> Gc<TreeNode> {
     })
 }
 
+/// A `list`-node list and a `depth` tree, each node tagged in its book.
+fn list_and_tree(
+    list: usize,
+    depth: u32,
+    list_book: &'static Book,
+    tree_book: &'static Book,
+) -> (Gc<ListNode>, Gc<TreeNode>) {
+    let mut head: Option<Gc<ListNode>> = None;
+    for id in 0..list {
+        head = Some(Gc::new(ListNode {
+            next: head.take(),
+            _once: list_book.tag(id),
+        }));
+    }
+    let mut next_id = 0;
+    (
+        head.expect("a list of at least one node"),
+        tree(depth, &mut next_id, tree_book),
+    )
+}
+
 #[test]
 fn a_long_list_and_a_deep_tree_are_freed_without_a_cycle() {
     quiet(|| {
@@ -142,17 +163,7 @@ fn a_long_list_and_a_deep_tree_are_freed_without_a_cycle() {
 
         let list_book: &'static Book = Box::leak(Box::new(Book::new(LIST)));
         let tree_book: &'static Book = Box::leak(Box::new(Book::new(tree_nodes)));
-        let (head, root) = on_thread(move || {
-            let mut head: Option<Gc<ListNode>> = None;
-            for id in 0..LIST {
-                head = Some(Gc::new(ListNode {
-                    next: head.take(),
-                    _once: list_book.tag(id),
-                }));
-            }
-            let mut next_id = 0;
-            (head.expect("built"), tree(DEPTH, &mut next_id, tree_book))
-        });
+        let (head, root) = on_thread(move || list_and_tree(LIST, DEPTH, list_book, tree_book));
         assert_eq!(
             gc::stats().heap_objects,
             before.heap_objects + LIST + tree_nodes
@@ -322,15 +333,7 @@ fn drop_once_with_exact_heap_objects(prompt: bool) {
         let list_book: &'static Book = Box::leak(Box::new(Book::new(LIST)));
         let tree_book: &'static Book = Box::leak(Box::new(Book::new(tree_nodes)));
         on_thread(move || {
-            let mut head: Option<Gc<ListNode>> = None;
-            for id in 0..LIST {
-                head = Some(Gc::new(ListNode {
-                    next: head.take(),
-                    _once: list_book.tag(id),
-                }));
-            }
-            let mut next_id = 0;
-            let root = tree(DEPTH, &mut next_id, tree_book);
+            let (head, root) = list_and_tree(LIST, DEPTH, list_book, tree_book);
             assert_eq!(
                 gc::stats().heap_objects,
                 before.heap_objects + LIST + tree_nodes
@@ -556,14 +559,10 @@ fn a_survivor_released_by_sweep_drop_glue_is_reclaimed_after_that_sweep() {
         drop(survivor);
         gc::__private::hold_marking(false);
         cycle.join().expect("collect");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while common::drops(drops) == 0 {
-            assert!(
-                Instant::now() < deadline,
-                "the survivor released during the sweep was not reclaimed after it"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_for(
+            "the survivor released during the sweep to be reclaimed",
+            || common::drops(drops) > 0,
+        );
         assert_eq!(common::drops(drops), 1);
         let after = gc::stats();
         assert_eq!(after.cycles, before.cycles + 1, "no second cycle freed it");

@@ -11,7 +11,9 @@
 //! - `clone` during `Mark` shades the target: a new handle outside the heap must not
 //!   appear behind the roots pass's back.
 //! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
-//!   reclamation when no cycle runs (`reclaim/`). On the sweeper's thread,
+//!   reclamation unless a phase change fell between the decrement and the queueing
+//!   (`reclaim/`, R1; what a cycle's mark phase queued is sorted at its termination,
+//!   R1b). On the sweeper's thread,
 //!   while it runs drop glue, a handle must not touch a target that this sweep frees
 //!   (unmarked, in a span being swept); it decrements every other target, survivors and
 //!   objects allocated after mark termination alike (`collector/sweep.rs`).

@@ -600,8 +600,6 @@ impl Span {
 
     // ---- marking (collector) ----
 
-    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
-    #[cfg_attr(not(test), allow(dead_code))]
     /// Sets the mark bit of slot `index`; returns whether it was clear before.
     #[inline]
     pub(crate) fn mark(&self, index: usize) -> bool {
@@ -610,8 +608,6 @@ impl Span {
         Self::word(marks, index / 64).fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
-    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
-    #[cfg_attr(not(test), allow(dead_code))]
     /// Whether slot `index` is marked.
     #[inline]
     pub(crate) fn is_marked(&self, index: usize) -> bool {
@@ -640,8 +636,6 @@ impl Span {
                 != 0
     }
 
-    // Seam for the collector (issue #3): exercised by the unit tests until it lands.
-    #[cfg_attr(not(test), allow(dead_code))]
     /// Calls `f(index)` for every allocated, not explicitly freed slot.
     pub(crate) fn for_each_allocated(&self, mut f: impl FnMut(usize)) {
         let count = self.elem_count();

@@ -67,7 +67,7 @@ use std::sync::OnceLock;
 
 #[cfg(not(tricolor_loom))]
 use crate::collector::phase::phase_cell;
-use crate::collector::phase::{Phase, PhaseCell, PhaseWord};
+use crate::collector::phase::{PhaseCell, PhaseWord};
 #[cfg(not(tricolor_loom))]
 use crate::heap;
 use crate::heap::safepoint::InOp;
@@ -411,7 +411,10 @@ pub(crate) fn flush_stale_buffers() -> Option<std::time::Duration> {
     }
     let started = std::time::Instant::now();
     let mut world = heap::stop_the_world();
-    debug_assert_eq!(phase_cell().word().phase(), Phase::Off);
+    debug_assert_eq!(
+        phase_cell().word().phase(),
+        crate::collector::phase::Phase::Off
+    );
     ZERO_QUEUE.publish_all(|each| world.for_each_reclaim_buffer(each));
     drop(world);
     Some(started.elapsed())
