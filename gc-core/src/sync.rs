@@ -122,10 +122,10 @@ impl<T: ?Sized> UnsafeCell<T> {
 pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(tricolor_loom)]
-pub(crate) use self::loom_shims::{AtomicBool, AtomicU64, Condvar, Mutex, SegQueue};
-// The models' own state (object headers, cell flags) needs these as well.
+pub(crate) use self::loom_shims::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, SegQueue};
+// The models' own state (object headers, cell flags) needs this as well.
 #[cfg(all(tricolor_loom, test))]
-pub(crate) use self::loom_shims::{AtomicU32, AtomicUsize};
+pub(crate) use self::loom_shims::AtomicU32;
 
 /// loom's primitives behind the normal build's API (module docs).
 #[cfg(tricolor_loom)]

@@ -92,7 +92,9 @@ use loom::thread;
 use crate::collector::phase::{Phase, PhaseCell};
 use crate::collector::work::{LocalWork, WorkList};
 use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
-use crate::reclaim::{discard_in_stop, queue_if_unchanged, take_in_stop, ZeroQueue};
+use crate::reclaim::{
+    discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue, ZERO_BATCH,
+};
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
@@ -152,16 +154,57 @@ fn stop_world<'s>(safepoint: &'s Safepoint, mutators: &[&Mutator]) -> Stopped<'s
     safepoint.stop(|| mutators.iter().copied())
 }
 
-/// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): stop,
+/// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): close the
+/// reclaim gate and wait for batches in flight (`ReclaimGate::close_and_wait`, R5), stop,
 /// `ZeroQueue::discard_all` over the stop's buffers (`reclaim::discard_in_stop`),
-/// `set_phase(Mark)`, restart — each step the shipped call.
+/// `set_phase(Mark)`, restart, open the gate — each step the shipped call.
 fn start_cycle(sp: &Safepoint, phase: &PhaseCell, mutators: &[&Mutator], zero: &ZeroQueue) {
+    start_cycle_with(sp, phase, mutators, zero, true);
+}
+
+/// [`start_cycle`]; `gate: false` is the control that skips the reclaim gate.
+fn start_cycle_with(
+    sp: &Safepoint,
+    phase: &PhaseCell,
+    mutators: &[&Mutator],
+    zero: &ZeroQueue,
+    gate: bool,
+) {
+    if gate {
+        zero.gate().close_and_wait();
+    }
     let mut stopped = stop_world(sp, mutators);
     // SAFETY: `stop_world` waited for every one of `mutators`.
     unsafe { discard_in_stop(&mut stopped, mutators.iter().copied(), zero) };
     phase.set(Phase::Mark);
     drop(stopped);
+    if gate {
+        zero.gate().open();
+    }
 }
+
+/// The models' `reclaim::Rules` (restated: `reclaim/drain.rs` `Shipped`): `born` lists the
+/// objects allocated black during the running `Mark` (restated: the span's born bits);
+/// every modelled object has drop glue (no in-place free); the model thread is not already
+/// reclaiming (so a full buffer becomes a batch, `ZeroQueue::push`).
+struct ModelRules {
+    born: &'static [usize],
+}
+
+impl<O: InOp> Rules<O> for ModelRules {
+    fn is_born(&self, object: usize) -> bool {
+        self.born.contains(&object)
+    }
+    fn free_in_place(&self, _op: &O, _object: usize) -> bool {
+        false
+    }
+    fn reclaiming(&self) -> bool {
+        false
+    }
+}
+
+/// Rules for objects that all existed before the cycle.
+const PRE_EXISTING: ModelRules = ModelRules { born: &[] };
 
 /// Mark termination, `cycle.rs` `run_cycle` step 4. restated: the loop and the drain's
 /// loop (`mark::drain`, one worker); shipped: every step in them (`LocalWork::pop`,
@@ -1113,7 +1156,9 @@ fn count_zero_vs_cycle_body(check: ZeroCheck) {
                 match check {
                     // The shipped `count_reached_zero`.
                     ZeroCheck::Shipped | ZeroCheck::Unsorted => {
-                        queue_if_unchanged(X, before, enter, &phase, &zero)
+                        let batch =
+                            queue_if_unchanged(X, before, enter, &phase, &zero, &PRE_EXISTING);
+                        assert!(batch.is_none(), "one object never fills a buffer");
                     }
                     ZeroCheck::PhaseOnly => {
                         // restated: the first attempt, `fence(Acquire); let op =
@@ -1121,7 +1166,8 @@ fn count_zero_vs_cycle_body(check: ZeroCheck) {
                         fence(Acquire);
                         let op = enter();
                         if phase.in_op() == Phase::Off {
-                            zero.push(&op, X);
+                            let batch = zero.push(&op, X, Phase::Off, &PRE_EXISTING);
+                            assert!(batch.is_none(), "one object never fills a buffer");
                         }
                     }
                 }
@@ -1223,4 +1269,282 @@ fn count_zero_vs_cycle_unsorted_at_termination() {
 #[should_panic]
 fn count_zero_vs_cycle_phase_only() {
     model(|| count_zero_vs_cycle_body(ZeroCheck::PhaseOnly));
+}
+
+// ===== Count-zero batches during cycles (reclaim/gate.rs, reclaim/queue.rs, shipped) =====
+
+/// restated: one count-zero candidate's header count, mark bit, born bit and value, and
+/// who freed it (drop glue writes the value; a free sets `freed`, as the span's freed bit
+/// and the null `info` do; the count pass and the sweep skip freed slots).
+struct Slot {
+    addr: usize,
+    handles: AtomicU32,
+    mark: AtomicU64,
+    value: UnsafeCell<u32>,
+    freed: AtomicBool,
+    by_batch: AtomicU32,
+    by_sweep: AtomicU32,
+    by_drain: AtomicU32,
+}
+
+impl Slot {
+    /// A published object with one handle; `born`: allocated black in this `Mark`
+    /// (restated `Gc::new` during `Mark`: mark bit before publication).
+    fn new(addr: usize, born: bool) -> Slot {
+        Slot {
+            addr,
+            handles: AtomicU32::new(1),
+            mark: AtomicU64::new(born as u64),
+            value: UnsafeCell::new(7),
+            freed: AtomicBool::new(false),
+            by_batch: AtomicU32::new(0),
+            by_sweep: AtomicU32::new(0),
+            by_drain: AtomicU32::new(0),
+        }
+    }
+
+    /// restated: `drain::drop_value` + `heap::free_managed` (drop glue, then the freed bit
+    /// with Release, `Span::free`).
+    fn free(&self, by: &AtomicU32) {
+        // SAFETY: a loom `UnsafeCell` access; loom checks its ordering with every other.
+        self.value.with_mut(|v| unsafe { *v = 0 });
+        self.freed.store(true, Release);
+        by.fetch_add(1, Relaxed);
+    }
+
+    /// restated: `Span::for_each_allocated` (Acquire load of the freed bits).
+    fn allocated(&self) -> bool {
+        !self.freed.load(Acquire)
+    }
+
+    /// restated: `mark::count_internal` for this object: a published, unmarked object of
+    /// the snapshot is traced (its value read).
+    fn count_pass(&self) {
+        if self.allocated() && self.mark.load(Relaxed) == 0 {
+            // SAFETY: as in `free`.
+            self.value
+                .with(|v| assert_eq!(unsafe { *v }, 7, "traced a dropped value"));
+        }
+    }
+
+    /// restated: `mark::shade_roots`: unmarked with `handles > internal` (0) is a root.
+    fn roots_pass(&self) {
+        if self.allocated() && self.mark.load(Relaxed) == 0 && self.handles.load(SeqCst) > 0 {
+            self.mark.fetch_or(1, Relaxed);
+        }
+    }
+
+    /// restated: the sweep's drop pass and free pass for this object; a survivor's mark
+    /// bit is cleared for the next cycle (the bitmap swap of `Span::sweep`).
+    fn sweep(&self) {
+        if self.allocated() && self.mark.load(Relaxed) == 0 {
+            self.free(&self.by_sweep);
+        }
+        self.mark.store(0, Relaxed);
+    }
+
+    fn frees(&self) -> u32 {
+        self.by_batch.load(Relaxed) + self.by_sweep.load(Relaxed) + self.by_drain.load(Relaxed)
+    }
+}
+
+/// The mutator side of models 9 and 10: drops the last handle of each of `slots` (the
+/// shipped `phase_word`, the decrement, the shipped `queue_if_unchanged`), frees any batch
+/// it is handed outside the op (restated `drain::run_assist`, with the shipped
+/// `ZeroQueue::end_batch`), then exits (the shipped `ZeroQueue::flush` in an op).
+fn drop_last_handles(
+    sp: &Safepoint,
+    mutator: &Mutator,
+    phase: &PhaseCell,
+    zero: &ZeroQueue,
+    slots: &[Slot],
+    rules: &ModelRules,
+) {
+    for slot in slots {
+        // SAFETY: as in `Slot::free`: the handle's last use of the value.
+        slot.value.with(|v| assert_eq!(unsafe { *v }, 7));
+        let before = phase.word();
+        if slot.handles.fetch_sub(1, Release) == 1 {
+            let enter = || ModelOp::enter(sp, mutator);
+            if let Some(batch) = queue_if_unchanged(slot.addr, before, enter, phase, zero, rules) {
+                free_batch(batch, zero, slots);
+            }
+        }
+    }
+    let op = ModelOp::enter(sp, mutator);
+    zero.flush(&op);
+}
+
+fn slot_at(slots: &[Slot], addr: usize) -> &Slot {
+    slots
+        .iter()
+        .find(|s| s.addr == addr)
+        .expect("a queue held an object nobody queued")
+}
+
+fn free_batch(batch: Batch, zero: &ZeroQueue, slots: &[Slot]) {
+    for &object in &batch.objects {
+        let slot = slot_at(slots, object);
+        slot.free(&slot.by_batch);
+    }
+    zero.end_batch(batch);
+}
+
+/// restated: `reclaim::drain` on the collector thread between cycles (shipped `take`).
+fn drain_slots(zero: &ZeroQueue, slots: &[Slot]) {
+    for object in zero.take() {
+        let slot = slot_at(slots, object);
+        slot.free(&slot.by_drain);
+    }
+}
+
+/// The collector side: count and roots passes, termination with the shipped
+/// `take_all` / `keep_survivors` (marked ones go to the drain), the sweep, `Off`, a drain.
+fn mark_and_sweep(
+    sp: &Safepoint,
+    phase: &PhaseCell,
+    mutator: &Mutator,
+    zero: &ZeroQueue,
+    slots: &[Slot],
+) {
+    for slot in slots {
+        slot.count_pass();
+    }
+    for slot in slots {
+        slot.roots_pass();
+    }
+    let mut stopped = stop_world(sp, &[mutator]);
+    // SAFETY: `stop_world` waited for the mutator's ops.
+    let mark_zeros = unsafe { take_in_stop(&mut stopped, [mutator], zero) };
+    phase.set(Phase::Sweep);
+    drop(stopped);
+    zero.keep_survivors(mark_zeros, |object| {
+        slot_at(slots, object).mark.load(Relaxed) != 0
+    });
+    for slot in slots {
+        slot.sweep();
+    }
+    phase.set(Phase::Off);
+    drain_slots(zero, slots);
+}
+
+/// Checks that every slot was freed exactly once, after the mutator exited and a last
+/// drain ran.
+fn freed_once(slots: &[Slot]) {
+    for slot in slots {
+        assert_eq!(
+            slot.frees(),
+            1,
+            "object {:#x} freed {} time(s) by a batch, {} by the sweep, {} by the drain",
+            slot.addr,
+            slot.by_batch.load(Relaxed),
+            slot.by_sweep.load(Relaxed),
+            slot.by_drain.load(Relaxed)
+        );
+    }
+}
+
+/// The body of model 9: `gate: false` is its control.
+fn reclaim_batch_vs_cycle_start_body(gate: bool) {
+    assert_eq!(ZERO_BATCH, 2, "the model fills a buffer with two objects");
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    let slots = Arc::new([Slot::new(X, false), Slot::new(Y, false)]);
+    let thread = {
+        let (phase, sp, mutator, zero, slots) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            zero.clone(),
+            slots.clone(),
+        );
+        thread::spawn(move || {
+            drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, &PRE_EXISTING)
+        })
+    };
+    start_cycle_with(&sp, &phase, &[&mutator], &zero, gate);
+    mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
+    thread.join().unwrap();
+    drain_slots(&zero, &*slots);
+    // Whatever no one freed is left to the next cycle: count zero, in no queue, so its
+    // roots pass finds no root and its sweep frees it.
+    if slots.iter().any(|s| s.frees() == 0) {
+        start_cycle(&sp, &phase, &[&mutator], &zero);
+        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
+    }
+    freed_once(&*slots);
+}
+
+/// **Model 9: a batch of count-zero objects vs a cycle's start** (rule R5, `gate.rs`). The
+/// mutator drops the last handles of two objects that existed before the cycle; the
+/// second fills its buffer (`ZERO_BATCH` is 2 under loom), so the shipped `push` hands it
+/// the batch in `Off`, which it frees outside any op. The collector starts a cycle (the
+/// shipped gate wait, the stop that discards the buffers, `Mark`), counts (tracing every
+/// published, unmarked object: its value is read), finds roots, terminates (sorting what
+/// `Mark` queued, R1b), sweeps and drains. Property: each object is freed exactly once
+/// (by the batch, the sweep or a drain), and no pass reads a value a batch is dropping.
+#[test]
+fn reclaim_batch_vs_cycle_start() {
+    model(|| reclaim_batch_vs_cycle_start_body(true));
+}
+
+/// Control for R5: without the gate, the batch taken in `Off` is freed while the cycle's
+/// count pass traces the same objects (they are in no buffer when the stop discards them,
+/// and still allocated), and its sweep frees them again.
+#[test]
+#[should_panic]
+fn control_cycle_start_without_the_gate_fails() {
+    model(|| reclaim_batch_vs_cycle_start_body(false));
+}
+
+/// The body of model 10: `rules` says which objects are born in `Mark`.
+fn born_in_mark_body(rules: &'static ModelRules) {
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    // The cycle has started: `Y` existed before it, `X` was allocated black since.
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    let slots = Arc::new([Slot::new(Y, false), Slot::new(X, true)]);
+    let thread = {
+        let (phase, sp, mutator, zero, slots) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            zero.clone(),
+            slots.clone(),
+        );
+        thread::spawn(move || drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, rules))
+    };
+    mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
+    thread.join().unwrap();
+    drain_slots(&zero, &*slots);
+    if slots.iter().any(|s| s.frees() == 0) {
+        start_cycle(&sp, &phase, &[&mutator], &zero);
+        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
+    }
+    freed_once(&*slots);
+}
+
+/// **Model 10: freeing objects born in `Mark` during `Mark`** (rule M1). In a running
+/// cycle the mutator drops the last handles of `Y` (older than the cycle) and `X`
+/// (allocated black during it); `X` fills the buffer, and the shipped `take_reclaimable`
+/// puts only `X` in the batch (M1), which the mutator frees while the collector counts,
+/// finds roots, terminates and sweeps. Property: each object is freed exactly once, and the
+/// count pass never reads a value being dropped (it skips `X`, which is marked).
+#[test]
+fn born_in_mark_freed_during_mark() {
+    static BORN: ModelRules = ModelRules { born: &[X] };
+    model(|| born_in_mark_body(&BORN));
+}
+
+/// Control for M1: a batch that also frees an object older than the cycle (`Y` taken for
+/// born) races with the count pass, which traces `Y` (unmarked, allocated).
+#[test]
+#[should_panic]
+fn control_freeing_an_older_object_during_mark_fails() {
+    static BOTH: ModelRules = ModelRules { born: &[X, Y] };
+    model(|| born_in_mark_body(&BOTH));
 }

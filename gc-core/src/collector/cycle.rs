@@ -173,6 +173,9 @@ pub(crate) fn collect() {
     if sweep::in_sweep_drop() || ON_COLLECTOR.with(|c| c.get()) {
         panic!("tricolor-gc: collect() called from a destructor that the collector is running; it would wait for itself");
     }
+    if reclaim::reclaiming() {
+        panic!("tricolor-gc: collect() called from a destructor that count-zero reclamation is running on this thread; the cycle would wait for it to finish");
+    }
     ensure_started();
     let mut state = CONTROL.lock();
     // A running cycle may have started before this call: wait for the next one.
@@ -204,6 +207,7 @@ impl Reason {
 
 fn collector_main() {
     ON_COLLECTOR.with(|c| c.set(true));
+    reclaim::set_collector_thread();
     let mut last_cycle = Instant::now();
     work::init();
     let workers = Workers::spawn(config::mark_workers());
@@ -252,13 +256,9 @@ fn collector_main() {
 
 /// One drain of count-zero objects (`reclaim/drain.rs`), with its counters.
 fn reclaim_batch() {
-    let drained = reclaim::drain(RECLAIM_BATCH);
-    let mut counters = COUNTERS.lock();
-    counters.freed_objects += drained.freed as u64;
-    counters.reclaimed_objects += drained.freed as u64;
-    counters.reclaimed_bytes += drained.bytes as u64;
-    counters.reclaim_drop_panics += drained.drop_panics as u64;
-    counters.drop_panics += drained.drop_panics as u64;
+    // Counted where they happen: objects and bytes on this thread's heap counters, drop
+    // panics in `reclaim::drop_panics`.
+    reclaim::drain(RECLAIM_BATCH);
 }
 
 fn run_cycle(reason: Reason, workers: &Workers) {
@@ -274,14 +274,17 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     let started = Instant::now();
     // Declared outside the stop's scope so that it is dropped after the world restarts.
     let pools;
+    // Rule R5: no count-zero batch may straddle the starting stop (reclaim/gate.rs).
+    ZERO_QUEUE.gate().close_and_wait();
     {
         let mut world = heap::stop_the_world();
         trace.discarded_zero = ZERO_QUEUE.discard_all(|each| world.for_each_reclaim_buffer(each));
-        heap::set_managed_frees(false);
         set_phase(Phase::Mark);
         pools = crate::pool::on_world_stopped(&world);
         drop(world);
     }
+    // Every batch taken from now on is taken in `Mark` and holds only what M1 allows.
+    ZERO_QUEUE.gate().open();
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);
     // 1. Pools drop their dead generations: user code, so only once the world runs.
@@ -367,7 +370,6 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.drop_panics = report.drop_panics;
     heap::thaw_spans();
     set_phase(Phase::Off);
-    heap::set_managed_frees(true);
     // Survivors whose last handle the sweep's drop glue released were queued on this
     // thread's own buffer (R1 queues in `Sweep`): publish them, so that the loop's next
     // look at the queue drains them instead of waiting for more.
@@ -394,7 +396,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
             counters.forced_cycles += 1;
         }
         trace.cycle = counters.cycles;
-        let reclaimed = (counters.reclaimed_objects, counters.reclaimed_bytes);
+        let totals = heap::counter_totals();
+        let reclaimed = (totals.reclaimed_objects, totals.reclaimed_bytes);
         let last = core::mem::replace(&mut counters.reclaimed_at_last_cycle, reclaimed);
         trace.reclaimed = (reclaimed.0 - last.0, reclaimed.1 - last.1);
     }

@@ -99,12 +99,23 @@ fn shade_into(local: &mut LocalWork, object: NonNull<u8>) {
     }
 }
 
-/// Marks a freshly allocated object black (before it is published).
+/// Marks a freshly allocated object black (before it is published), and as born in this
+/// `Mark` (`Span::mark_born`): no pass of this cycle traces it, so count-zero reclamation
+/// may free it before the cycle ends (docs/collector.md, rule M1).
 #[inline]
 pub(crate) fn mark_new(object: NonNull<u8>) {
     if let Some((span, slot)) = heap::managed_object(object.as_ptr() as usize) {
-        span.mark(slot);
+        span.mark_born(slot);
     }
+}
+
+/// Whether the managed object starting at `object` was allocated black during the running
+/// cycle's `Mark` (rule M1). The caller holds, or just released, the object's last handle.
+#[inline]
+pub(crate) fn is_born(object: usize) -> bool {
+    let (span, slot) = heap::managed_object(object)
+        .unwrap_or_else(|| panic!("tricolor-gc: {object:#x} is not a managed object"));
+    span.is_born(slot)
 }
 
 fn header_at(span: &Span, slot: usize) -> &'static Header {
@@ -124,9 +135,10 @@ fn trace_object(header: &Header, tracer: &mut Tracer) -> bool {
     let object = NonNull::from(header);
     // SAFETY: `info` is published (Acquire in `info()`), so the object is initialised.
     // Nothing frees it while a cycle marks: the sweep runs after mark termination, and
-    // count-zero reclamation frees only between cycles (the cycle's starting stop takes
-    // every queued object from it, reclaim/ step 3), so a published object of the
-    // snapshot stays allocated until this cycle's sweep.
+    // count-zero reclamation frees during `Mark` only objects born in it, which no pass
+    // traces (they are marked before they are published; docs/collector.md, M1), and no
+    // batch taken before the cycle runs any more (R5), so a traced object stays
+    // allocated until this cycle's sweep.
     let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.trace)(object, tracer) }));
     if result.is_err() {
         tracer.edges.clear();

@@ -62,10 +62,12 @@ pub fn collect() {
 pub fn stats() -> Stats {
     cycle::ensure_started();
     let counters = stats::COUNTERS.lock();
-    let allocated = crate::heap::gc_objects_allocated();
+    let totals = crate::heap::counter_totals();
+    let reclaim_drop_panics = crate::reclaim::drop_panics();
+    let freed = counters.freed_objects + totals.reclaimed_objects;
     Stats {
         cycles: counters.cycles,
-        heap_objects: allocated.saturating_sub(counters.freed_objects) as usize,
+        heap_objects: totals.gc_objects.saturating_sub(freed) as usize,
         heap_bytes: crate::heap::totals().in_use_bytes,
         heap_goal_bytes: counters.heap_goal_bytes,
         total_pause: counters.total_pause,
@@ -75,10 +77,11 @@ pub fn stats() -> Stats {
         mark_time: counters.mark_time,
         sweep_time: counters.sweep_time,
         pause_count: counters.pause_count,
-        reclaimed_objects: counters.reclaimed_objects,
-        reclaimed_bytes: counters.reclaimed_bytes,
-        reclaim_drop_panics: counters.reclaim_drop_panics,
-        drop_panics: counters.drop_panics,
+        reclaimed_objects: totals.reclaimed_objects,
+        reclaimed_bytes: totals.reclaimed_bytes,
+        reclaim_assist_time: Duration::from_nanos(totals.assist_nanos),
+        reclaim_drop_panics,
+        drop_panics: counters.drop_panics + reclaim_drop_panics,
     }
 }
 

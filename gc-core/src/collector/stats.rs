@@ -49,13 +49,19 @@ pub struct Stats {
     /// Stop-the-world stalls so far (`pauses` keeps only the last 256).
     pub pause_count: u64,
     /// Objects freed by count-zero reclamation (their handle count reached zero, DESIGN
-    /// §3b), without any tracing: by the collector thread between cycles, whether the count
-    /// reached zero then or during a cycle that kept the object. Included in the frees
-    /// behind `heap_objects`. Stays zero with `TRICOLOR_PROMPT_RECLAIM=0`.
+    /// §3b), without any tracing, in any phase: in place by the thread that dropped the
+    /// last handle (no drop glue), by that thread's reclaim assists, or by the collector
+    /// thread's drain. Included in the frees behind `heap_objects`. Stays zero with
+    /// `TRICOLOR_PROMPT_RECLAIM=0`.
     pub reclaimed_objects: u64,
     /// The slot bytes of the `reclaimed_objects` (each object's size-class slot, or its
     /// large span: what `heap_bytes` loses when the slot is reused).
     pub reclaimed_bytes: u64,
+    /// Time threads spent in reclaim assists: freeing batches of the count-zero objects
+    /// their own drops produced (drop glue included) and a share of the published backlog
+    /// when it is long. The cost of prompt reclamation that mutators pay, as
+    /// `assist_time` is marking's.
+    pub reclaim_assist_time: Duration,
     /// Destructors that panicked while their count-zero object was reclaimed (caught; the
     /// object was freed anyway and reported on stderr).
     pub reclaim_drop_panics: u64,
@@ -73,12 +79,13 @@ pub(crate) struct Counters {
     pub(crate) mark_time: Duration,
     pub(crate) sweep_time: Duration,
     pub(crate) forced_cycles: u64,
+    /// Objects freed by cycles' sweeps (count-zero reclamation counts its own per thread,
+    /// `heap::counter_totals`).
     pub(crate) freed_objects: u64,
-    pub(crate) reclaimed_objects: u64,
-    pub(crate) reclaimed_bytes: u64,
-    /// `reclaimed_objects` / `reclaimed_bytes` when the last cycle's trace line was made.
+    /// Reclaimed objects and bytes when the last cycle's trace line was made.
     pub(crate) reclaimed_at_last_cycle: (u64, u64),
-    pub(crate) reclaim_drop_panics: u64,
+    /// Destructors that panicked in sweeps and pools (count-zero reclamation counts its
+    /// own, `reclaim::drop_panics`).
     pub(crate) drop_panics: u64,
     pub(crate) total_pause: Duration,
     pub(crate) pauses: VecDeque<Duration>,
@@ -92,10 +99,7 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     sweep_time: Duration::ZERO,
     forced_cycles: 0,
     freed_objects: 0,
-    reclaimed_objects: 0,
-    reclaimed_bytes: 0,
     reclaimed_at_last_cycle: (0, 0),
-    reclaim_drop_panics: 0,
     drop_panics: 0,
     total_pause: Duration::ZERO,
     pauses: VecDeque::new(),

@@ -191,10 +191,6 @@ impl Central {
     /// Sweeps explicit frees out of a span the caller owns exclusively and updates the
     /// in-use accounting (the span is uncached, so it is counted by `alloc_count`).
     fn merge_frees(span: &Span) {
-        if span.is_managed() && !super::managed_frees_allowed() {
-            // A cycle is walking managed spans: its sweep merges these frees.
-            return;
-        }
         if span.pending_frees() > 0 {
             let before = span.alloc_count();
             // SAFETY: the caller owns the span (central lock held, span not cached).
@@ -304,11 +300,11 @@ impl Central {
             ListId::Cached | ListId::Nowhere | ListId::Empty => {}
             list @ (ListId::Full | ListId::Partial) => {
                 let half = links(span, &mut lists).half as usize;
-                assert!(
-                    half == self.swept_half(),
-                    "tricolor-gc: a free reached span {:#x} on the unswept half of its list",
-                    span_ref.start()
-                );
+                if half != self.swept_half() {
+                    // Unswept (phase `Sweep`): only the sweeper may merge and file it, and
+                    // its sweep takes this free with the mark bits (allocator rule 5).
+                    return;
+                }
                 let pending = span_ref.pending_frees();
                 let all_freed = pending >= span_ref.alloc_count();
                 let worth_reuse = span_ref.free_slots() + pending >= span_ref.reuse_threshold();

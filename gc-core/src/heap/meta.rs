@@ -9,7 +9,7 @@
 //!    carved by a bump pointer.
 //! 3. Bitmap blocks are sized by words per bitmap (1..=16: at most 1024 objects per span);
 //!    each block holds the `BITMAPS_PER_SPAN` bitmaps of one span (alloc, mark, freed,
-//!    local-freed) back to back, so spans of one size class recycle each other's blocks
+//!    local-freed, born) back to back, so spans of one size class recycle each other's blocks
 //!    exactly.
 //!
 //! Everything here is behind one `Mutex`, taken only when a span is created or destroyed
@@ -29,8 +29,9 @@ const CHUNK_BYTES: usize = 1 << 20;
 const CACHE_LINE: usize = 64;
 /// Words in one bitmap of the largest span (1024 objects).
 pub(crate) const MAX_BITMAP_WORDS: usize = MAX_OBJECTS_PER_SPAN / 64;
-/// Bitmaps per span: alloc, mark, freed (any thread), local-freed (owner only).
-pub(crate) const BITMAPS_PER_SPAN: usize = 4;
+/// Bitmaps per span: alloc, mark, freed (any thread), local-freed (owner only), born
+/// (allocated black in the running `Mark`).
+pub(crate) const BITMAPS_PER_SPAN: usize = 5;
 
 struct Store {
     /// Bump region of the current chunk.

@@ -48,11 +48,11 @@ pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
-    enter_op, for_each_reclaim_age, gc_objects_allocated, set_mark_buffer_sink, stop_the_world, Op,
+    counter_totals, enter_op, for_each_reclaim_age, set_mark_buffer_sink, stop_the_world, Op,
     StoppedWorld,
 };
 
-use crate::sync::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use crate::sync::{AtomicU32, AtomicUsize, Ordering};
 
 /// Why an allocation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -282,58 +282,48 @@ unsafe fn free_small(op: &Op, object: ObjectRef, span_ref: &Span) {
 
 // ---- the collector's interface (crate-internal) ----
 
-/// Whether managed spans may merge explicit frees (sweep in place) right now. False from a
-/// cycle's starting stop to the end of its sweep: the cycle walks managed spans without a
-/// lock, and an in-place merge of an *unswept* span would also file it as swept behind the
-/// sweeper's back. The cycle's own sweep merges those frees instead.
-static MANAGED_FREES: AtomicBool = AtomicBool::new(true);
-
-#[inline]
-fn managed_frees_allowed() -> bool {
-    // Relaxed: cleared in a stopped world (safepoint fact 3) and set by the collector
-    // thread after its sweep; a stale `false` only delays a merge.
-    MANAGED_FREES.load(Ordering::Relaxed)
-}
-
-/// Allows or forbids merging frees into managed spans; see [`managed_frees_allowed`].
-/// Forbid only in a stopped world.
-pub(crate) fn set_managed_frees(allowed: bool) {
-    MANAGED_FREES.store(allowed, Ordering::Relaxed);
-}
-
-/// Frees a managed object inside `op` (the collector's reclamation of a count-zero
-/// object, `reclaim/drain.rs`).
+/// Frees a managed object inside `op` (count-zero reclamation, `reclaim/`): locally if
+/// this thread's cache owns its span, else through the span's remote-free bitmap.
 ///
 /// # Safety
-/// `object` is an allocated managed object that nothing references any more, whose
-/// header's `info` is already null, and it is freed once.
+/// `object` is the start of an allocated managed object that nothing references any more,
+/// whose header's `info` is already null, and it is freed once.
 ///
 /// Returns the bytes of the freed slot (`ObjectRef::slot_bytes`).
 ///
 /// # Panics
-/// If `object` is not the start of an allocated object of this heap.
+/// If `object` is not in a managed span of this heap. (Debug builds also check that it is
+/// the start of an allocated slot; release builds trust the caller, as this is every
+/// reclaimed object's path.)
+#[inline]
 pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) -> usize {
     let addr = object.as_ptr() as usize;
-    let found = lookup(addr).unwrap_or_else(|| {
-        panic!("tricolor-gc: reclaiming {addr:#x}, which is not an allocated object")
+    let (span_ref, index) = managed_object(addr).unwrap_or_else(|| {
+        panic!("tricolor-gc: reclaiming {addr:#x}, which is not a managed object")
     });
-    assert_eq!(
-        found.start().as_ptr() as usize,
-        addr,
-        "tricolor-gc: reclaiming an interior pointer {addr:#x}"
-    );
-    // SAFETY: span structs live for the process; `lookup` validated it is in use.
-    let span_ref = unsafe { found.span.as_ref() };
     debug_assert!(span_ref.is_managed());
-    let bytes = found.slot_bytes();
+    debug_assert!(
+        span_ref.is_allocated(index) && span_ref.slot_addr(index) == addr,
+        "tricolor-gc: reclaiming {addr:#x}, which is not an allocated object's start"
+    );
+    let bytes = span_ref.elem_bytes();
     if span_ref.span_class().size_class().is_large() {
         // SAFETY: the caller guarantees the object is allocated and freed once.
         unsafe { span_ref.free(0) };
-        central_of(span_ref).note_free(found.span);
+        central_of(span_ref).note_free(NonNull::from(span_ref));
         return bytes;
     }
-    // SAFETY: forwarded from the caller.
-    unsafe { free_small(op, found, span_ref) };
+    if op.owns(span_ref) {
+        // SAFETY: this thread's cache owns the span; the caller guarantees the slot is
+        // allocated and freed once.
+        unsafe { span_ref.free_local(index) };
+        return bytes;
+    }
+    // SAFETY: the caller guarantees the slot is allocated and freed once.
+    let pending = unsafe { span_ref.free(index) };
+    if pending == span_ref.reuse_threshold() || pending >= span_ref.alloc_count() {
+        central_of(span_ref).note_free(NonNull::from(span_ref));
+    }
     bytes
 }
 

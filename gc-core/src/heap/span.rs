@@ -10,6 +10,10 @@
 //!   own the span (atomic OR; mimalloc's "thread-free" list, as a bitmap);
 //! - `local_freed_bits`: slots freed by the owning thread cache's thread (plain load and
 //!   store, no read-modify-write; mimalloc's "local free" list);
+//! - `born_bits`: slots allocated black during the running cycle's `Mark` (set with the
+//!   mark bit by `mark_born`, cleared by every sweep for the slots it frees and by the
+//!   collector's sweep for all): count-zero reclamation may free those during `Mark`,
+//!   because no pass of the cycle ever traces them (docs/collector.md, rule M1);
 //! - `free_index`: every slot below it is allocated; allocation searches from here;
 //! - `alloc_cache`: the inverted alloc bits from `free_index` to the end of its 64-bit
 //!   word, so the next free slot is one count-trailing-zeros away (Go's `allocCache`).
@@ -137,6 +141,7 @@ pub(crate) struct Span {
     mark_bits: AtomicPtr<AtomicU64>,
     freed_bits: AtomicPtr<AtomicU64>,
     local_freed_bits: AtomicPtr<AtomicU64>,
+    born_bits: AtomicPtr<AtomicU64>,
     bitmap_words: AtomicU32,
     // -- owner fields --
     /// Id (address) of the thread cache that owns the span, 0 if none. Written by that
@@ -203,6 +208,7 @@ impl Span {
             mark_bits: AtomicPtr::new(core::ptr::null_mut()),
             freed_bits: AtomicPtr::new(core::ptr::null_mut()),
             local_freed_bits: AtomicPtr::new(core::ptr::null_mut()),
+            born_bits: AtomicPtr::new(core::ptr::null_mut()),
             bitmap_words: AtomicU32::new(0),
             owner: AtomicUsize::new(0),
             free_index: AtomicU32::new(0),
@@ -247,17 +253,19 @@ impl Span {
         self.bitmap_words.store(words as u32, Ordering::Relaxed);
         self.bitmap_block.store(block.as_ptr(), Ordering::Relaxed);
         // SAFETY: the block holds `BITMAPS_PER_SPAN * words` words (meta::alloc_bitmaps).
-        let (mark, freed, local) = unsafe {
+        let (mark, freed, local, born) = unsafe {
             (
                 block.as_ptr().add(words),
                 block.as_ptr().add(2 * words),
                 block.as_ptr().add(3 * words),
+                block.as_ptr().add(4 * words),
             )
         };
         self.alloc_bits.store(block.as_ptr(), Ordering::Relaxed);
         self.mark_bits.store(mark, Ordering::Relaxed);
         self.freed_bits.store(freed, Ordering::Relaxed);
         self.local_freed_bits.store(local, Ordering::Relaxed);
+        self.born_bits.store(born, Ordering::Relaxed);
         self.free_index.store(0, Ordering::Relaxed);
         self.alloc_count.store(0, Ordering::Relaxed);
         self.freed_count.store(0, Ordering::Relaxed);
@@ -293,6 +301,8 @@ impl Span {
         self.freed_bits
             .store(core::ptr::null_mut(), Ordering::Relaxed);
         self.local_freed_bits
+            .store(core::ptr::null_mut(), Ordering::Relaxed);
+        self.born_bits
             .store(core::ptr::null_mut(), Ordering::Relaxed);
         self.elem_count.store(0, Ordering::Relaxed);
         self.in_use.store(0, Ordering::Release);
@@ -438,7 +448,7 @@ impl Span {
 
     #[inline]
     fn word(bits: *mut AtomicU64, word: usize) -> &'static AtomicU64 {
-        // SAFETY: callers pass one of this span's four bitmaps and `word < bitmap_words`;
+        // SAFETY: callers pass one of this span's five bitmaps and `word < bitmap_words`;
         // bitmap memory is never unmapped (meta.rs), so `'static` cannot dangle.
         unsafe { &*bits.add(word) }
     }
@@ -608,6 +618,28 @@ impl Span {
         Self::word(marks, index / 64).fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
+    /// Marks slot `index` as allocated black during `Mark` (`Gc::new`, before the object
+    /// is published): its mark bit and its born bit.
+    #[inline]
+    pub(crate) fn mark_born(&self, index: usize) {
+        let bit = 1u64 << (index % 64);
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        Self::word(marks, index / 64).fetch_or(bit, Ordering::Relaxed);
+        let born = self.born_bits.load(Ordering::Relaxed);
+        // Relaxed: read by whoever takes this object's count to zero, which holds (or
+        // held) a handle made after this store, so the store happens-before that read
+        // (the handle's hand-off, then the Acquire fence of `count_reached_zero`).
+        Self::word(born, index / 64).fetch_or(bit, Ordering::Relaxed);
+    }
+
+    /// Whether slot `index` holds an object allocated black during the running cycle's
+    /// `Mark` (see `mark_born`; exact for an object whose handle the caller held).
+    #[inline]
+    pub(crate) fn is_born(&self, index: usize) -> bool {
+        let born = self.born_bits.load(Ordering::Relaxed);
+        Self::word(born, index / 64).load(Ordering::Relaxed) & (1u64 << (index % 64)) != 0
+    }
+
     /// Whether slot `index` is marked.
     #[inline]
     pub(crate) fn is_marked(&self, index: usize) -> bool {
@@ -690,6 +722,7 @@ impl Span {
         let marks = self.mark_bits.load(Ordering::Relaxed);
         let freed = self.freed_bits.load(Ordering::Relaxed);
         let local = self.local_freed_bits.load(Ordering::Relaxed);
+        let born = self.born_bits.load(Ordering::Relaxed);
         let mut freed_slots = 0;
         let mut dead_slots = 0;
         let mut live_slots = 0;
@@ -722,8 +755,13 @@ impl Span {
             live_slots += live.count_ones() as usize;
             if use_marks {
                 Self::word(marks, word).store(live, Ordering::Relaxed);
+                // The cycle that set these is over: nothing is "born in `Mark`" any more.
+                Self::word(born, word).store(0, Ordering::Relaxed);
             } else {
                 Self::word(alloc, word).store(live, Ordering::Relaxed);
+                // A freed slot's next object is born anew (or not at all).
+                let kept = Self::word(born, word).load(Ordering::Relaxed) & live;
+                Self::word(born, word).store(kept, Ordering::Relaxed);
             }
         }
         if use_marks {

@@ -65,8 +65,8 @@ pub(crate) struct ThreadCache {
     /// `collector/work.rs`; the reclaim module's buffer of objects whose count this thread
     /// took to zero, `reclaim/queue.rs`). Its rules are in `safepoint.rs`.
     mutator: Mutator,
-    /// GC objects this thread allocated (written by the owner only).
-    gc_objects: AtomicU64,
+    /// What this thread allocated and reclaimed (written by the owner only).
+    counters: ThreadCounters,
     /// The current span of each class (raw classes, then managed: `cache_index`):
     /// allocation happens here.
     alloc: [NonNull<Span>; CACHE_SLOTS],
@@ -91,7 +91,7 @@ impl ThreadCache {
     fn new() -> ThreadCache {
         ThreadCache {
             mutator: Mutator::new(),
-            gc_objects: AtomicU64::new(0),
+            counters: ThreadCounters::new(),
             alloc: [empty_span(); CACHE_SLOTS],
             retained: [[None; RETAINED_PER_CLASS]; CACHE_SLOTS],
         }
@@ -173,11 +173,6 @@ impl ThreadCache {
     /// not set yet, and a sweep of it then frees nothing. A span is handed out only if
     /// its sweep left a free slot; the others stay in the ring.
     fn take_reusable(&mut self, slot: usize) -> Option<NonNull<Span>> {
-        if slot >= NUM_SPAN_CLASSES && !super::managed_frees_allowed() {
-            // A cycle may be walking managed spans: their frees wait for its sweep
-            // (`heap::set_managed_frees`).
-            return None;
-        }
         let id = self.id();
         let ring = &mut self.retained[slot];
         for entry in ring.iter_mut() {
@@ -269,8 +264,74 @@ static REGISTRY: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
 static SPARE: Mutex<Vec<CachePtr>> = Mutex::new(Vec::new());
 /// The cache of threads whose thread-local storage is being destroyed.
 static ORPHAN: Mutex<Option<ThreadCache>> = Mutex::new(None);
-/// GC objects allocated by threads that have exited.
-static EXITED_GC_OBJECTS: AtomicU64 = AtomicU64::new(0);
+/// What threads that have exited allocated and reclaimed.
+static EXITED: ThreadCounters = ThreadCounters::new();
+
+/// One thread's monotonic counters, summed by [`counter_totals`]. The owner adds with a
+/// plain load and store (no read-modify-write on its fast paths); readers sum racily, so a
+/// total is exact once the threads are quiet.
+#[derive(Debug)]
+struct ThreadCounters {
+    /// GC objects allocated (for `heap_objects`).
+    gc_objects: AtomicU64,
+    /// Count-zero objects this thread freed, and their slot bytes (`reclaim/`).
+    reclaimed_objects: AtomicU64,
+    reclaimed_bytes: AtomicU64,
+    /// Nanoseconds this thread spent in reclaim assists (`reclaim/drain.rs`).
+    assist_nanos: AtomicU64,
+}
+
+impl ThreadCounters {
+    const fn new() -> ThreadCounters {
+        ThreadCounters {
+            gc_objects: AtomicU64::new(0),
+            reclaimed_objects: AtomicU64::new(0),
+            reclaimed_bytes: AtomicU64::new(0),
+            assist_nanos: AtomicU64::new(0),
+        }
+    }
+
+    fn fields(&self) -> [&AtomicU64; 4] {
+        [
+            &self.gc_objects,
+            &self.reclaimed_objects,
+            &self.reclaimed_bytes,
+            &self.assist_nanos,
+        ]
+    }
+
+    /// Owner only: adds `amount` to `counter` (one of this struct's fields).
+    #[inline]
+    fn add(counter: &AtomicU64, amount: u64) {
+        // Relaxed: a statistic, written by the owner only.
+        counter.store(counter.load(Ordering::Relaxed) + amount, Ordering::Relaxed);
+    }
+
+    /// Moves everything into `into` (an exiting thread's counters into `EXITED`).
+    fn move_into(&self, into: &ThreadCounters) {
+        for (from, to) in self.fields().into_iter().zip(into.fields()) {
+            // Relaxed: statistics.
+            to.fetch_add(from.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
+    fn totals(&self, sum: &mut CounterTotals) {
+        // Relaxed: statistics.
+        sum.gc_objects += self.gc_objects.load(Ordering::Relaxed);
+        sum.reclaimed_objects += self.reclaimed_objects.load(Ordering::Relaxed);
+        sum.reclaimed_bytes += self.reclaimed_bytes.load(Ordering::Relaxed);
+        sum.assist_nanos += self.assist_nanos.load(Ordering::Relaxed);
+    }
+}
+
+/// Every thread's [`ThreadCounters`] summed (exited threads included).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct CounterTotals {
+    pub(crate) gc_objects: u64,
+    pub(crate) reclaimed_objects: u64,
+    pub(crate) reclaimed_bytes: u64,
+    pub(crate) assist_nanos: u64,
+}
 
 thread_local! {
     /// This thread's cache, or null before first use and after thread-exit cleanup.
@@ -301,8 +362,7 @@ impl Drop for ExitGuard {
         CURRENT.with(|c| c.set(ptr::null_mut()));
         REGISTRY.lock().retain(|p| p.0 != cache);
         // SAFETY: the cache is unregistered and empty; only this thread touches it now.
-        let objects = unsafe { &(*cache).gc_objects };
-        EXITED_GC_OBJECTS.fetch_add(objects.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        unsafe { &(*cache).counters }.move_into(&EXITED);
         SPARE.lock().push(CachePtr(cache));
     }
 }
@@ -384,8 +444,23 @@ impl Op {
     #[inline]
     pub(crate) fn note_gc_object(&self) {
         // SAFETY: as in `alloc`; a shared reference to an atomic field.
-        let counter = unsafe { &(*self.cache).gc_objects };
-        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        ThreadCounters::add(unsafe { &(*self.cache).counters.gc_objects }, 1);
+    }
+
+    /// Counts `objects` count-zero objects of `bytes` slot bytes freed by this thread.
+    #[inline]
+    pub(crate) fn note_reclaimed(&self, objects: u64, bytes: u64) {
+        // SAFETY: as in `note_gc_object`.
+        let counters = unsafe { &(*self.cache).counters };
+        ThreadCounters::add(&counters.reclaimed_objects, objects);
+        ThreadCounters::add(&counters.reclaimed_bytes, bytes);
+    }
+
+    /// Counts `nanos` nanoseconds this thread spent in a reclaim assist.
+    #[inline]
+    pub(crate) fn note_assist(&self, nanos: u64) {
+        // SAFETY: as in `note_gc_object`.
+        ThreadCounters::add(unsafe { &(*self.cache).counters.assist_nanos }, nanos);
     }
 
     /// Hands this thread's cached spans back to the central lists.
@@ -539,19 +614,19 @@ pub(crate) fn for_each_reclaim_age(mut f: impl FnMut(&BufferAge)) {
     }
 }
 
-/// GC objects allocated by all threads so far (for `heap_objects`).
-pub(crate) fn gc_objects_allocated() -> u64 {
-    let registry = REGISTRY.lock();
-    let live: u64 = registry
-        .iter()
-        // SAFETY: caches are never freed; the counter is atomic.
-        .map(|c| unsafe { (*c.0).gc_objects.load(Ordering::Relaxed) })
-        .sum();
-    let orphan = ORPHAN
-        .lock()
-        .as_ref()
-        .map_or(0, |o| o.gc_objects.load(Ordering::Relaxed));
-    live + orphan + EXITED_GC_OBJECTS.load(Ordering::Relaxed)
+/// Every thread's counters so far, exited threads included (for `heap_objects` and the
+/// reclamation statistics).
+pub(crate) fn counter_totals() -> CounterTotals {
+    let mut sum = CounterTotals::default();
+    for cache in REGISTRY.lock().iter() {
+        // SAFETY: caches are never freed; the counters are atomic.
+        unsafe { &(*cache.0).counters }.totals(&mut sum);
+    }
+    if let Some(orphan) = ORPHAN.lock().as_ref() {
+        orphan.counters.totals(&mut sum);
+    }
+    EXITED.totals(&mut sum);
+    sum
 }
 
 /// (registered caches, spans cached by the calling thread).

@@ -3,19 +3,22 @@
 //!
 //! | module | role | Go / elsewhere |
 //! |---|---|---|
-//! | `queue` | rule R1 (queue if the phase word is unchanged), the per-thread buffer the heap holds for this module, the global queue | (mimalloc's thread-delayed free list, in spirit) |
-//! | `drain` | rule R4: drop glue and freeing on the collector thread, iteratively | |
+//! | `queue` | rule R1 (queue if the phase word is unchanged), the per-thread buffer the heap holds for this module, batches (M1), the global queue | (mimalloc's thread-delayed free list, in spirit) |
+//! | `gate` | rule R5: no batch straddles a cycle's start | |
+//! | `drain` | rule R4: freeing, in place, in reclaim assists on any thread, and the collector thread's drain | |
 //!
-//! Under `--cfg tricolor_loom` only `queue` is compiled (the loom models run it); the drain
-//! needs the heap.
+//! Under `--cfg tricolor_loom` `queue` and `gate` are compiled (the loom models run them);
+//! the freeing needs the heap.
 //!
 //! # What this module owns, and what it leaves to others
-//! The buffers and the queue are this module's; the heap gives each thread a slot for one
-//! [`ThreadBuffer`] (heap `safepoint.rs`, `Mutator::reclaim`) and hands it out only under
-//! the safepoint protocol (inside the thread's op, or to a stopped world), without reading
-//! it. The cycle driver (`collector/cycle.rs`) decides when the drain runs and discards
-//! the queues at a cycle's start; the heap's exit guard publishes an exiting thread's
-//! buffer ([`flush`]).
+//! The buffers, batches and the queue are this module's; the heap gives each thread a
+//! slot for one [`ThreadBuffer`] (heap `safepoint.rs`, `Mutator::reclaim`) and hands it
+//! out only under the safepoint protocol (inside the thread's op, or to a stopped world),
+//! without reading it. Spans keep a *born* bit per slot for this module (objects allocated
+//! black in the running `Mark`, `Span::mark_born`). The cycle driver (`collector/cycle.rs`)
+//! closes the gate before a cycle's starting stop, discards the queues in that stop, sorts
+//! what `Mark` queued at its termination, and runs the drain between cycles; the heap's
+//! exit guard publishes an exiting thread's buffer ([`flush`]).
 //!
 //! An object whose handle count falls to zero has no handle anywhere (every handle, in
 //! the heap or outside it, counts one), and none can appear again: a handle is only ever
@@ -24,31 +27,33 @@
 //! a cycle would have to count, mark and sweep it. Cycles stay the backstop for cyclic
 //! garbage.
 //!
-//! # Algorithm
-//! 1. **Queue** (`queue.rs`). `Gc::drop` reads the phase word (phase + generation,
+//! # Algorithm (the rules are in docs/collector.md, "Count-zero objects")
+//! 1. **Queue** (`queue.rs`, R1). `Gc::drop` reads the phase word (phase + generation,
 //!    `collector/phase.rs`), then takes the count from 1 to 0, outside any op. Then
 //!    `count_reached_zero`: an Acquire fence (as `Arc` does before freeing), enter an op,
-//!    and if the phase word read there is the *same* word as before the decrement (in any
-//!    phase: in `Sweep` the cycle's roots pass has already read the count above zero, so its
-//!    sweep keeps the object; what `Mark` queued is sorted at mark termination, below;
-//!    docs/collector.md, R1 and R1b), append the object to the thread's buffer ([`ThreadBuffer`], in the thread's heap slot
-//!    `Mutator::reclaim`; no atomics beyond the decrement). Otherwise the object is left to
-//!    the tracing cycles. A buffer goes to the global queue when it holds 256 objects, and
-//!    at thread exit (inside the exit guard's op).
-//! 2. **Drain** (`drain.rs`). The collector thread, between cycles (phase `Off`), takes
-//!    the global queue and, for each object: runs its drop glue (panics caught and
-//!    counted), nulls the header's `info`, and frees the slot through the span's
-//!    remote-free bitmap (`heap::free_managed`, inside an op). Drop glue releases the
-//!    handles the value holds; a child whose count reaches zero is queued on the collector
-//!    thread's own buffer, which the drain publishes and takes in turn: a dead list of a
-//!    million nodes is a loop, never a recursion.
-//! 3. **Cycle start** (`collector/cycle.rs`, `ZeroQueue::discard_all`). Instead of a
-//!    handshake, a cycle begins with a stopped world that discards every queued object
-//!    (all threads' buffers, the orphan cache's, the global queue), forbids in-place
-//!    merges of frees into managed spans (`heap::set_managed_frees(false)`) and sets
-//!    `Mark`. The cycle frees the discarded objects itself: a count of zero is never a
-//!    root, and no handle is left to mark them, so its sweep finds them unmarked. After
-//!    the sweep and `Off`, merges are allowed again.
+//!    and only if the phase word read there is the *same* word as before the decrement:
+//!    an object whose type has no drop glue is freed at once in that op if M1 allows
+//!    (in `Off` and `Sweep` always, in `Mark` if it was born in this `Mark`); any other
+//!    goes to the thread's buffer. Otherwise (a phase change in between) the object is
+//!    left to the tracing cycles.
+//! 2. **Reclaim assists** (R4). A buffer that reaches 256 objects hands its thread, inside
+//!    that op, a batch of what M1 lets it free now (gate entered, `gate.rs`); what is left
+//!    is published to the global queue if it still fills the buffer. Outside the op the
+//!    thread runs the batch's drop glue (panics caught and counted), nulls each header's
+//!    `info`, and frees the slots in one op (`heap::free_managed`: local into its own
+//!    spans, else through the span's freed bitmap). Drop glue releases the handles the
+//!    values hold; a child whose count reaches zero is queued on the same buffer, and the
+//!    thread takes it as its next batch (no nested batches): a dead list of a million
+//!    nodes is a loop, never a recursion. Then, while the published queue holds more than
+//!    4,096 objects (outside `Mark`), the thread takes a share of it: backpressure.
+//! 3. **Drain** (`drain.rs`, R4). The collector thread, between cycles, frees what is
+//!    published: objects that `Mark` queued and its cycle kept (R1b), buffers of exited
+//!    threads, and buffers its idle poll found stale (`flush_stale_buffers`).
+//! 4. **Cycle start** (`collector/cycle.rs`, R5 and R3). The collector closes the gate and
+//!    waits for the batches in flight, then a stopped world discards every queued object
+//!    (all threads' buffers, the orphan cache's, the global queue) and sets `Mark`, and the
+//!    gate opens again. The cycle frees the discarded objects itself: a count of zero is
+//!    never a root, and no handle is left to mark them, so its sweep finds them unmarked.
 //!
 //! # The late queue (the bug of the first attempt)
 //! The decrement is not inside the op (an op per `Gc::drop` would cost every drop), so a
@@ -67,34 +72,37 @@
 //! (`count_zero_vs_cycle_phase_only`, the first attempt's check) fails.
 //!
 //! # Why no object is freed twice, or while reachable (docs/collector.md, "Count-zero
-//! objects")
+//! objects", gives the full argument)
 //! - An object reaches zero once (no handle can bring it back), so it is queued at most
 //!   once, and only if no phase change fell between its decrement and the op that queues
-//!   it, which saw `Off` (above): no cycle can have freed it, and every later cycle starts
-//!   with a stop that finds it queued.
-//! - Queues are touched only inside their thread's ops or in a stopped world, so the
-//!   starting stop of a cycle splits the queue operations into those before it (their
-//!   objects are discarded: the cycle owns them) and those after it (in `Sweep` they queue
-//!   objects that cycle keeps; what they queue in `Mark` is sorted by mark bit at its
-//!   termination: the marked ones the cycle keeps, the others it frees and forgets, R1b). The drain runs on the
-//!   collector thread, never during a cycle, and takes only what was queued since the last
-//!   cycle started. So each object is freed by the drain or by a sweep, never both.
+//!   it. Each queue entry is taken once: a buffer only in its thread's ops or in a
+//!   stopped world, the global queue under its mutex.
+//! - A cycle frees a queued object only if its starting stop found it queued (R3) or its
+//!   termination found it queued and unmarked (R1b); everything else that was queued is
+//!   freed by whoever took it. A batch cannot be in flight across a cycle's start (R5).
+//! - No pass of a cycle reads an object a thread is freeing: none runs between cycles,
+//!   a cycle does not start while a batch runs, during `Mark` only born objects (never
+//!   traced) are freed, and during `Sweep` what is freed is marked (the sweep skips it)
+//!   or was allocated after termination (in no span the sweep walks).
 //! - An object left to the cycles is never lost: its count is zero and stays zero, so the
 //!   first cycle that starts after its decrement finds it unmarked unless a barrier shaded
 //!   it before the decrement, and then the next one frees it.
-//! - Drained objects are freed between cycles only, so a drained slot is never in the
-//!   middle of a count, mark or sweep; its freed bit keeps it out of every later walk
-//!   (`Span::for_each_allocated`) until a merge makes it allocatable again.
+//! - A freed slot's freed bit keeps it out of every later walk (`Span::for_each_allocated`)
+//!   until a merge makes it allocatable again; its null `info` keeps it out of a walk
+//!   that read a stale bitmap (docs/collector.md, R6).
 
 #[cfg(not(tricolor_loom))]
 mod drain;
+mod gate;
 mod queue;
 
 #[cfg(not(tricolor_loom))]
-pub(crate) use drain::drain;
+pub(crate) use drain::{drain, drop_panics, reclaiming, set_collector_thread};
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};
 pub(crate) use queue::{BufferAge, ThreadBuffer};
 // The loom models' entry points (`gc-core/tests/loom_protocol.rs`).
 #[cfg(all(test, tricolor_loom))]
-pub(crate) use queue::{discard_in_stop, queue_if_unchanged, take_in_stop, ZeroQueue};
+pub(crate) use queue::{
+    discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue, ZERO_BATCH,
+};

@@ -1,5 +1,5 @@
 //! The count-zero hand-off: from the drop that takes a count to zero, through its thread's
-//! buffer, to the global queue that the drain takes (rules R1-R3 of docs/collector.md,
+//! buffer and batches, to the global queue (rules R1-R5 and M1 of docs/collector.md,
 //! "Count-zero objects").
 //!
 //! # What this module owns
@@ -8,18 +8,28 @@
 //!   and hands it out only inside an op on its thread ([`InOp::with_reclaim_buffer`]) or
 //!   to a stopped world ([`Stopped::for_each_reclaim_buffer`]); everything that reads or
 //!   changes a buffer is here.
-//! - [`ZeroQueue`]: the global queue of published count-zero objects (`ZERO_QUEUE`).
-//! - [`queue_if_unchanged`]: rule R1, the step after the decrement to zero.
+//! - [`ZeroQueue`]: the global queue of published count-zero objects (`ZERO_QUEUE`), and
+//!   the reclaim gate (`gate.rs`) that every [`Batch`] holds.
+//! - [`queue_if_unchanged`]: rule R1, the step after the decrement to zero, and the
+//!   decisions of M1 (what may be freed now), generic over [`Rules`] so that the loom
+//!   models run them.
 //!
 //! # Algorithm
 //! 1. `Gc::drop` reads the phase word, then takes the count from 1 to 0 outside any op,
 //!    then calls `count_reached_zero` -> [`queue_if_unchanged`]: an Acquire fence, an op,
-//!    and the object goes to the thread's buffer only if the phase word read in the op is
-//!    the same `Off` or `Sweep` word as before the decrement (the late queue,
-//!    `reclaim/mod.rs`; why `Sweep` but not `Mark`: R1 in docs/collector.md).
-//! 2. A buffer is published to the queue (appended under its mutex) when it holds
-//!    `ZERO_BATCH` objects, when the drain flushes its own thread's buffer, and at thread
-//!    exit (the heap's exit guard calls [`flush`] inside its op).
+//!    and only if the phase word read in the op is the same as before the decrement (the
+//!    late queue, `reclaim/mod.rs`): if M1 allows freeing the object now and its type has
+//!    no drop glue, it is freed in that op (`Rules::free_in_place`); else it goes to the
+//!    thread's buffer ([`ZeroQueue::push`]).
+//! 2. A buffer that reaches `ZERO_BATCH` objects, on a thread that is not already freeing,
+//!    gives its thread a [`Batch`] of what M1 lets it free now (`take_reclaimable`, gate
+//!    entered inside the op); the thread frees it outside the op (`drain::run_assist`),
+//!    then takes its next batches with [`ZeroQueue::take_own`] and
+//!    [`ZeroQueue::take_published`]. What is left in a buffer that still holds
+//!    `ZERO_BATCH` objects (objects older than the running `Mark`, or all of them while a
+//!    cycle is starting) is published to the queue (appended under its mutex), as is a
+//!    buffer the drain flushes and a buffer at thread exit (the heap's exit guard calls
+//!    [`flush`] inside its op).
 //! 3. A cycle's starting stop discards every buffer and the queue
 //!    ([`ZeroQueue::discard_all`]).
 //! 4. **No buffer waits forever.** A partial buffer of a thread that drops nothing more
@@ -48,7 +58,9 @@
 //!    returns (`tests/reclaim.rs` checks it with the dropping thread parked).
 //!
 //! Under `--cfg tricolor_loom` this module is compiled (without the statics and the
-//! wake-up hook) and the loom models (`gc-core/tests/loom_protocol.rs`) run it.
+//! wake-up hook) and the loom models (`gc-core/tests/loom_protocol.rs`) run it:
+//! `count_zero_vs_cycle` (R1, R1b), `reclaim_batch_vs_cycle_start` (R5) and
+//! `born_in_mark_freed_during_mark` (M1), each with a control that fails.
 //!
 //! # Memory ordering
 //! (1) `queue_if_unchanged`'s Acquire fence pairs with the Release decrements of every
@@ -56,18 +68,20 @@
 //! (2) A buffer is touched only inside its thread's ops or in a stopped world; heap
 //!     `safepoint.rs` facts 1-3 make those exclude each other and order each after the
 //!     other.
-//! (3) Publishing appends under the queue's mutex, inside an op; the drain takes the queue
-//!     under the same mutex, so the enqueuing op (and, by fact 1, every use of the value)
-//!     happens-before the drain.
+//! (3) Publishing appends under the queue's mutex, inside an op; whoever takes from the
+//!     queue takes under the same mutex, so the enqueuing op (and, by fact 1, every use of
+//!     the value) happens-before the free. A batch taken from a buffer is taken inside an
+//!     op on the same thread that frees it.
 
 #[cfg(not(tricolor_loom))]
 use core::ptr::NonNull;
 #[cfg(not(tricolor_loom))]
 use std::sync::OnceLock;
 
+use super::gate::ReclaimGate;
 #[cfg(not(tricolor_loom))]
 use crate::collector::phase::phase_cell;
-use crate::collector::phase::{PhaseCell, PhaseWord};
+use crate::collector::phase::{Phase, PhaseCell, PhaseWord};
 #[cfg(not(tricolor_loom))]
 use crate::heap;
 use crate::heap::safepoint::InOp;
@@ -75,7 +89,7 @@ use crate::heap::safepoint::InOp;
 use crate::heap::safepoint::Stopped;
 #[cfg(not(tricolor_loom))]
 use crate::sync::AtomicBool;
-use crate::sync::{const_fn_unless_loom, fence, AtomicU64, Mutex, Ordering};
+use crate::sync::{const_fn_unless_loom, fence, AtomicU64, AtomicUsize, Mutex, Ordering};
 
 /// The process's queue of published count-zero objects.
 #[cfg(not(tricolor_loom))]
@@ -98,7 +112,7 @@ pub(crate) fn set_enabled(on: bool) {
 
 /// Count-zero objects a thread buffers before publishing them (2 under loom, so that the
 /// models reach the publishing path).
-const ZERO_BATCH: usize = if cfg!(tricolor_loom) { 2 } else { 256 };
+pub(crate) const ZERO_BATCH: usize = if cfg!(tricolor_loom) { 2 } else { 256 };
 
 /// How long a partial buffer may hold objects before the collector's idle poll publishes
 /// it (algorithm step 4), in ticks (milliseconds since the collector started).
@@ -137,8 +151,11 @@ impl BufferAge {
 /// it in the thread's `Mutator` and hands it out under the safepoint protocol's rules.
 #[derive(Debug)]
 pub(crate) struct ThreadBuffer {
-    /// Addresses of managed objects whose count this thread took to zero in phase `Off`.
+    /// Addresses of managed objects whose count this thread took to zero (rule R1).
     objects: Vec<usize>,
+    /// An empty vector with room, swapped in when a batch takes `objects` (so a thread
+    /// that reclaims batch after batch does not reallocate its buffer each time).
+    spare: Vec<usize>,
 }
 
 impl ThreadBuffer {
@@ -146,7 +163,13 @@ impl ThreadBuffer {
     pub(crate) const fn new() -> ThreadBuffer {
         ThreadBuffer {
             objects: Vec::new(),
+            spare: Vec::new(),
         }
+    }
+
+    /// Takes every object, leaving the spare vector in its place.
+    fn take_objects(&mut self) -> Vec<usize> {
+        core::mem::replace(&mut self.objects, core::mem::take(&mut self.spare))
     }
 
     /// Forgets every object; returns how many there were (algorithm step 3).
@@ -157,7 +180,23 @@ impl ThreadBuffer {
     }
 }
 
-/// `Gc::drop`'s slow path, after its decrement took the count from 1 to 0.
+/// What count-zero reclamation needs from the rest of the collector, beyond the op, the
+/// phase cell and the queue: the shipped implementation is [`Shipped`]; the loom models
+/// supply their own, so that they run the decisions below unchanged.
+pub(crate) trait Rules<O: InOp> {
+    /// Whether `object` was allocated black during the running cycle's `Mark` (rule M1).
+    fn is_born(&self, object: usize) -> bool;
+    /// Frees `object` at once, inside `op`, if that needs no user code (its type has no
+    /// drop glue); returns whether it did. Called only where rule R1 and M1 allow freeing.
+    fn free_in_place(&self, op: &O, object: usize) -> bool;
+    /// Whether this thread is already reclaiming (a batch's drop glue queues children, the
+    /// collector thread drains or sweeps): then a full buffer waits for the running loop
+    /// instead of starting a nested batch.
+    fn reclaiming(&self) -> bool;
+}
+
+/// `Gc::drop`'s slow path, after its decrement took the count from 1 to 0. Returns the
+/// batch this thread must now reclaim (outside any op, `drain::run_assist`), if any.
 #[cfg(not(tricolor_loom))]
 #[cold]
 #[inline(never)]
@@ -167,22 +206,27 @@ pub(crate) fn count_reached_zero(object: NonNull<u8>, before: PhaseWord) {
     if !ENABLED.load(Ordering::Relaxed) {
         return;
     }
-    queue_if_unchanged(
+    let batch = queue_if_unchanged(
         object.as_ptr() as usize,
         before,
         heap::enter_op,
         phase_cell(),
         &ZERO_QUEUE,
+        &super::drain::Shipped,
     );
+    if let Some(batch) = batch {
+        super::drain::run_assist(batch);
+    }
 }
 
 /// Algorithm step 1 after the decrement to zero (`count_reached_zero`): an Acquire fence,
-/// an op from `enter`, and `object` goes to the op's thread buffer (`queue`'s when full)
-/// only if `phase` still holds the word `before` that was read before the decrement
-/// (docs/collector.md, R1; what was queued during `Mark` is sorted at mark termination,
-/// R1b).
-/// Generic over the op, the phase cell and the queue so that the loom model
-/// `count_zero_vs_cycle` runs this code.
+/// an op from `enter`, and only if `phase` still holds the word `before` that was read
+/// before the decrement (R1): free `object` in place if rule M1 allows it now and it has
+/// no drop glue, else queue it in the op's thread buffer, which may hand back a batch to
+/// reclaim ([`ZeroQueue::push`]). What was queued during `Mark` is sorted at mark
+/// termination (R1b).
+/// Generic over the op, the phase cell, the queue and the rules so that the loom models
+/// (`count_zero_vs_cycle`, `reclaim_batch_vs_cycle_start`) run this code.
 #[inline(always)]
 pub(crate) fn queue_if_unchanged<O: InOp>(
     object: usize,
@@ -190,7 +234,8 @@ pub(crate) fn queue_if_unchanged<O: InOp>(
     enter: impl FnOnce() -> O,
     phase: &PhaseCell,
     queue: &ZeroQueue,
-) {
+    rules: &impl Rules<O>,
+) -> Option<Batch> {
     // Acquire: pairs with the Release decrements of every other handle's drop, so every
     // use of the value happens-before its reclamation (the queue hand-off, a mutex or a
     // stopped world, carries this to the collector thread); fact (1).
@@ -204,9 +249,32 @@ pub(crate) fn queue_if_unchanged<O: InOp>(
     // roots pass's read), so mark termination sorts what was queued during `Mark` by mark
     // bit (R1b in docs/collector.md; the loom control `count_zero_vs_cycle_unsorted_at_termination`
     // shows what happens without that).
-    if phase.word() == before {
-        queue.push(&op, object);
+    let word = phase.word();
+    if word != before {
+        return None;
     }
+    // In place: the op keeps every cycle from starting or ending around the free, and
+    // rule M1 says which objects no pass of a running cycle traces.
+    if may_free_now(word.phase(), object, rules) && rules.free_in_place(&op, object) {
+        return None;
+    }
+    queue.push(&op, object, word.phase(), rules)
+}
+
+/// Rules R1-M1 for an object that the calling op may take: every queued object in `Off`
+/// and `Sweep`, only objects born in this `Mark` during `Mark`.
+#[inline(always)]
+fn may_free_now<O: InOp>(phase: Phase, object: usize, rules: &impl Rules<O>) -> bool {
+    phase != Phase::Mark || rules.is_born(object)
+}
+
+/// Count-zero objects that one thread has taken from its buffer (or from the queue) to
+/// free, with the gate entered for them ([`ReclaimGate`]); whoever holds it frees every
+/// object, then calls [`ZeroQueue::end_batch`].
+#[derive(Debug)]
+#[must_use = "a batch holds the reclaim gate until `end_batch`"]
+pub(crate) struct Batch {
+    pub(crate) objects: Vec<usize>,
 }
 
 /// Publishes whatever the buffer of `op`'s thread holds (thread exit, the drain).
@@ -218,6 +286,10 @@ pub(crate) fn flush(op: &impl InOp) {
 /// Published count-zero objects, waiting for the drain (`drain.rs`; fact 3).
 pub(crate) struct ZeroQueue {
     queue: Mutex<Vec<usize>>,
+    /// `queue`'s length as of its last change (written under its lock; read as a hint).
+    published: AtomicUsize,
+    /// Keeps batches from straddling a cycle's start (`gate.rs`).
+    gate: ReclaimGate,
     /// Milliseconds since the collector started, as of its last idle poll (step 4).
     /// Written by the collector thread; read by owners when a buffer goes non-empty.
     tick: AtomicU64,
@@ -233,6 +305,8 @@ impl ZeroQueue {
         pub(crate) fn new() -> ZeroQueue {
             ZeroQueue {
                 queue: Mutex::new(Vec::new()),
+                published: AtomicUsize::new(0),
+                gate: ReclaimGate::new(),
                 tick: AtomicU64::new(0),
                 #[cfg(not(tricolor_loom))]
                 hook: OnceLock::new(),
@@ -246,9 +320,18 @@ impl ZeroQueue {
         self.hook.get_or_init(|| hook);
     }
 
-    /// Queues `object` in the buffer of `op`'s thread; a full buffer is published.
+    /// Queues `object` (whose phase word `phase` the caller checked, R1) in the buffer of
+    /// `op`'s thread. A full buffer becomes a batch for this thread to reclaim (a reclaim
+    /// assist: the thread frees its own garbage, so no backlog builds up however many
+    /// threads drop objects), as far as rule M1 allows; what is left is published.
     #[inline]
-    pub(crate) fn push(&self, op: &impl InOp, object: usize) {
+    pub(crate) fn push<O: InOp>(
+        &self,
+        op: &O,
+        object: usize,
+        phase: Phase,
+        rules: &impl Rules<O>,
+    ) -> Option<Batch> {
         op.with_reclaim_buffer(|buffer, age| {
             if buffer.objects.is_empty() {
                 // Relaxed: a hint (`BufferAge`); once per batch, no read-modify-write.
@@ -256,10 +339,116 @@ impl ZeroQueue {
                 age.since.store(tick + 1, Ordering::Relaxed);
             }
             buffer.objects.push(object);
+            if buffer.objects.len() < ZERO_BATCH || rules.reclaiming() {
+                return None;
+            }
+            let batch = self.take_reclaimable(buffer, age, phase, rules);
             if buffer.objects.len() >= ZERO_BATCH {
                 self.publish(buffer, age);
             }
+            batch
+        })
+    }
+
+    /// Moves what rule M1 lets this thread free now (in `phase`, read inside the caller's
+    /// op) out of `buffer` into a batch, with the gate entered; `None` if the gate is
+    /// closed (a cycle is starting: the objects stay, and its stop hands them to it) or
+    /// nothing may be freed yet.
+    fn take_reclaimable<O: InOp>(
+        &self,
+        buffer: &mut ThreadBuffer,
+        age: &BufferAge,
+        phase: Phase,
+        rules: &impl Rules<O>,
+    ) -> Option<Batch> {
+        if buffer.objects.is_empty() || !self.gate.try_enter() {
+            return None;
+        }
+        let objects = if phase == Phase::Mark {
+            let mut born = core::mem::take(&mut buffer.spare);
+            buffer.objects.retain(|&object| {
+                let free_now = rules.is_born(object);
+                if free_now {
+                    born.push(object);
+                }
+                !free_now
+            });
+            born
+        } else {
+            buffer.take_objects()
+        };
+        if buffer.objects.is_empty() {
+            // Relaxed: a hint (`BufferAge`).
+            age.since.store(0, Ordering::Relaxed);
+        }
+        if objects.is_empty() {
+            self.gate.exit();
+            return None;
+        }
+        Some(Batch { objects })
+    }
+
+    /// The next batch of a reclaiming thread's loop: what it may free now of its own
+    /// buffer (the children its last batch's drop glue queued), inside `op`.
+    pub(crate) fn take_own<O: InOp>(
+        &self,
+        op: &O,
+        phase: Phase,
+        rules: &impl Rules<O>,
+    ) -> Option<Batch> {
+        op.with_reclaim_buffer(|buffer, age| self.take_reclaimable(buffer, age, phase, rules))
+    }
+
+    /// Up to `max` published objects, as a batch, if the queue holds more than `backlog`
+    /// and rule M1 allows freeing them (not in `Mark`, when the queue holds what only mark
+    /// termination may sort). Inside `op`, so that `phase` holds while the batch is taken.
+    pub(crate) fn take_published<O: InOp>(
+        &self,
+        _op: &O,
+        phase: Phase,
+        backlog: usize,
+        max: usize,
+    ) -> Option<Batch> {
+        // Relaxed: a hint; the lock below decides.
+        if phase == Phase::Mark || self.published.load(Ordering::Relaxed) <= backlog {
+            return None;
+        }
+        if !self.gate.try_enter() {
+            return None;
+        }
+        let objects = {
+            let mut queue = self.queue.lock();
+            let keep = queue.len().saturating_sub(max);
+            let taken = queue.split_off(keep);
+            self.published.store(queue.len(), Ordering::Relaxed);
+            taken
+        };
+        if objects.is_empty() {
+            self.gate.exit();
+            return None;
+        }
+        Some(Batch { objects })
+    }
+
+    /// Gives an emptied batch vector back to `op`'s thread buffer as its spare.
+    pub(crate) fn recycle(&self, op: &impl InOp, vector: Vec<usize>) {
+        debug_assert!(vector.is_empty());
+        op.with_reclaim_buffer(|buffer, _| {
+            if vector.capacity() > buffer.spare.capacity() && vector.capacity() <= 4 * ZERO_BATCH {
+                buffer.spare = vector;
+            }
         });
+    }
+
+    /// Ends a batch: every object in it was freed.
+    pub(crate) fn end_batch(&self, batch: Batch) {
+        drop(batch);
+        self.gate.exit();
+    }
+
+    /// The gate (`gate.rs`): the cycle driver closes it before a cycle's starting stop.
+    pub(crate) fn gate(&self) -> &ReclaimGate {
+        &self.gate
     }
 
     /// Publishes whatever the buffer of `op`'s thread holds.
@@ -272,7 +461,12 @@ impl ZeroQueue {
     }
 
     fn publish(&self, buffer: &mut ThreadBuffer, age: &BufferAge) {
-        self.queue.lock().append(&mut buffer.objects);
+        {
+            let mut queue = self.queue.lock();
+            queue.append(&mut buffer.objects);
+            // Relaxed: a hint for `take_published`.
+            self.published.store(queue.len(), Ordering::Relaxed);
+        }
         // Relaxed: a hint (`BufferAge`).
         age.since.store(0, Ordering::Relaxed);
         #[cfg(not(tricolor_loom))]
@@ -288,7 +482,10 @@ impl ZeroQueue {
 
     /// Takes every published object (the drain).
     pub(crate) fn take(&self) -> Vec<usize> {
-        core::mem::take(&mut *self.queue.lock())
+        let mut queue = self.queue.lock();
+        // Relaxed: a hint for `take_published`.
+        self.published.store(0, Ordering::Relaxed);
+        core::mem::take(&mut *queue)
     }
 
     /// Forgets every queued count-zero object: every thread buffer that `each_buffer`
@@ -311,6 +508,8 @@ impl ZeroQueue {
         let mut queue = self.queue.lock();
         discarded += queue.len();
         queue.clear();
+        // Relaxed: a hint for `take_published`.
+        self.published.store(0, Ordering::Relaxed);
         discarded
     }
 }
@@ -337,7 +536,12 @@ impl ZeroQueue {
             // Relaxed: a hint (`BufferAge`).
             age.since.store(0, Ordering::Relaxed);
         });
-        let published = core::mem::take(&mut *self.queue.lock());
+        let published = {
+            let mut queue = self.queue.lock();
+            // Relaxed: a hint for `take_published`.
+            self.published.store(0, Ordering::Relaxed);
+            core::mem::take(&mut *queue)
+        };
         if !published.is_empty() {
             batches.push(published);
         }
@@ -365,7 +569,10 @@ impl ZeroQueue {
         }
         let count = kept.len();
         if count > 0 {
-            self.queue.lock().append(&mut kept);
+            let mut queue = self.queue.lock();
+            queue.append(&mut kept);
+            // Relaxed: a hint for `take_published`.
+            self.published.store(queue.len(), Ordering::Relaxed);
         }
         (count, left)
     }
