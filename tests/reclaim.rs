@@ -412,7 +412,7 @@ fn trace_line_reports_what_was_reclaimed_since_the_previous_cycle() {
     assert_eq!(lines.len(), 2, "want two trace lines:\n{text}");
     assert!(lines[0].contains(expect), "want {expect:?}:\n{text}");
     assert!(
-        lines[1].contains("reclaimed since the last cycle 0 objects, 0 KiB;"),
+        lines[1].contains("reclaimed since the last cycle 0 objects, 0 KiB ("),
         "the second cycle reports the first one's reclamation again:\n{text}"
     );
 }
@@ -437,7 +437,7 @@ fn child_reclaims_then_collects_twice() {
         gc::stats().reclaimed_objects >= N as u64
     });
     println!(
-        "expect: reclaimed since the last cycle {N} objects, {} KiB;",
+        "expect: reclaimed since the last cycle {N} objects, {} KiB (",
         bytes / 1024
     );
     gc::collect();
@@ -570,5 +570,100 @@ fn a_survivor_released_by_sweep_drop_glue_is_reclaimed_after_that_sweep() {
         gc::set_gc_percent(percent);
         gc::collect();
         assert_eq!(gc::stats().heap_objects, before.heap_objects);
+    });
+}
+
+/// Rule M1: objects allocated during a cycle's `Mark` (born black) and dropped during it
+/// are freed before the cycle ends, by the dropping thread, while older objects dropped
+/// then wait for mark termination. Each is dropped exactly once either way.
+#[test]
+fn objects_born_during_a_held_mark_are_freed_during_it() {
+    quiet(|| {
+        const N: usize = 4096;
+        gc::collect();
+        let before = gc::stats();
+        let book: &'static Book = Box::leak(Box::new(Book::new(2 * N)));
+        let older: Vec<Gc<Leaf>> = (0..N)
+            .map(|id| {
+                Gc::new(Leaf {
+                    cell: GcCell::new(None),
+                    _once: book.tag(id),
+                })
+            })
+            .collect();
+        common::while_marking(|| {
+            // Born in this `Mark`, dropped in it: the buffer fills, and the batches M1
+            // allows are freed at once by this thread.
+            for id in N..2 * N {
+                drop(Gc::new(Leaf {
+                    cell: GcCell::new(None),
+                    _once: book.tag(id),
+                }));
+            }
+            let during = gc::stats().reclaimed_objects - before.reclaimed_objects;
+            assert!(
+                during >= (N - 256) as u64,
+                "only {during} of {N} objects born and dropped during Mark were reclaimed \
+                 during it"
+            );
+            // Older than the cycle: they wait for its termination (R1b).
+            drop(older);
+            assert!(gc::stats().reclaimed_objects - before.reclaimed_objects <= N as u64);
+        });
+        gc::collect();
+        wait_for("every object dropped", || book.drops() == 2 * N);
+        book.assert_each_dropped_once();
+        assert_eq!(
+            gc::stats().heap_objects,
+            before.heap_objects,
+            "heap_objects baseline"
+        );
+    });
+}
+
+/// Calls `collect()` from its destructor.
+#[derive(Trace)]
+#[gc(unsafe_drop)]
+struct CollectsOnDrop {
+    #[gc(skip)]
+    _once: Once,
+}
+
+impl Drop for CollectsOnDrop {
+    fn drop(&mut self) {
+        gc::collect();
+    }
+}
+
+// SAFETY: the `Drop` above touches no handle (it calls `collect()`).
+unsafe impl gc::UnsafeDrop for CollectsOnDrop {}
+
+/// A destructor that count-zero reclamation runs on the dropping thread may call
+/// `collect()`: a cycle never waits for a batch in flight (R5 claims it instead), so this
+/// returns, and every value is dropped once.
+#[test]
+fn collect_from_a_destructor_that_a_reclaim_batch_runs_returns() {
+    quiet(|| {
+        const N: usize = 600;
+        let book: &'static Book = Box::leak(Box::new(Book::new(N)));
+        let cycles = gc::stats().cycles;
+        on_thread(move || {
+            let objects: Vec<Gc<CollectsOnDrop>> = (0..N)
+                .map(|id| {
+                    Gc::new(CollectsOnDrop {
+                        _once: book.tag(id),
+                    })
+                })
+                .collect();
+            // More than one buffer's worth: this thread runs batches of their drops.
+            drop(objects);
+        });
+        gc::collect();
+        wait_for("every object dropped", || book.drops() == N);
+        book.assert_each_dropped_once();
+        assert!(
+            gc::stats().cycles > cycles + 256,
+            "the destructors' collect() calls ran cycles"
+        );
     });
 }

@@ -93,7 +93,8 @@ use crate::collector::phase::{Phase, PhaseCell};
 use crate::collector::work::{LocalWork, WorkList};
 use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
 use crate::reclaim::{
-    discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue, ZERO_BATCH,
+    claim_in_stop, discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue,
+    ZERO_BATCH,
 };
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
@@ -154,33 +155,39 @@ fn stop_world<'s>(safepoint: &'s Safepoint, mutators: &[&Mutator]) -> Stopped<'s
     safepoint.stop(|| mutators.iter().copied())
 }
 
-/// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): close the
-/// reclaim gate and wait for batches in flight (`ReclaimGate::close_and_wait`, R5), stop,
+/// restated: `cycle.rs` `run_cycle` step 2 (the barrier on, in a stopped world): stop,
+/// `ZeroQueue::claim_in_flight` (R5; the models here have no batch in flight),
 /// `ZeroQueue::discard_all` over the stop's buffers (`reclaim::discard_in_stop`),
-/// `set_phase(Mark)`, restart, open the gate — each step the shipped call.
+/// `set_phase(Mark)`, restart — each step the shipped call.
 fn start_cycle(sp: &Safepoint, phase: &PhaseCell, mutators: &[&Mutator], zero: &ZeroQueue) {
-    start_cycle_with(sp, phase, mutators, zero, true);
+    start_cycle_claiming(
+        sp,
+        phase,
+        mutators,
+        zero,
+        Some(&mut |object| panic!("object {object:#x} was in flight in a model without batches")),
+    );
 }
 
-/// [`start_cycle`]; `gate: false` is the control that skips the reclaim gate.
-fn start_cycle_with(
+/// [`start_cycle`] whose stop passes each object in flight to `claim` (the shipped
+/// `ZeroQueue::claim_in_flight`, which the library follows with `mark::mark_born`);
+/// `None` is the control that claims nothing.
+fn start_cycle_claiming(
     sp: &Safepoint,
     phase: &PhaseCell,
     mutators: &[&Mutator],
     zero: &ZeroQueue,
-    gate: bool,
+    claim: Option<&mut dyn FnMut(usize)>,
 ) {
-    if gate {
-        zero.gate().close_and_wait();
-    }
     let mut stopped = stop_world(sp, mutators);
-    // SAFETY: `stop_world` waited for every one of `mutators`.
+    if let Some(claim) = claim {
+        // SAFETY: `stop_world` waited for every one of `mutators`.
+        unsafe { claim_in_stop(&mut stopped, mutators.iter().copied(), zero, claim) };
+    }
+    // SAFETY: as above.
     unsafe { discard_in_stop(&mut stopped, mutators.iter().copied(), zero) };
     phase.set(Phase::Mark);
     drop(stopped);
-    if gate {
-        zero.gate().open();
-    }
 }
 
 /// The models' `reclaim::Rules` (restated: `reclaim/drain.rs` `Shipped`): `born` lists the
@@ -1306,10 +1313,26 @@ impl Slot {
     /// restated: `drain::drop_value` + `heap::free_managed` (drop glue, then the freed bit
     /// with Release, `Span::free`).
     fn free(&self, by: &AtomicU32) {
+        self.drop_glue();
+        self.release(by);
+    }
+
+    /// restated: `drain::drop_value` (drop glue writes the value).
+    fn drop_glue(&self) {
         // SAFETY: a loom `UnsafeCell` access; loom checks its ordering with every other.
         self.value.with_mut(|v| unsafe { *v = 0 });
+    }
+
+    /// restated: `heap::free_managed` (the freed bit with Release, `Span::free`).
+    fn release(&self, by: &AtomicU32) {
         self.freed.store(true, Release);
         by.fetch_add(1, Relaxed);
+    }
+
+    /// restated: `mark::mark_born` (mark bit and born bit; the models' born bit is the
+    /// rules' list, so only the mark bit is modelled here).
+    fn claim(&self) {
+        self.mark.fetch_or(1, Relaxed);
     }
 
     /// restated: `Span::for_each_allocated` (Acquire load of the freed bits).
@@ -1367,7 +1390,7 @@ fn drop_last_handles(
         if slot.handles.fetch_sub(1, Release) == 1 {
             let enter = || ModelOp::enter(sp, mutator);
             if let Some(batch) = queue_if_unchanged(slot.addr, before, enter, phase, zero, rules) {
-                free_batch(batch, zero, slots);
+                free_batch(sp, mutator, batch, zero, slots);
             }
         }
     }
@@ -1382,12 +1405,18 @@ fn slot_at(slots: &[Slot], addr: usize) -> &Slot {
         .expect("a queue held an object nobody queued")
 }
 
-fn free_batch(batch: Batch, zero: &ZeroQueue, slots: &[Slot]) {
-    for &object in &batch.objects {
-        let slot = slot_at(slots, object);
-        slot.free(&slot.by_batch);
+/// restated `drain::reclaim_batch`: drop glue outside any op, then (in one op) the frees
+/// and the shipped `ZeroQueue::end_batch`.
+fn free_batch(sp: &Safepoint, mutator: &Mutator, batch: Batch, zero: &ZeroQueue, slots: &[Slot]) {
+    for &object in batch.objects() {
+        slot_at(slots, object).drop_glue();
     }
-    zero.end_batch(batch);
+    let op = ModelOp::enter(sp, mutator);
+    for &object in batch.objects() {
+        let slot = slot_at(slots, object);
+        slot.release(&slot.by_batch);
+    }
+    zero.end_batch(&op, batch);
 }
 
 /// restated: `reclaim::drain` on the collector thread between cycles (shipped `take`).
@@ -1444,8 +1473,8 @@ fn freed_once(slots: &[Slot]) {
     }
 }
 
-/// The body of model 9: `gate: false` is its control.
-fn reclaim_batch_vs_cycle_start_body(gate: bool) {
+/// The body of model 9: `claim: false` is its control.
+fn reclaim_batch_vs_cycle_start_body(claim: bool) {
     assert_eq!(ZERO_BATCH, 2, "the model fills a buffer with two objects");
     let phase = Arc::new(PhaseCell::new());
     let sp = Arc::new(Safepoint::new());
@@ -1464,7 +1493,14 @@ fn reclaim_batch_vs_cycle_start_body(gate: bool) {
             drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, &PRE_EXISTING)
         })
     };
-    start_cycle_with(&sp, &phase, &[&mutator], &zero, gate);
+    let mut claim_slot = |object: usize| slot_at(&*slots, object).claim();
+    start_cycle_claiming(
+        &sp,
+        &phase,
+        &[&mutator],
+        &zero,
+        if claim { Some(&mut claim_slot) } else { None },
+    );
     mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
     thread.join().unwrap();
     drain_slots(&zero, &*slots);
@@ -1477,25 +1513,27 @@ fn reclaim_batch_vs_cycle_start_body(gate: bool) {
     freed_once(&*slots);
 }
 
-/// **Model 9: a batch of count-zero objects vs a cycle's start** (rule R5, `gate.rs`). The
-/// mutator drops the last handles of two objects that existed before the cycle; the
-/// second fills its buffer (`ZERO_BATCH` is 2 under loom), so the shipped `push` hands it
-/// the batch in `Off`, which it frees outside any op. The collector starts a cycle (the
-/// shipped gate wait, the stop that discards the buffers, `Mark`), counts (tracing every
-/// published, unmarked object: its value is read), finds roots, terminates (sorting what
-/// `Mark` queued, R1b), sweeps and drains. Property: each object is freed exactly once
-/// (by the batch, the sweep or a drain), and no pass reads a value a batch is dropping.
+/// **Model 9: a batch of count-zero objects vs a cycle's start** (rule R5). The mutator
+/// drops the last handles of two objects that existed before the cycle; the second fills
+/// its buffer (`ZERO_BATCH` is 2 under loom), so the shipped `push` hands it the batch in
+/// `Off` (kept in its buffer's in-flight slot), which it frees outside any op and ends in
+/// an op (the shipped `end_batch`). The collector starts a cycle (a stop that claims the
+/// batches in flight as born, the shipped `claim_in_flight`, discards the buffers, sets
+/// `Mark`), counts (tracing every published, unmarked object: its value is read), finds
+/// roots, terminates (sorting what `Mark` queued, R1b), sweeps and drains. Property: each
+/// object is freed exactly once (by the batch, the sweep or a drain), and no pass reads a
+/// value a batch is dropping.
 #[test]
 fn reclaim_batch_vs_cycle_start() {
     model(|| reclaim_batch_vs_cycle_start_body(true));
 }
 
-/// Control for R5: without the gate, the batch taken in `Off` is freed while the cycle's
-/// count pass traces the same objects (they are in no buffer when the stop discards them,
-/// and still allocated), and its sweep frees them again.
+/// Control for R5: a starting stop that does not claim the batch in flight lets the
+/// cycle's count pass trace objects the batch is dropping (they are in no buffer when the
+/// stop discards them, and still allocated), and its sweep frees them again.
 #[test]
 #[should_panic]
-fn control_cycle_start_without_the_gate_fails() {
+fn control_cycle_start_without_claiming_batches_in_flight_fails() {
     model(|| reclaim_batch_vs_cycle_start_body(false));
 }
 

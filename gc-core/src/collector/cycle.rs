@@ -164,17 +164,21 @@ fn on_zero_queued() {
 }
 
 thread_local! {
-    /// Set on the collector thread (which runs destructors of swept and reclaimed objects).
+    /// Set on the collector thread and the mark workers (which run destructors of swept
+    /// and reclaimed objects, and which a cycle waits for).
     static ON_COLLECTOR: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as one a cycle waits for (a mark worker): `collect()` from a
+/// destructor it runs panics instead of deadlocking.
+pub(crate) fn set_on_collector() {
+    ON_COLLECTOR.with(|c| c.set(true));
 }
 
 /// Runs a full cycle and returns when marking and sweeping are complete.
 pub(crate) fn collect() {
     if sweep::in_sweep_drop() || ON_COLLECTOR.with(|c| c.get()) {
         panic!("tricolor-gc: collect() called from a destructor that the collector is running; it would wait for itself");
-    }
-    if reclaim::reclaiming() {
-        panic!("tricolor-gc: collect() called from a destructor that count-zero reclamation is running on this thread; the cycle would wait for it to finish");
     }
     ensure_started();
     let mut state = CONTROL.lock();
@@ -274,17 +278,17 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     let started = Instant::now();
     // Declared outside the stop's scope so that it is dropped after the world restarts.
     let pools;
-    // Rule R5: no count-zero batch may straddle the starting stop (reclaim/gate.rs).
-    ZERO_QUEUE.gate().close_and_wait();
     {
         let mut world = heap::stop_the_world();
+        // R5: count-zero batches that threads are freeing right now become born in this
+        // `Mark`: the cycle never traces them, and the threads go on freeing them (M1).
+        trace.claimed_zero =
+            ZERO_QUEUE.claim_in_flight(|each| world.for_each_reclaim_buffer(each), mark::mark_born);
         trace.discarded_zero = ZERO_QUEUE.discard_all(|each| world.for_each_reclaim_buffer(each));
         set_phase(Phase::Mark);
         pools = crate::pool::on_world_stopped(&world);
         drop(world);
     }
-    // Every batch taken from now on is taken in `Mark` and holds only what M1 allows.
-    ZERO_QUEUE.gate().open();
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);
     // 1. Pools drop their dead generations: user code, so only once the world runs.
@@ -362,10 +366,13 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.mark_zeros_kept = kept;
     trace.mark_zeros_swept = left;
 
-    // 5. Sweep.
+    // 5. Sweep, while the mark workers free what `Mark` queued and the cycle kept (R1b)
+    // and whatever else is published (reclaim/drain.rs, `help_during_sweep`).
     let t = Instant::now();
+    workers.post(JobKind::Reclaim, None);
     let report = sweep::sweep();
     trace.sweep = t.elapsed();
+    trace.reclaimed_by_workers = workers.wait().traced;
     trace.freed = report.freed_objects;
     trace.drop_panics = report.drop_panics;
     heap::thaw_spans();
@@ -397,9 +404,14 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         }
         trace.cycle = counters.cycles;
         let totals = heap::counter_totals();
-        let reclaimed = (totals.reclaimed_objects, totals.reclaimed_bytes);
+        let reclaimed = (
+            totals.reclaimed_objects,
+            totals.reclaimed_bytes,
+            totals.assist_nanos,
+        );
         let last = core::mem::replace(&mut counters.reclaimed_at_last_cycle, reclaimed);
         trace.reclaimed = (reclaimed.0 - last.0, reclaimed.1 - last.1);
+        trace.assist = Duration::from_nanos(reclaimed.2 - last.2);
     }
     if config::trace_enabled() {
         eprintln!("{}", trace.line());

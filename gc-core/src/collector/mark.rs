@@ -109,6 +109,15 @@ pub(crate) fn mark_new(object: NonNull<u8>) {
     }
 }
 
+/// Marks the managed object starting at `object` born in the cycle about to start (rule
+/// R5: a count-zero object that a thread is freeing when a cycle's starting stop finds it
+/// in flight). In that stop only.
+pub(crate) fn mark_born(object: usize) {
+    let (span, slot) = heap::managed_object(object)
+        .unwrap_or_else(|| panic!("tricolor-gc: {object:#x} is not a managed object"));
+    span.mark_born(slot);
+}
+
 /// Whether the managed object starting at `object` was allocated black during the running
 /// cycle's `Mark` (rule M1). The caller holds, or just released, the object's last handle.
 #[inline]

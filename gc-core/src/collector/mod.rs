@@ -39,8 +39,10 @@ pub use stats::Stats;
 /// Concurrent callers share cycles.
 ///
 /// # Panics
-/// When called from a destructor that the collector is running (a `Drop` of a value that
-/// died in a cycle): the cycle would wait for itself.
+/// When called from a destructor that a collector thread is running (a `Drop` of a value
+/// that died in a cycle's sweep, or that the collector's drain or a mark worker reclaimed):
+/// the cycle would wait for itself. A destructor that count-zero reclamation runs on the
+/// thread that dropped the last handle may call it.
 ///
 /// # Examples
 /// ```

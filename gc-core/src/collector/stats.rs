@@ -82,8 +82,9 @@ pub(crate) struct Counters {
     /// Objects freed by cycles' sweeps (count-zero reclamation counts its own per thread,
     /// `heap::counter_totals`).
     pub(crate) freed_objects: u64,
-    /// Reclaimed objects and bytes when the last cycle's trace line was made.
-    pub(crate) reclaimed_at_last_cycle: (u64, u64),
+    /// Reclaimed objects, bytes and assist nanoseconds when the last cycle's trace line
+    /// was made.
+    pub(crate) reclaimed_at_last_cycle: (u64, u64, u64),
     /// Destructors that panicked in sweeps and pools (count-zero reclamation counts its
     /// own, `reclaim::drop_panics`).
     pub(crate) drop_panics: u64,
@@ -99,7 +100,7 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     sweep_time: Duration::ZERO,
     forced_cycles: 0,
     freed_objects: 0,
-    reclaimed_at_last_cycle: (0, 0),
+    reclaimed_at_last_cycle: (0, 0, 0),
     drop_panics: 0,
     total_pause: Duration::ZERO,
     pauses: VecDeque::new(),
@@ -140,8 +141,16 @@ pub(crate) struct CycleTrace {
     /// drain after its sweep), and that it did not (its sweep frees them; R1b).
     pub(crate) mark_zeros_kept: usize,
     pub(crate) mark_zeros_swept: usize,
-    /// Count-zero objects the drain freed since the previous cycle's line, and their bytes.
+    /// Count-zero objects freed (by any thread) since the previous cycle's line, and their
+    /// bytes.
     pub(crate) reclaimed: (u64, u64),
+    /// Of those, the ones the mark workers freed during this cycle's sweep.
+    pub(crate) reclaimed_by_workers: usize,
+    /// Reclaim assist time since the previous cycle's line.
+    pub(crate) assist: Duration,
+    /// Count-zero objects that threads were freeing when the starting stop came, claimed
+    /// for them as born (R5).
+    pub(crate) claimed_zero: usize,
     pub(crate) threads: usize,
     pub(crate) workers: usize,
     pub(crate) mark_cpu: Duration,
@@ -159,7 +168,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
-             roots {}, scanned {}, freed {} ({} left by count-zero queues); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB; {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
+             roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
             ms(self.start_stop),
@@ -176,10 +185,13 @@ impl CycleTrace {
             self.scanned,
             self.freed,
             self.discarded_zero,
+            self.claimed_zero,
             self.mark_zeros_kept,
             self.mark_zeros_swept,
             self.reclaimed.0,
             self.reclaimed.1 / 1024,
+            self.reclaimed_by_workers,
+            ms(self.assist),
             self.threads,
             self.workers,
             ms(self.mark_cpu),

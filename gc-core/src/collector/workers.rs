@@ -57,6 +57,9 @@ pub(crate) enum JobKind {
     Roots,
     /// Mark until no worker finds grey objects.
     Drain,
+    /// Free published count-zero objects while the collector sweeps
+    /// (`reclaim::help_during_sweep`); posted with [`Workers::post`].
+    Reclaim,
 }
 
 /// What a job found, summed over the workers.
@@ -139,6 +142,13 @@ impl Workers {
 
     /// Runs `kind` on every worker and returns when all have finished it.
     pub(crate) fn run(&self, kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) -> JobTotals {
+        self.post(kind, spans);
+        self.wait()
+    }
+
+    /// Posts `kind` to every worker and returns at once; [`Workers::wait`] collects it. At
+    /// most one job is posted at a time.
+    pub(crate) fn post(&self, kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) {
         // Relaxed: published to the workers by the JOBS lock below.
         CURSOR.store(0, Ordering::Relaxed);
         ACTIVE.store(self.count, Ordering::Relaxed);
@@ -149,6 +159,11 @@ impl Workers {
         state.finished = 0;
         state.totals = JobTotals::default();
         POSTED.notify_all();
+    }
+
+    /// Waits until every worker finished the posted job; returns its totals.
+    pub(crate) fn wait(&self) -> JobTotals {
+        let mut state = JOBS.lock();
         while state.finished < self.count {
             FINISHED.wait(&mut state);
         }
@@ -158,6 +173,7 @@ impl Workers {
 }
 
 fn worker_main(share: bool) {
+    super::cycle::set_on_collector();
     let mut tracer = Tracer::new();
     let mut local = LocalWork::new(share);
     let mut seen = 0u64;
@@ -181,6 +197,10 @@ fn worker_main(share: bool) {
                 totals.roots += mark::shade_roots(chunk, &mut local);
             }),
             JobKind::Drain => drain(&mut local, &mut tracer),
+            JobKind::Reclaim => JobTotals {
+                traced: crate::reclaim::help_during_sweep(),
+                ..JobTotals::default()
+            },
         });
         totals.busy = started.elapsed();
         drop(spans);

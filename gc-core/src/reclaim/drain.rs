@@ -17,8 +17,10 @@
 //!    queued on this thread's own buffer (`queue.rs`), which the loop takes next: a dead
 //!    list of a million nodes is a loop, never a recursion. While the loop runs,
 //!    `RECLAIMING` keeps a full buffer from starting a nested batch.
-//! 3. Each batch holds the reclaim gate (`gate.rs`) from the op that took it to
-//!    `end_batch`, so a cycle that wants to start waits for at most one batch.
+//! 3. A batch lives in its thread's buffer (`in_flight`) from the op that took it to the
+//!    op that frees its slots and ends it, so a cycle that starts meanwhile finds it there
+//!    and marks its objects born (R5): the cycle never traces them, and the thread goes on
+//!    freeing them under M1.
 //! 4. The collector's drain takes the published queue and, when it is empty, publishes
 //!    its own buffer and takes again; before returning it publishes its buffer, so the
 //!    collector's loop sees the remaining work.
@@ -46,7 +48,10 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// A published backlog above this many objects makes a reclaiming thread take a share of
 /// it (backpressure, `run_assist`).
-const BACKLOG: usize = 16 * ZERO_BATCH;
+const BACKLOG: usize = ZERO_BATCH;
+/// The share of the published backlog taken at a time (a batch: at most `ZERO_BATCH`, so
+/// that a cycle's starting stop claims little, R5).
+const SHARE: usize = ZERO_BATCH;
 
 /// Destructors that panicked while count-zero reclamation ran them, on any thread.
 static DROP_PANICS: AtomicU64 = AtomicU64::new(0);
@@ -110,23 +115,47 @@ impl Rules<Op> for Shipped {
 
 /// A reclaim assist: this thread frees `first` (which its own drops filled), then what
 /// their drop glue queued, batch by batch, then a share of the published backlog while it
-/// is above `BACKLOG`. Outside any op; each batch holds the gate (`gate.rs`), so a
-/// starting cycle waits for at most one batch and then finds the rest in the buffer.
+/// is above `BACKLOG`. Outside any op; a cycle that starts meanwhile claims the batch in
+/// flight (R5) and finds the rest in the buffer.
 pub(crate) fn run_assist(first: Batch) {
     let started = Instant::now();
     RECLAIMING.with(|r| r.set(true));
     let mut done = Drained::default();
-    let mut next = Some(first);
-    while let Some(batch) = next.take() {
-        reclaim_batch(batch, &mut done);
-        let op = heap::enter_op();
-        let phase = phase_in_op();
-        next = ZERO_QUEUE
-            .take_own(&op, phase, &Shipped)
-            .or_else(|| ZERO_QUEUE.take_published(&op, phase, BACKLOG, 4 * ZERO_BATCH));
-    }
+    reclaim_batch(first, &mut done);
+    reclaim_loop(BACKLOG, &mut done);
     RECLAIMING.with(|r| r.set(false));
     heap::enter_op().note_assist(started.elapsed().as_nanos() as u64);
+}
+
+/// Frees batches from this thread's own buffer and, while it holds more than `backlog`
+/// objects, from the published queue, until neither gives a batch.
+fn reclaim_loop(backlog: usize, done: &mut Drained) {
+    loop {
+        let op = heap::enter_op();
+        let phase = phase_in_op();
+        let next = ZERO_QUEUE
+            .take_own(&op, phase, &Shipped)
+            .or_else(|| ZERO_QUEUE.take_published(&op, phase, backlog, SHARE));
+        drop(op);
+        match next {
+            Some(batch) => reclaim_batch(batch, done),
+            None => return,
+        }
+    }
+}
+
+/// A mark worker's share of reclamation while the collector sweeps (phase `Sweep`): frees
+/// published objects (what `Mark` queued and its cycle kept, R1b, and what threads
+/// published) until the queue is empty. Returns the objects freed.
+pub(crate) fn help_during_sweep() -> usize {
+    let mut done = Drained::default();
+    let was = RECLAIMING.with(|r| r.replace(true));
+    reclaim_loop(0, &mut done);
+    // Children queued on this thread by the last batches' drop glue: publish them for the
+    // assists and the drain (the loop took what it could).
+    flush(&heap::enter_op());
+    RECLAIMING.with(|r| r.set(was));
+    done.freed
 }
 
 /// What one drain did.
@@ -142,7 +171,7 @@ pub(crate) struct Drained {
 
 /// Frees queued count-zero objects until the queue is empty or at least `budget` were
 /// freed. Collector thread only, while no cycle runs (phase `Off`): it starts cycles
-/// itself, so its batches cannot straddle one and need no gate.
+/// itself, so its frees cannot straddle one and need no in-flight slot (R5).
 pub(crate) fn drain(budget: usize) -> Drained {
     let mut done = Drained::default();
     while done.freed < budget {
@@ -164,36 +193,44 @@ pub(crate) fn drain(budget: usize) -> Drained {
     done
 }
 
-/// Frees every object of `batch` (step 2), then ends it.
-fn reclaim_batch(mut batch: Batch, done: &mut Drained) {
-    reclaim_objects(core::mem::take(&mut batch.objects), done);
-    ZERO_QUEUE.end_batch(batch);
+/// Frees every object of `batch` (step 1), then ends it in the op that frees the slots.
+fn reclaim_batch(batch: Batch, done: &mut Drained) {
+    for &addr in batch.objects() {
+        drop_value(addr, done);
+    }
+    let op = heap::enter_op();
+    free_slots(&op, batch.objects(), done);
+    ZERO_QUEUE.end_batch(&op, batch);
 }
 
-/// Step 2 for `objects`: drop glue first, then every slot freed in one op, counted on
-/// this thread; the emptied vector goes back to this thread's buffer for reuse.
+/// Step 1 for published objects the collector thread took (no batch: it starts cycles
+/// itself, so nothing of a cycle can overlap these frees).
 ///
 /// Objects are not sorted: a batch is in the order its objects died, and objects that die
 /// together were mostly allocated together, so consecutive frees already fall in the same
 /// span (measured: sorting each batch cost 12% of W2's mutator time, more than the misses
 /// it would save).
-fn reclaim_objects(mut objects: Vec<usize>, done: &mut Drained) {
+fn reclaim_objects(objects: Vec<usize>, done: &mut Drained) {
     for &addr in &objects {
         drop_value(addr, done);
     }
     let op = heap::enter_op();
+    free_slots(&op, &objects, done);
+}
+
+/// Frees the slots of `objects` (dropped by `drop_value`) inside `op`, counted on this
+/// thread.
+fn free_slots(op: &Op, objects: &[usize], done: &mut Drained) {
     let mut bytes = 0;
-    for &addr in &objects {
+    for &addr in objects {
         let object = NonNull::new(addr as *mut u8).expect("tricolor-gc: a null count-zero object");
         // SAFETY: `drop_value` dropped the value and nulled `info`; the object is allocated
         // (its count reached zero, nobody frees it but us), unreferenced, and freed once.
-        bytes += unsafe { heap::free_managed(&op, object) };
+        bytes += unsafe { heap::free_managed(op, object) };
     }
     op.note_reclaimed(objects.len() as u64, bytes as u64);
     done.freed += objects.len();
     done.bytes += bytes;
-    objects.clear();
-    ZERO_QUEUE.recycle(&op, objects);
 }
 
 /// Runs one queued object's drop glue (panics caught and counted), nulls its `info` and

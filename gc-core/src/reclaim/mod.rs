@@ -4,11 +4,10 @@
 //! | module | role | Go / elsewhere |
 //! |---|---|---|
 //! | `queue` | rule R1 (queue if the phase word is unchanged), the per-thread buffer the heap holds for this module, batches (M1), the global queue | (mimalloc's thread-delayed free list, in spirit) |
-//! | `gate` | rule R5: no batch straddles a cycle's start | |
 //! | `drain` | rule R4: freeing, in place, in reclaim assists on any thread, and the collector thread's drain | |
 //!
-//! Under `--cfg tricolor_loom` `queue` and `gate` are compiled (the loom models run them);
-//! the freeing needs the heap.
+//! Under `--cfg tricolor_loom` only `queue` is compiled (the loom models run it); the
+//! freeing needs the heap.
 //!
 //! # What this module owns, and what it leaves to others
 //! The buffers, batches and the queue are this module's; the heap gives each thread a
@@ -16,9 +15,10 @@
 //! out only under the safepoint protocol (inside the thread's op, or to a stopped world),
 //! without reading it. Spans keep a *born* bit per slot for this module (objects allocated
 //! black in the running `Mark`, `Span::mark_born`). The cycle driver (`collector/cycle.rs`)
-//! closes the gate before a cycle's starting stop, discards the queues in that stop, sorts
-//! what `Mark` queued at its termination, and runs the drain between cycles; the heap's
-//! exit guard publishes an exiting thread's buffer ([`flush`]).
+//! claims the batches in flight and discards the queues in a cycle's starting stop, sorts
+//! what `Mark` queued at its termination, has its mark workers free what is published
+//! while it sweeps, and runs the drain between cycles; the heap's exit guard publishes an
+//! exiting thread's buffer ([`flush`]).
 //!
 //! An object whose handle count falls to zero has no handle anywhere (every handle, in
 //! the heap or outside it, counts one), and none can appear again: a handle is only ever
@@ -37,7 +37,8 @@
 //!    goes to the thread's buffer. Otherwise (a phase change in between) the object is
 //!    left to the tracing cycles.
 //! 2. **Reclaim assists** (R4). A buffer that reaches 256 objects hands its thread, inside
-//!    that op, a batch of what M1 lets it free now (gate entered, `gate.rs`); what is left
+//!    that op, a batch of at most 256 objects that M1 lets it free now, kept in the
+//!    buffer's in-flight slot until the op that frees its slots; what is left
 //!    is published to the global queue if it still fills the buffer. Outside the op the
 //!    thread runs the batch's drop glue (panics caught and counted), nulls each header's
 //!    `info`, and frees the slots in one op (`heap::free_managed`: local into its own
@@ -49,11 +50,12 @@
 //! 3. **Drain** (`drain.rs`, R4). The collector thread, between cycles, frees what is
 //!    published: objects that `Mark` queued and its cycle kept (R1b), buffers of exited
 //!    threads, and buffers its idle poll found stale (`flush_stale_buffers`).
-//! 4. **Cycle start** (`collector/cycle.rs`, R5 and R3). The collector closes the gate and
-//!    waits for the batches in flight, then a stopped world discards every queued object
-//!    (all threads' buffers, the orphan cache's, the global queue) and sets `Mark`, and the
-//!    gate opens again. The cycle frees the discarded objects itself: a count of zero is
-//!    never a root, and no handle is left to mark them, so its sweep finds them unmarked.
+//! 4. **Cycle start** (`collector/cycle.rs`, R5 and R3). A stopped world marks every
+//!    object of every batch in flight born (the threads go on freeing them under M1; the
+//!    cycle never traces them), discards every queued object (all threads' buffers, the
+//!    orphan cache's, the global queue) and sets `Mark`. The cycle frees the discarded
+//!    objects itself: a count of zero is never a root, and no handle is left to mark them,
+//!    so its sweep finds them unmarked.
 //!
 //! # The late queue (the bug of the first attempt)
 //! The decrement is not inside the op (an op per `Gc::drop` would cost every drop), so a
@@ -79,10 +81,11 @@
 //!   stopped world, the global queue under its mutex.
 //! - A cycle frees a queued object only if its starting stop found it queued (R3) or its
 //!   termination found it queued and unmarked (R1b); everything else that was queued is
-//!   freed by whoever took it. A batch cannot be in flight across a cycle's start (R5).
+//!   freed by whoever took it. A batch in flight across a cycle's start is marked by that
+//!   start, so the cycle keeps its objects (R5).
 //! - No pass of a cycle reads an object a thread is freeing: none runs between cycles,
-//!   a cycle does not start while a batch runs, during `Mark` only born objects (never
-//!   traced) are freed, and during `Sweep` what is freed is marked (the sweep skips it)
+//!   a cycle that starts while a batch runs marks the batch born, during `Mark` only born
+//!   objects (never traced) are freed, and during `Sweep` what is freed is marked (the sweep skips it)
 //!   or was allocated after termination (in no span the sweep walks).
 //! - An object left to the cycles is never lost: its count is zero and stays zero, so the
 //!   first cycle that starts after its decrement finds it unmarked unless a barrier shaded
@@ -93,16 +96,16 @@
 
 #[cfg(not(tricolor_loom))]
 mod drain;
-mod gate;
 mod queue;
 
 #[cfg(not(tricolor_loom))]
-pub(crate) use drain::{drain, drop_panics, reclaiming, set_collector_thread};
+pub(crate) use drain::{drain, drop_panics, help_during_sweep, set_collector_thread};
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};
 pub(crate) use queue::{BufferAge, ThreadBuffer};
 // The loom models' entry points (`gc-core/tests/loom_protocol.rs`).
 #[cfg(all(test, tricolor_loom))]
 pub(crate) use queue::{
-    discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue, ZERO_BATCH,
+    claim_in_stop, discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue,
+    ZERO_BATCH,
 };

@@ -8,8 +8,9 @@
 //!   and hands it out only inside an op on its thread ([`InOp::with_reclaim_buffer`]) or
 //!   to a stopped world ([`Stopped::for_each_reclaim_buffer`]); everything that reads or
 //!   changes a buffer is here.
-//! - [`ZeroQueue`]: the global queue of published count-zero objects (`ZERO_QUEUE`), and
-//!   the reclaim gate (`gate.rs`) that every [`Batch`] holds.
+//! - [`ZeroQueue`]: the global queue of published count-zero objects (`ZERO_QUEUE`).
+//! - [`Batch`]: the objects a thread is freeing, kept in its buffer where a cycle's
+//!   starting stop finds them (R5, [`ZeroQueue::claim_in_flight`]).
 //! - [`queue_if_unchanged`]: rule R1, the step after the decrement to zero, and the
 //!   decisions of M1 (what may be freed now), generic over [`Rules`] so that the loom
 //!   models run them.
@@ -22,8 +23,8 @@
 //!    no drop glue, it is freed in that op (`Rules::free_in_place`); else it goes to the
 //!    thread's buffer ([`ZeroQueue::push`]).
 //! 2. A buffer that reaches `ZERO_BATCH` objects, on a thread that is not already freeing,
-//!    gives its thread a [`Batch`] of what M1 lets it free now (`take_reclaimable`, gate
-//!    entered inside the op); the thread frees it outside the op (`drain::run_assist`),
+//!    gives its thread a [`Batch`] of what M1 lets it free now (`take_reclaimable`, inside
+//!    the op); the thread frees it outside the op (`drain::run_assist`),
 //!    then takes its next batches with [`ZeroQueue::take_own`] and
 //!    [`ZeroQueue::take_published`]. What is left in a buffer that still holds
 //!    `ZERO_BATCH` objects (objects older than the running `Mark`, or all of them while a
@@ -78,7 +79,6 @@ use core::ptr::NonNull;
 #[cfg(not(tricolor_loom))]
 use std::sync::OnceLock;
 
-use super::gate::ReclaimGate;
 #[cfg(not(tricolor_loom))]
 use crate::collector::phase::phase_cell;
 use crate::collector::phase::{Phase, PhaseCell, PhaseWord};
@@ -156,6 +156,12 @@ pub(crate) struct ThreadBuffer {
     /// An empty vector with room, swapped in when a batch takes `objects` (so a thread
     /// that reclaims batch after batch does not reallocate its buffer each time).
     spare: Vec<usize>,
+    /// The batch this thread is freeing (rule R5), empty when none. Changed only inside
+    /// this thread's ops (`take_reclaimable` and `take_published` fill it, `end_batch`
+    /// empties it in the op that frees the batch's slots); read, never written, by the
+    /// owner outside its ops while it runs the batch's drop glue ([`Batch::objects`]) and
+    /// by a cycle's starting stop, which marks these objects born ([`ZeroQueue::claim_in_flight`]).
+    in_flight: Vec<usize>,
 }
 
 impl ThreadBuffer {
@@ -164,6 +170,7 @@ impl ThreadBuffer {
         ThreadBuffer {
             objects: Vec::new(),
             spare: Vec::new(),
+            in_flight: Vec::new(),
         }
     }
 
@@ -269,12 +276,33 @@ fn may_free_now<O: InOp>(phase: Phase, object: usize, rules: &impl Rules<O>) -> 
 }
 
 /// Count-zero objects that one thread has taken from its buffer (or from the queue) to
-/// free, with the gate entered for them ([`ReclaimGate`]); whoever holds it frees every
-/// object, then calls [`ZeroQueue::end_batch`].
+/// free: a view of its buffer's `in_flight` vector, where a cycle's starting stop can see
+/// them (R5). The thread runs their drop glue outside any op, then frees their slots and
+/// ends the batch in one op ([`ZeroQueue::end_batch`]). Not `Send`: it stays on the thread
+/// whose buffer holds it.
 #[derive(Debug)]
-#[must_use = "a batch holds the reclaim gate until `end_batch`"]
+#[must_use = "a batch is ended by `end_batch`, in the op that frees its slots"]
 pub(crate) struct Batch {
-    pub(crate) objects: Vec<usize>,
+    objects: *const usize,
+    len: usize,
+}
+
+impl Batch {
+    fn of(in_flight: &[usize]) -> Batch {
+        Batch {
+            objects: in_flight.as_ptr(),
+            len: in_flight.len(),
+        }
+    }
+
+    /// The batch's objects.
+    pub(crate) fn objects(&self) -> &[usize] {
+        // SAFETY: the pointer and length are those of this thread's `in_flight` vector,
+        // which nobody changes until `end_batch` consumes this batch (only this thread's
+        // ops change it, and a thread takes no batch while it holds one: `take_reclaimable`
+        // asserts it); a stopped world only reads it. `Batch` is not `Send`.
+        unsafe { core::slice::from_raw_parts(self.objects, self.len) }
+    }
 }
 
 /// Publishes whatever the buffer of `op`'s thread holds (thread exit, the drain).
@@ -288,8 +316,6 @@ pub(crate) struct ZeroQueue {
     queue: Mutex<Vec<usize>>,
     /// `queue`'s length as of its last change (written under its lock; read as a hint).
     published: AtomicUsize,
-    /// Keeps batches from straddling a cycle's start (`gate.rs`).
-    gate: ReclaimGate,
     /// Milliseconds since the collector started, as of its last idle poll (step 4).
     /// Written by the collector thread; read by owners when a buffer goes non-empty.
     tick: AtomicU64,
@@ -306,7 +332,6 @@ impl ZeroQueue {
             ZeroQueue {
                 queue: Mutex::new(Vec::new()),
                 published: AtomicUsize::new(0),
-                gate: ReclaimGate::new(),
                 tick: AtomicU64::new(0),
                 #[cfg(not(tricolor_loom))]
                 hook: OnceLock::new(),
@@ -351,9 +376,7 @@ impl ZeroQueue {
     }
 
     /// Moves what rule M1 lets this thread free now (in `phase`, read inside the caller's
-    /// op) out of `buffer` into a batch, with the gate entered; `None` if the gate is
-    /// closed (a cycle is starting: the objects stay, and its stop hands them to it) or
-    /// nothing may be freed yet.
+    /// op) out of `buffer` into its in-flight batch; `None` if nothing may be freed yet.
     fn take_reclaimable<O: InOp>(
         &self,
         buffer: &mut ThreadBuffer,
@@ -361,31 +384,45 @@ impl ZeroQueue {
         phase: Phase,
         rules: &impl Rules<O>,
     ) -> Option<Batch> {
-        if buffer.objects.is_empty() || !self.gate.try_enter() {
+        assert!(
+            buffer.in_flight.is_empty(),
+            "tricolor-gc: a thread took a count-zero batch while it held one"
+        );
+        if buffer.objects.is_empty() {
             return None;
         }
+        // At most `ZERO_BATCH` objects: a batch in flight is what a cycle's starting stop
+        // claims (R5), so its size bounds that stop's work.
         let objects = if phase == Phase::Mark {
-            let mut born = core::mem::take(&mut buffer.spare);
+            let mut born = core::mem::take(&mut buffer.in_flight);
             buffer.objects.retain(|&object| {
-                let free_now = rules.is_born(object);
+                let free_now = born.len() < ZERO_BATCH && rules.is_born(object);
                 if free_now {
                     born.push(object);
                 }
                 !free_now
             });
             born
-        } else {
+        } else if buffer.objects.len() <= ZERO_BATCH {
             buffer.take_objects()
+        } else {
+            // The newest objects (a cascade's latest children), so the rest keeps its order.
+            let mut batch = core::mem::take(&mut buffer.in_flight);
+            let keep = buffer.objects.len() - ZERO_BATCH;
+            batch.extend_from_slice(&buffer.objects[keep..]);
+            buffer.objects.truncate(keep);
+            batch
         };
         if buffer.objects.is_empty() {
             // Relaxed: a hint (`BufferAge`).
             age.since.store(0, Ordering::Relaxed);
         }
-        if objects.is_empty() {
-            self.gate.exit();
-            return None;
+        // The emptied in-flight vector becomes the spare (no allocation per batch).
+        let emptied = core::mem::replace(&mut buffer.in_flight, objects);
+        if buffer.spare.capacity() < emptied.capacity() {
+            buffer.spare = emptied;
         }
-        Some(Batch { objects })
+        (!buffer.in_flight.is_empty()).then(|| Batch::of(&buffer.in_flight))
     }
 
     /// The next batch of a reclaiming thread's loop: what it may free now of its own
@@ -399,12 +436,13 @@ impl ZeroQueue {
         op.with_reclaim_buffer(|buffer, age| self.take_reclaimable(buffer, age, phase, rules))
     }
 
-    /// Up to `max` published objects, as a batch, if the queue holds more than `backlog`
-    /// and rule M1 allows freeing them (not in `Mark`, when the queue holds what only mark
-    /// termination may sort). Inside `op`, so that `phase` holds while the batch is taken.
+    /// Up to `max` published objects, as a batch of `op`'s thread, if the queue holds more
+    /// than `backlog` and rule M1 allows freeing them (not in `Mark`, when the queue holds
+    /// what only mark termination may sort). Inside `op`, so that `phase` holds while the
+    /// batch is taken.
     pub(crate) fn take_published<O: InOp>(
         &self,
-        _op: &O,
+        op: &O,
         phase: Phase,
         backlog: usize,
         max: usize,
@@ -413,42 +451,51 @@ impl ZeroQueue {
         if phase == Phase::Mark || self.published.load(Ordering::Relaxed) <= backlog {
             return None;
         }
-        if !self.gate.try_enter() {
-            return None;
-        }
-        let objects = {
+        op.with_reclaim_buffer(|buffer, _| {
+            assert!(
+                buffer.in_flight.is_empty(),
+                "tricolor-gc: a thread took a count-zero batch while it held one"
+            );
             let mut queue = self.queue.lock();
             let keep = queue.len().saturating_sub(max);
-            let taken = queue.split_off(keep);
+            buffer.in_flight.extend_from_slice(&queue[keep..]);
+            queue.truncate(keep);
+            // Relaxed: a hint for `take_published`.
             self.published.store(queue.len(), Ordering::Relaxed);
-            taken
-        };
-        if objects.is_empty() {
-            self.gate.exit();
-            return None;
-        }
-        Some(Batch { objects })
+            drop(queue);
+            (!buffer.in_flight.is_empty()).then(|| Batch::of(&buffer.in_flight))
+        })
     }
 
-    /// Gives an emptied batch vector back to `op`'s thread buffer as its spare.
-    pub(crate) fn recycle(&self, op: &impl InOp, vector: Vec<usize>) {
-        debug_assert!(vector.is_empty());
+    /// Ends `batch` inside `op`, the op in which its thread freed every slot of it.
+    pub(crate) fn end_batch(&self, op: &impl InOp, batch: Batch) {
         op.with_reclaim_buffer(|buffer, _| {
-            if vector.capacity() > buffer.spare.capacity() && vector.capacity() <= 4 * ZERO_BATCH {
-                buffer.spare = vector;
+            debug_assert_eq!(buffer.in_flight.as_ptr(), batch.objects);
+            buffer.in_flight.clear();
+            if buffer.in_flight.capacity() > 4 * ZERO_BATCH {
+                // A cascade's wide frontier: do not keep its memory.
+                buffer.in_flight = Vec::new();
             }
         });
     }
 
-    /// Ends a batch: every object in it was freed.
-    pub(crate) fn end_batch(&self, batch: Batch) {
-        drop(batch);
-        self.gate.exit();
-    }
-
-    /// The gate (`gate.rs`): the cycle driver closes it before a cycle's starting stop.
-    pub(crate) fn gate(&self) -> &ReclaimGate {
-        &self.gate
+    /// R5, in a cycle's starting stop (before `Mark` is set): passes every object of every
+    /// batch in flight to `claim`, which marks it born (`Span::mark_born`), so that the
+    /// cycle never traces it and may see it freed during `Mark` (M1). `each_buffer` as in
+    /// [`ZeroQueue::discard_all`]. Returns how many objects were claimed.
+    pub(crate) fn claim_in_flight(
+        &self,
+        each_buffer: impl FnOnce(&mut dyn FnMut(&mut ThreadBuffer, &BufferAge)),
+        mut claim: impl FnMut(usize),
+    ) -> usize {
+        let mut claimed = 0;
+        each_buffer(&mut |buffer, _| {
+            for &object in &buffer.in_flight {
+                claim(object);
+            }
+            claimed += buffer.in_flight.len();
+        });
+        claimed
     }
 
     /// Publishes whatever the buffer of `op`'s thread holds.
@@ -655,6 +702,25 @@ pub(crate) unsafe fn take_in_stop<'m>(
 ) -> MarkZeros {
     // SAFETY: forwarded from the caller.
     queue.take_all(|each| unsafe { stopped.for_each_reclaim_buffer(mutators, each) })
+}
+
+/// Loom models only: [`ZeroQueue::claim_in_flight`] over `mutators` in the stopped world
+/// `stopped`, as the cycle's starting stop runs it (R5).
+///
+/// # Safety
+/// As [`Stopped::for_each_reclaim_buffer`].
+#[cfg(tricolor_loom)]
+pub(crate) unsafe fn claim_in_stop<'m>(
+    stopped: &mut Stopped<'_>,
+    mutators: impl IntoIterator<Item = &'m crate::heap::safepoint::Mutator>,
+    queue: &ZeroQueue,
+    claim: impl FnMut(usize),
+) -> usize {
+    // SAFETY: forwarded from the caller.
+    queue.claim_in_flight(
+        |each| unsafe { stopped.for_each_reclaim_buffer(mutators, each) },
+        claim,
+    )
 }
 
 /// Whether this thread's buffer holds `object` (tests).
