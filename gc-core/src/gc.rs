@@ -10,10 +10,10 @@
 //! - `Gc::new` during `Mark` allocates black (mark bit set before the object is published).
 //! - `clone` during `Mark` shades the target: a new handle outside the heap must not
 //!   appear behind the roots pass's back.
-//! - `drop` decrements; the drop that takes the count to zero queues the object for prompt
-//!   reclamation unless a phase change fell between the decrement and the queueing
-//!   (`reclaim/`, R1; what a cycle's mark phase queued is sorted at its termination,
-//!   R1b). On the sweeper's thread,
+//! - `drop` decrements; the drop that takes the count to zero frees the object at once
+//!   (no drop glue) or queues it for this thread's next reclaim batch, unless a phase change
+//!   fell between the decrement and that op (`reclaim/`, R1; during `Mark` only objects born
+//!   in it may be freed, M1; the rest is sorted at mark termination, R1b). On the sweeper's thread,
 //!   while it runs drop glue, a handle must not touch a target that this sweep frees
 //!   (unmarked, in a span being swept); it decrements every other target, survivors and
 //!   objects allocated after mark termination alike (`collector/sweep.rs`).
@@ -47,8 +47,11 @@ use crate::trace::{Trace, Tracer};
 /// `Gc<T>` is like `Arc<T>` without the leaks: cycles of `Gc`s are collected. Cloning and
 /// dropping are cheap atomic count updates, and a handle can live anywhere: a local, a
 /// `Vec` on the Rust heap, a static, or inside another managed object (mutate those
-/// through [`GcCell`](crate::GcCell)). The value is dropped by the collector, on a
-/// collector thread, some time after it becomes unreachable — which is why `T: Send`.
+/// through [`GcCell`](crate::GcCell)). The value is dropped after it becomes unreachable:
+/// when the last handle goes, by the thread that dropped it (at once for a type without
+/// drop glue, else in that thread's next batch of up to 256 such objects) or by a collector
+/// thread; a cyclic object, by a collector thread's sweep. That thread may not be the one
+/// that made the value, which is why `T: Send`.
 ///
 /// # Panics
 /// In debug builds and with the `debug-heap` feature, dereferencing, cloning or dropping a
@@ -72,7 +75,8 @@ pub struct Gc<T> {
 }
 
 // SAFETY: a `Gc<T>` gives shared access to `T` from any thread holding a handle (needs
-// `Sync`), and the value may be dropped on the collector's thread (needs `Send`). The count
+// `Sync`), and the value may be dropped on another thread (a collector thread, or whichever
+// thread dropped the last handle: needs `Send`). The count
 // and header are atomics.
 unsafe impl<T: Send + Sync> Send for Gc<T> {}
 // SAFETY: as above.

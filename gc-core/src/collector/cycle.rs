@@ -7,10 +7,10 @@
 //!    (`pool::on_world_stopped`, which moves nothing: one store per pool); right after
 //!    that stop the dead values are dropped (`Rotated::drop_dead`: user code, so never in
 //!    the stop).
-//! 2. In a stopped world (Go's sweep termination): discard every queued count-zero object
-//!    (this cycle frees them, `reclaim/`), stop managed spans from merging frees, and
-//!    `Off -> Mark`. Every op after it sees `Mark` (black allocation, barriers on).
-//!    Recorded as a pause.
+//! 2. In a stopped world (Go's sweep termination): mark the count-zero batches that threads
+//!    are freeing born (R5: the cycle never traces them), discard every queued count-zero
+//!    object (this cycle frees them, `reclaim/`), and `Off -> Mark`. Every op after it
+//!    sees `Mark` (black allocation, barriers on). Recorded as a pause.
 //! 3. Freeze span frees; snapshot the managed spans; the mark workers count, find roots
 //!    and mark (`mark.rs`, `workers.rs`).
 //! 4. Mark termination: when the workers run out of grey objects, switch mutators' barriers
@@ -19,11 +19,12 @@
 //!    empty, flush every thread cache, advance the sweep generation and set `Sweep`;
 //!    otherwise restart the world and drain again. Only this step stops the world; its
 //!    length depends on the number of threads, not on the heap.
-//! 5. Sweep (`sweep.rs`), thaw span frees, set `Off`, allow merges of managed frees again,
-//!    publish the count-zero objects the sweep's drop glue queued, compute the next heap
-//!    goal. (Drops during the cycle are queued too, R1 in docs/collector.md: the final
-//!    termination stop takes what `Mark` queued and keeps for the drain what the cycle
-//!    marked, R1b; the drain frees the kept and `Sweep`'s once the cycle is over.)
+//! 5. Sweep (`sweep.rs`) while the mark workers free published count-zero objects
+//!    (`reclaim::help_during_sweep`), thaw span frees, set `Off`, publish the count-zero
+//!    objects the sweep's drop glue queued, compute the next heap goal. (Drops during the
+//!    cycle are freed by the dropping threads where rule M1 allows: in `Mark` the objects
+//!    born in it, in `Sweep` all; the final termination stop takes what else `Mark` queued
+//!    and keeps for reclamation what the cycle marked, R1b.)
 //!
 //! Between cycles the thread frees count-zero objects (`reclaim/drain.rs`), a batch at a time,
 //! so that a requested or triggered cycle never waits long, and before each idle wait it

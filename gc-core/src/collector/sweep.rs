@@ -35,11 +35,13 @@
 //!   `Vec<Gc<_>>` of them. Skipping its decrement, as the first rule ("skip every unmarked
 //!   target") did, left it with a count and no handle: a root forever (issue #9).
 //!
-//! A decrement to zero during `Sweep` queues the object for the drain
-//! (`reclaim::count_reached_zero`, R1 in docs/collector.md): its target is marked or was
-//! allocated after the roots pass, so this sweep keeps it, and the drain frees it after
-//! the sweep. (Objects queued during `Mark` were sorted at termination, R1b: the unmarked
-//! ones are among what this sweep frees.)
+//! A decrement to zero during `Sweep` queues the object (`reclaim::count_reached_zero`, R1
+//! in docs/collector.md): its target is marked or was allocated after the roots pass, so
+//! this sweep keeps it, and count-zero reclamation frees it on another thread during the
+//! sweep or after it. (Objects queued during `Mark` were sorted at termination, R1b: the
+//! unmarked ones are among what this sweep frees.) Meanwhile mark workers and mutators
+//! free marked objects of spans this sweep walks: the drop pass reads a slot's mark bit
+//! before anything else and skips marked slots, and the free pass takes their freed bits.
 //!
 //! Why the rule is exact: the objects the drop pass drops are the published, unmarked
 //! objects of the spans being swept, and an unmarked object elsewhere is never dropped by
