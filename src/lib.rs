@@ -51,8 +51,12 @@
 //!   `GOMEMLIMIT`) set the heap goal.
 //! - `TRICOLOR_MARK_WORKERS` (1 to 64; default a quarter of the CPUs, at least one) sets
 //!   the background mark workers.
-//! - A bad value of any of these panics at the first allocation with a message naming the
-//!   variable and the accepted range.
+//! - The environment is read once, at the first use of the collector. A bad value of any
+//!   of these variables (or of `TRICOLOR_TRACE` and `TRICOLOR_PROMPT_RECLAIM`) does not
+//!   stop the program: it prints one line on stderr naming the variable, the accepted
+//!   values, the rejected text and the default that is kept, and the default applies:
+//!   `tricolor-gc: warning: TRICOLOR_GC_PERCENT must be an integer from -1 to 1000000 or
+//!   "off"; got "abc"; keeping the default 100`.
 //!
 //! ```
 //! let before = gc::stats().cycles;
