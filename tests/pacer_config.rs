@@ -1,7 +1,9 @@
 //! Pacer settings (DESIGN §2, rows `set_gc_percent`, `set_memory_limit`,
-//! `TRICOLOR_TRACE`): the setters return the old value; a negative GC percent disables
-//! automatic cycles and restoring it brings them back; the environment variables
-//! `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT` and `TRICOLOR_TRACE` are honoured (`TRICOLOR_PROMPT_RECLAIM`'s
+//! `TRICOLOR_TRACE`; issue #11's forced cycle): the setters return the old value; a
+//! negative GC percent disables automatic cycles and restoring it brings them back;
+//! `set_force_period` clamps zero to 1 ms and a short period makes forced cycles run on an
+//! idle heap; the environment variables `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT`,
+//! `TRICOLOR_FORCE_PERIOD_MS` and `TRICOLOR_TRACE` are honoured (`TRICOLOR_PROMPT_RECLAIM`'s
 //! effect is tested in tests/reclaim.rs), and a bad value of those or of
 //! `TRICOLOR_MARK_WORKERS` and `TRICOLOR_PROMPT_RECLAIM` prints exactly one warning naming
 //! the variable, its range, the rejected text and the default kept, after which the
@@ -24,9 +26,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const ENV_VARS: [&str; 5] = [
+const ENV_VARS: [&str; 6] = [
     "TRICOLOR_GC_PERCENT",
     "TRICOLOR_MEMORY_LIMIT",
+    "TRICOLOR_FORCE_PERIOD_MS",
     "TRICOLOR_TRACE",
     "TRICOLOR_MARK_WORKERS",
     "TRICOLOR_PROMPT_RECLAIM",
@@ -58,6 +61,56 @@ fn set_memory_limit_round_trips() {
     }
     assert_eq!(gc::set_memory_limit(1 << 40), 512 << 20);
     assert_eq!(gc::set_memory_limit(initial), 1 << 40);
+}
+
+/// Polls every 10 ms, for up to 30 s, until `stats().forced_cycles` reaches `target`;
+/// returns the last count seen.
+fn forced_cycles_reach(target: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let forced = gc::stats().forced_cycles;
+        if forced >= target || Instant::now() >= deadline {
+            return forced;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn set_force_period_returns_the_old_value_and_forces_cycles() {
+    let _g = serial();
+    // Forced cycles run only with a non-negative GC percent.
+    let old_percent = gc::set_gc_percent(100);
+    let initial = gc::set_force_period(Duration::from_secs(60));
+    if std::env::var_os("TRICOLOR_FORCE_PERIOD_MS").is_none() {
+        assert_eq!(
+            initial,
+            Duration::from_secs(120),
+            "the default is 2 minutes"
+        );
+    }
+    assert_eq!(
+        gc::set_force_period(Duration::ZERO),
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_micros(2500)),
+        Duration::from_millis(1),
+        "zero is clamped to 1 ms"
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_millis(100)),
+        Duration::from_millis(2),
+        "kept in whole milliseconds"
+    );
+    let before = gc::stats().forced_cycles;
+    let forced = forced_cycles_reach(before + 2);
+    assert_eq!(gc::set_force_period(initial), Duration::from_millis(100));
+    gc::set_gc_percent(old_percent);
+    assert!(
+        forced >= before + 2,
+        "fewer than 2 forced cycles within 30 s at a 100 ms period: {before} -> {forced}"
+    );
 }
 
 /// A 1 KiB object that points at itself: garbage only a cycle can free (acyclic garbage
@@ -202,9 +255,19 @@ fn bad_env_values_warn_once_and_keep_the_default() {
             "\"off\" (no limit)",
         );
         assert!(
-            text.contains(&format!("memory_limit={}\n", usize::MAX)),
+            text.contains(&format!("memory_limit={} ", usize::MAX)),
             "{text}"
         );
+    }
+    for bad in ["abc", "-5", "0", "86400001", "2.5", ""] {
+        let text = assert_child_warns(
+            "child_reports_settings",
+            ("TRICOLOR_FORCE_PERIOD_MS", bad),
+            &[],
+            "1 to 86400000",
+            "120000 (2 minutes)",
+        );
+        assert!(text.contains("force_period_ms=120000\n"), "{text}");
     }
     // Tracing stays off: no cycle line.
     let text = assert_child_warns(
@@ -246,6 +309,16 @@ fn bad_env_values_warn_once_and_keep_the_default() {
 }
 
 #[test]
+fn force_period_env_forces_cycles_on_an_idle_heap() {
+    let (ok, text) = run_child(
+        "child_forced_cycles_grow",
+        &[("TRICOLOR_FORCE_PERIOD_MS", "100")],
+    );
+    assert!(ok, "{text}");
+    assert!(warnings(&text).is_empty(), "{text}");
+}
+
+#[test]
 fn mark_workers_env_sets_the_worker_count() {
     for (workers, expect) in [("3", "mark workers 3"), ("1", "mark workers 1")] {
         let (ok, text) = run_child(
@@ -267,8 +340,14 @@ fn good_env_values_are_honoured() {
     let cases = [
         ("TRICOLOR_GC_PERCENT", "250", "gc_percent=250 "),
         ("TRICOLOR_GC_PERCENT", "off", "gc_percent=-1 "),
-        ("TRICOLOR_MEMORY_LIMIT", "64MiB", "memory_limit=67108864\n"),
-        ("TRICOLOR_MEMORY_LIMIT", "1024", "memory_limit=1024\n"),
+        ("TRICOLOR_MEMORY_LIMIT", "64MiB", "memory_limit=67108864 "),
+        ("TRICOLOR_MEMORY_LIMIT", "1024", "memory_limit=1024 "),
+        ("TRICOLOR_FORCE_PERIOD_MS", "5000", "force_period_ms=5000\n"),
+        (
+            "TRICOLOR_FORCE_PERIOD_MS",
+            "86400000",
+            "force_period_ms=86400000\n",
+        ),
     ];
     for (var, value, expect) in cases {
         let (ok, text) = run_child("child_reports_settings", &[(var, value)]);
@@ -282,7 +361,10 @@ fn good_env_values_are_honoured() {
     let (ok, text) = run_child("child_reports_settings", &[]);
     assert!(ok, "{text}");
     assert!(
-        text.contains(&format!("gc_percent=100 memory_limit={}\n", usize::MAX)),
+        text.contains(&format!(
+            "gc_percent=100 memory_limit={} force_period_ms=120000\n",
+            usize::MAX
+        )),
         "{text}"
     );
     assert!(warnings(&text).is_empty(), "{text}");
@@ -340,7 +422,11 @@ fn child_reports_settings() {
     assert_eq!(*g, 1);
     let percent = gc::set_gc_percent(100);
     let limit = gc::set_memory_limit(usize::MAX);
-    println!("gc_percent={percent} memory_limit={limit}");
+    let period = gc::set_force_period(Duration::from_secs(120));
+    println!(
+        "gc_percent={percent} memory_limit={limit} force_period_ms={}",
+        period.as_millis()
+    );
 }
 
 #[test]
@@ -359,6 +445,22 @@ fn child_reclaims_without_a_cycle() {
     });
     assert_eq!(gc::stats().cycles, before.cycles, "a cycle ran");
     gc::collect();
+}
+
+#[test]
+#[ignore = "child process of force_period_env_forces_cycles_on_an_idle_heap"]
+fn child_forced_cycles_grow() {
+    let before = gc::stats().forced_cycles;
+    let forced = forced_cycles_reach(before + 2);
+    assert!(
+        forced >= before + 2,
+        "fewer than 2 forced cycles within 30 s: {before} -> {forced}"
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_millis(100)),
+        Duration::from_millis(100),
+        "the period from the environment"
+    );
 }
 
 #[test]

@@ -21,6 +21,7 @@
 //! |---|---|---|
 //! | `TRICOLOR_GC_PERCENT` | -1 to 1000000, or `off` (= -1) | 100 |
 //! | `TRICOLOR_MEMORY_LIMIT` | bytes, optional B/KiB/MiB/GiB/TiB suffix, or `off` | off |
+//! | `TRICOLOR_FORCE_PERIOD_MS` | 1 to 86400000 (one day) | 120000 (2 minutes) |
 //! | `TRICOLOR_MARK_WORKERS` | 1 to 64 | a quarter of the CPUs, at least one |
 //! | `TRICOLOR_PROMPT_RECLAIM` | 0 or 1 | 1 |
 //! | `TRICOLOR_TRACE` | 0 or empty, or 1 | 0 |
@@ -48,10 +49,13 @@ pub(crate) const MAX_GC_PERCENT: i32 = 1_000_000;
 pub(crate) const MAX_MARK_WORKERS: usize = 64;
 /// The forced cycle period (Go's `forcegcperiod`).
 pub(crate) const DEFAULT_FORCE_PERIOD: Duration = Duration::from_secs(120);
+/// Largest period `TRICOLOR_FORCE_PERIOD_MS` accepts: one day, in milliseconds.
+pub(crate) const MAX_FORCE_PERIOD_MS: u64 = 86_400_000;
 
 // All Relaxed: see fact (2) in the module docs.
 static GC_PERCENT: AtomicU64 = AtomicU64::new(DEFAULT_GC_PERCENT as u64);
 static MEMORY_LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+/// The forced cycle period in whole milliseconds; at least 1.
 static FORCE_PERIOD_MS: AtomicU64 = AtomicU64::new(DEFAULT_FORCE_PERIOD.as_millis() as u64);
 static TRACE: AtomicBool = AtomicBool::new(false);
 /// From `TRICOLOR_MARK_WORKERS`; 0 = not set (use the default).
@@ -100,6 +104,18 @@ pub(crate) fn parse_memory_limit(text: &str) -> Result<usize, String> {
     match value.checked_mul(scale) {
         Some(bytes) if bytes > 0 => Ok(bytes),
         _ => Err(err()),
+    }
+}
+
+/// Parses `TRICOLOR_FORCE_PERIOD_MS`: an integer number of milliseconds from 1 to
+/// `MAX_FORCE_PERIOD_MS` (one day).
+pub(crate) fn parse_force_period(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    match text.parse::<u64>() {
+        Ok(ms) if (1..=MAX_FORCE_PERIOD_MS).contains(&ms) => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "TRICOLOR_FORCE_PERIOD_MS must be an integer number of milliseconds from 1 to {MAX_FORCE_PERIOD_MS} (one day); got {text:?}"
+        )),
     }
 }
 
@@ -202,6 +218,12 @@ pub(crate) fn init_from_env() {
             |limit| MEMORY_LIMIT.store(limit, Ordering::Relaxed),
         );
         read_var(
+            "TRICOLOR_FORCE_PERIOD_MS",
+            parse_force_period,
+            format_args!("{} (2 minutes)", DEFAULT_FORCE_PERIOD.as_millis()),
+            store_force_period,
+        );
+        read_var(
             "TRICOLOR_MARK_WORKERS",
             parse_mark_workers,
             format_args!(
@@ -244,11 +266,24 @@ pub(crate) fn swap_memory_limit(limit: usize) -> usize {
 }
 
 pub(crate) fn force_period() -> Duration {
+    init_from_env();
     Duration::from_millis(FORCE_PERIOD_MS.load(Ordering::Relaxed))
 }
 
-pub(crate) fn set_force_period(period: Duration) {
-    FORCE_PERIOD_MS.store(period.as_millis().max(1) as u64, Ordering::Relaxed);
+/// `period` in whole milliseconds, at least 1 and at most `u64::MAX`.
+fn period_ms(period: Duration) -> u64 {
+    period.as_millis().clamp(1, u64::MAX as u128) as u64
+}
+
+fn store_force_period(period: Duration) {
+    FORCE_PERIOD_MS.store(period_ms(period), Ordering::Relaxed);
+}
+
+/// Sets the forced cycle period (rounded down to whole milliseconds, at least 1 ms) and
+/// returns the previous one.
+pub(crate) fn swap_force_period(period: Duration) -> Duration {
+    init_from_env();
+    Duration::from_millis(FORCE_PERIOD_MS.swap(period_ms(period), Ordering::Relaxed))
 }
 
 pub(crate) fn trace_enabled() -> bool {
@@ -336,6 +371,35 @@ mod tests {
     }
 
     #[test]
+    fn force_period_values() {
+        assert_eq!(parse_force_period("1"), Ok(Duration::from_millis(1)));
+        assert_eq!(parse_force_period(" 100 "), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_force_period("120000"), Ok(DEFAULT_FORCE_PERIOD));
+        assert_eq!(
+            parse_force_period("86400000"),
+            Ok(Duration::from_secs(24 * 60 * 60))
+        );
+        // Negative, non-numeric, fractional, zero, one past the range, far past u64.
+        for bad in [
+            "-5",
+            "abc",
+            "1.5",
+            "",
+            "0",
+            "86400001",
+            "99999999999999999999999",
+        ] {
+            let err = parse_force_period(bad).unwrap_err();
+            assert!(
+                err.contains("TRICOLOR_FORCE_PERIOD_MS")
+                    && err.contains("1 to 86400000")
+                    && err.contains(&format!("got {bad:?}")),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn the_warning_names_the_rejected_text_and_the_default() {
         let err = parse_gc_percent("abc").unwrap_err();
         assert_eq!(
@@ -343,6 +407,22 @@ mod tests {
             "tricolor-gc: warning: TRICOLOR_GC_PERCENT must be an integer from -1 to 1000000 \
              or \"off\"; got \"abc\"; keeping the default 100"
         );
-        assert!(!err.contains('\n'), "one line: {err}");
+        let err = parse_force_period("0").unwrap_err();
+        let line = bad_value_warning(&err, 120_000);
+        assert!(
+            line.starts_with("tricolor-gc: warning: TRICOLOR_FORCE_PERIOD_MS")
+                && line.ends_with("got \"0\"; keeping the default 120000"),
+            "{line}"
+        );
+        assert!(!line.contains('\n'), "one line: {line}");
+    }
+
+    #[test]
+    fn period_ms_rounds_down_and_clamps() {
+        assert_eq!(period_ms(Duration::ZERO), 1);
+        assert_eq!(period_ms(Duration::from_micros(999)), 1);
+        assert_eq!(period_ms(Duration::from_micros(1500)), 1);
+        assert_eq!(period_ms(Duration::from_millis(250)), 250);
+        assert_eq!(period_ms(Duration::MAX), u64::MAX);
     }
 }
