@@ -41,18 +41,25 @@
 //! # Reclamation: counts first, tracing for cycles
 //! An object whose last handle is dropped is freed by the collector thread without any
 //! tracing (most garbage is acyclic). Concurrent mark-sweep cycles free the rest (cyclic
-//! garbage), started by the heap goal, by [`collect`], or every 2 minutes. Destructors run
-//! on a collector thread; a panicking destructor is caught and counted, never lost.
+//! garbage), started by the heap goal, by [`collect`], or when none ran for 2 minutes
+//! ([`set_force_period`]). Destructors run on a collector thread; a panicking destructor
+//! is caught and counted, never lost.
 //!
 //! # Collection and pacing
 //! - [`collect`] runs a full cycle and returns when marking and sweeping are done.
 //! - [`set_gc_percent`] (env `TRICOLOR_GC_PERCENT`, Go's `GOGC`, default 100; negative
 //!   disables automatic cycles) and [`set_memory_limit`] (env `TRICOLOR_MEMORY_LIMIT`,
 //!   `GOMEMLIMIT`) set the heap goal.
+//! - [`set_force_period`] (env `TRICOLOR_FORCE_PERIOD_MS`, 1 to 86400000; default 120000,
+//!   Go's `forcegcperiod`) sets how long an idle collector waits before it forces a cycle.
 //! - `TRICOLOR_MARK_WORKERS` (1 to 64; default a quarter of the CPUs, at least one) sets
 //!   the background mark workers.
-//! - A bad value of any of these panics at the first allocation with a message naming the
-//!   variable and the accepted range.
+//! - The environment is read once, at the first use of the collector. A bad value of any
+//!   of these variables (or of `TRICOLOR_TRACE` and `TRICOLOR_PROMPT_RECLAIM`) does not
+//!   stop the program: it prints one line on stderr naming the variable, the accepted
+//!   values, the rejected text and the default that is kept, and the default applies:
+//!   `tricolor-gc: warning: TRICOLOR_GC_PERCENT must be an integer from -1 to 1000000 or
+//!   "off"; got "abc"; keeping the default 100`.
 //!
 //! ```
 //! let before = gc::stats().cycles;
@@ -252,15 +259,13 @@ pub use tricolor_gc_core::trace::UnsafeDrop;
 
 pub use tricolor_gc_core::pool::{Pool, PoolStats};
 pub use tricolor_gc_core::{
-    collect, set_gc_percent, set_memory_limit, stats, BorrowError, BorrowMutError, Gc, GcCell,
-    GcRef, GcRefMut, Stats,
+    collect, set_force_period, set_gc_percent, set_memory_limit, stats, BorrowError,
+    BorrowMutError, Gc, GcCell, GcRef, GcRefMut, Stats,
 };
 
 /// Support for the derive's expansion and for tests; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    /// Sets the period after which an idle collector forces a cycle (default 2 minutes).
-    pub use tricolor_gc_core::__set_force_period as set_force_period;
     /// The number of pools registered with the collector's cycle start (tests).
     pub use tricolor_gc_core::pool::__registered_pools;
     /// Replaces a derived type's own name in its `NEEDS_TRACE` expression.

@@ -1,12 +1,15 @@
 //! Pacer settings (DESIGN §2, rows `set_gc_percent`, `set_memory_limit`,
-//! `TRICOLOR_TRACE`): the setters return the old value; a negative GC percent disables
-//! automatic cycles and restoring it brings them back; the environment variables
-//! `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT` and `TRICOLOR_TRACE` are honoured, and a
-//! bad value (of those, `TRICOLOR_MARK_WORKERS` and `TRICOLOR_PROMPT_RECLAIM`) stops the
-//! program with a message naming the variable and its range (`TRICOLOR_PROMPT_RECLAIM`'s
-//! effect is tested in tests/reclaim.rs). The
-//! environment is read once per process, so those cases run this test binary again as a
-//! child with one `#[ignore]`d `child_*` test selected.
+//! `TRICOLOR_TRACE`; issue #11's forced cycle): the setters return the old value; a
+//! negative GC percent disables automatic cycles and restoring it brings them back;
+//! `set_force_period` clamps zero to 1 ms and a short period makes forced cycles run on an
+//! idle heap; the environment variables `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT`,
+//! `TRICOLOR_FORCE_PERIOD_MS` and `TRICOLOR_TRACE` are honoured (`TRICOLOR_PROMPT_RECLAIM`'s
+//! effect is tested in tests/reclaim.rs), and a bad value of those or of
+//! `TRICOLOR_MARK_WORKERS` and `TRICOLOR_PROMPT_RECLAIM` prints exactly one warning naming
+//! the variable, its range, the rejected text and the default kept, after which the
+//! program runs with that default (checked through the setter's old value or the
+//! setting's visible effect). The environment is read once per process, so those cases
+//! run this test binary again as a child with one `#[ignore]`d `child_*` test selected.
 //!
 //! Tests change process-wide settings, so they serialise on `LOCK` and restore them.
 
@@ -23,9 +26,10 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const ENV_VARS: [&str; 5] = [
+const ENV_VARS: [&str; 6] = [
     "TRICOLOR_GC_PERCENT",
     "TRICOLOR_MEMORY_LIMIT",
+    "TRICOLOR_FORCE_PERIOD_MS",
     "TRICOLOR_TRACE",
     "TRICOLOR_MARK_WORKERS",
     "TRICOLOR_PROMPT_RECLAIM",
@@ -57,6 +61,56 @@ fn set_memory_limit_round_trips() {
     }
     assert_eq!(gc::set_memory_limit(1 << 40), 512 << 20);
     assert_eq!(gc::set_memory_limit(initial), 1 << 40);
+}
+
+/// Polls every 10 ms, for up to 30 s, until `stats().forced_cycles` reaches `target`;
+/// returns the last count seen.
+fn forced_cycles_reach(target: u64) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let forced = gc::stats().forced_cycles;
+        if forced >= target || Instant::now() >= deadline {
+            return forced;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn set_force_period_returns_the_old_value_and_forces_cycles() {
+    let _g = serial();
+    // Forced cycles run only with a non-negative GC percent.
+    let old_percent = gc::set_gc_percent(100);
+    let initial = gc::set_force_period(Duration::from_secs(60));
+    if std::env::var_os("TRICOLOR_FORCE_PERIOD_MS").is_none() {
+        assert_eq!(
+            initial,
+            Duration::from_secs(120),
+            "the default is 2 minutes"
+        );
+    }
+    assert_eq!(
+        gc::set_force_period(Duration::ZERO),
+        Duration::from_secs(60)
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_micros(2500)),
+        Duration::from_millis(1),
+        "zero is clamped to 1 ms"
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_millis(100)),
+        Duration::from_millis(2),
+        "kept in whole milliseconds"
+    );
+    let before = gc::stats().forced_cycles;
+    let forced = forced_cycles_reach(before + 2);
+    assert_eq!(gc::set_force_period(initial), Duration::from_millis(100));
+    gc::set_gc_percent(old_percent);
+    assert!(
+        forced >= before + 2,
+        "fewer than 2 forced cycles within 30 s at a 100 ms period: {before} -> {forced}"
+    );
 }
 
 /// A 1 KiB object that points at itself: garbage only a cycle can free (acyclic garbage
@@ -148,41 +202,120 @@ fn run_child(test: &str, env: &[(&str, &str)]) -> (bool, String) {
     common::run_child(test, &ENV_VARS, env)
 }
 
-fn assert_child_fails(env: (&str, &str), needles: &[&str]) {
-    let (ok, text) = run_child("child_starts_the_collector", &[env]);
-    assert!(!ok, "{}={:?} was accepted:\n{text}", env.0, env.1);
-    for needle in needles {
-        assert!(text.contains(needle), "message lacks {needle:?}:\n{text}");
+/// The configuration warnings in a child's output.
+fn warnings(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|l| l.starts_with("tricolor-gc: warning:"))
+        .collect()
+}
+
+/// Runs `child` with `var=bad` (and `extra`), which must succeed after exactly one warning
+/// line that names `var`, `range`, the rejected text and `keeping the default {default}`.
+/// Returns the child's output.
+fn assert_child_warns(
+    child: &str,
+    (var, bad): (&str, &str),
+    extra: &[(&str, &str)],
+    range: &str,
+    default: &str,
+) -> String {
+    let mut env = vec![(var, bad)];
+    env.extend_from_slice(extra);
+    let (ok, text) = run_child(child, &env);
+    assert!(ok, "{var}={bad:?} stopped the program:\n{text}");
+    let lines = warnings(&text);
+    assert_eq!(lines.len(), 1, "{var}={bad:?}: want one warning:\n{text}");
+    let line = lines[0];
+    let rejected = format!("got {bad:?}");
+    let kept = format!("; keeping the default {default}");
+    for needle in [var, range, rejected.as_str(), kept.as_str()] {
+        assert!(line.contains(needle), "warning lacks {needle:?}: {line}");
+    }
+    text
+}
+
+#[test]
+fn bad_env_values_warn_once_and_keep_the_default() {
+    for bad in ["abc", "-5", "2000000", "1.5"] {
+        let text = assert_child_warns(
+            "child_reports_settings",
+            ("TRICOLOR_GC_PERCENT", bad),
+            &[],
+            "-1 to 1000000",
+            "100",
+        );
+        assert!(text.contains("gc_percent=100 "), "{text}");
+    }
+    for bad in ["12 parsecs", "0", "-1"] {
+        let text = assert_child_warns(
+            "child_reports_settings",
+            ("TRICOLOR_MEMORY_LIMIT", bad),
+            &[],
+            "byte count from 1",
+            "\"off\" (no limit)",
+        );
+        assert!(
+            text.contains(&format!("memory_limit={} ", usize::MAX)),
+            "{text}"
+        );
+    }
+    for bad in ["abc", "-5", "0", "86400001", "2.5", ""] {
+        let text = assert_child_warns(
+            "child_reports_settings",
+            ("TRICOLOR_FORCE_PERIOD_MS", bad),
+            &[],
+            "1 to 86400000",
+            "120000 (2 minutes)",
+        );
+        assert!(text.contains("force_period_ms=120000\n"), "{text}");
+    }
+    // Tracing stays off: no cycle line.
+    let text = assert_child_warns(
+        "child_collects_three_times",
+        ("TRICOLOR_TRACE", "yes"),
+        &[],
+        "0 or empty",
+        "0 (off)",
+    );
+    assert!(!text.lines().any(|l| l.starts_with("gc ")), "{text}");
+    // The worker count stays a quarter of the CPUs, at least one (seen in the trace line).
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers = (cpus / 4).clamp(1, 64);
+    for bad in ["0", "65", "two", ""] {
+        let text = assert_child_warns(
+            "child_collects_three_times",
+            ("TRICOLOR_MARK_WORKERS", bad),
+            &[("TRICOLOR_TRACE", "1")],
+            "1 to 64",
+            &format!("{workers} (a quarter of the CPUs, at least one)"),
+        );
+        let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("gc ")).collect();
+        let expect = format!("mark workers {workers}");
+        assert!(
+            !lines.is_empty() && lines.iter().all(|l| l.contains(&expect)),
+            "want {expect:?} in every trace line:\n{text}"
+        );
+    }
+    // Count-zero reclamation stays on: dropped objects are reclaimed without a cycle.
+    for bad in ["2", "on", "yes", ""] {
+        assert_child_warns(
+            "child_reclaims_without_a_cycle",
+            ("TRICOLOR_PROMPT_RECLAIM", bad),
+            &[],
+            "must be 0 (count-zero reclamation off) or 1 (on)",
+            "1 (on)",
+        );
     }
 }
 
 #[test]
-fn bad_env_values_are_rejected_with_the_range() {
-    for bad in ["abc", "-5", "2000000"] {
-        assert_child_fails(
-            ("TRICOLOR_GC_PERCENT", bad),
-            &["TRICOLOR_GC_PERCENT", "-1 to 1000000"],
-        );
-    }
-    for bad in ["12 parsecs", "0", "-1"] {
-        assert_child_fails(
-            ("TRICOLOR_MEMORY_LIMIT", bad),
-            &["TRICOLOR_MEMORY_LIMIT", "byte count from 1"],
-        );
-    }
-    assert_child_fails(("TRICOLOR_TRACE", "yes"), &["TRICOLOR_TRACE", "0 or 1"]);
-    for bad in ["0", "65", "two", ""] {
-        assert_child_fails(
-            ("TRICOLOR_MARK_WORKERS", bad),
-            &["TRICOLOR_MARK_WORKERS", "1 to 64"],
-        );
-    }
-    for bad in ["2", "on", "yes", ""] {
-        assert_child_fails(
-            ("TRICOLOR_PROMPT_RECLAIM", bad),
-            &["tricolor-gc: TRICOLOR_PROMPT_RECLAIM", "must be 0", "or 1"],
-        );
-    }
+fn force_period_env_forces_cycles_on_an_idle_heap() {
+    let (ok, text) = run_child(
+        "child_forced_cycles_grow",
+        &[("TRICOLOR_FORCE_PERIOD_MS", "100")],
+    );
+    assert!(ok, "{text}");
+    assert!(warnings(&text).is_empty(), "{text}");
 }
 
 #[test]
@@ -205,25 +338,36 @@ fn mark_workers_env_sets_the_worker_count() {
 #[test]
 fn good_env_values_are_honoured() {
     let cases = [
-        ("TRICOLOR_GC_PERCENT", "250", "gc_percent=250"),
-        ("TRICOLOR_GC_PERCENT", "off", "gc_percent=-1"),
-        ("TRICOLOR_MEMORY_LIMIT", "64MiB", "memory_limit=67108864"),
-        ("TRICOLOR_MEMORY_LIMIT", "1024", "memory_limit=1024"),
+        ("TRICOLOR_GC_PERCENT", "250", "gc_percent=250 "),
+        ("TRICOLOR_GC_PERCENT", "off", "gc_percent=-1 "),
+        ("TRICOLOR_MEMORY_LIMIT", "64MiB", "memory_limit=67108864 "),
+        ("TRICOLOR_MEMORY_LIMIT", "1024", "memory_limit=1024 "),
+        ("TRICOLOR_FORCE_PERIOD_MS", "5000", "force_period_ms=5000\n"),
+        (
+            "TRICOLOR_FORCE_PERIOD_MS",
+            "86400000",
+            "force_period_ms=86400000\n",
+        ),
     ];
     for (var, value, expect) in cases {
         let (ok, text) = run_child("child_reports_settings", &[(var, value)]);
         assert!(ok, "{var}={value} rejected:\n{text}");
         assert!(
             text.contains(expect),
-            "{var}={value}: want {expect}:\n{text}"
+            "{var}={value}: want {expect:?}:\n{text}"
         );
+        assert!(warnings(&text).is_empty(), "{var}={value}:\n{text}");
     }
     let (ok, text) = run_child("child_reports_settings", &[]);
     assert!(ok, "{text}");
     assert!(
-        text.contains(&format!("gc_percent=100 memory_limit={}", usize::MAX)),
+        text.contains(&format!(
+            "gc_percent=100 memory_limit={} force_period_ms=120000\n",
+            usize::MAX
+        )),
         "{text}"
     );
+    assert!(warnings(&text).is_empty(), "{text}");
 }
 
 #[test]
@@ -271,23 +415,56 @@ fn trace_env_prints_one_line_per_cycle() {
 }
 
 #[test]
-#[ignore = "child process of bad_env_values_are_rejected_with_the_range"]
-fn child_starts_the_collector() {
+#[ignore = "child process of good_env_values_are_honoured and bad_env_values_warn_once_and_keep_the_default"]
+fn child_reports_settings() {
     let g = Gc::new(1u32);
     gc::collect();
     assert_eq!(*g, 1);
-}
-
-#[test]
-#[ignore = "child process of good_env_values_are_honoured"]
-fn child_reports_settings() {
     let percent = gc::set_gc_percent(100);
     let limit = gc::set_memory_limit(usize::MAX);
-    println!("gc_percent={percent} memory_limit={limit}");
+    let period = gc::set_force_period(Duration::from_secs(120));
+    println!(
+        "gc_percent={percent} memory_limit={limit} force_period_ms={}",
+        period.as_millis()
+    );
 }
 
 #[test]
-#[ignore = "child process of trace_env_prints_one_line_per_cycle"]
+#[ignore = "child process of bad_env_values_warn_once_and_keep_the_default"]
+fn child_reclaims_without_a_cycle() {
+    const OBJECTS: u64 = 1000;
+    // No cycle may take the count-zero objects from the drain.
+    gc::set_gc_percent(-1);
+    let before = gc::stats();
+    // A thread's zero buffer goes to the collector at thread exit.
+    std::thread::spawn(|| drop((0..OBJECTS).map(Gc::new).collect::<Vec<_>>()))
+        .join()
+        .expect("the allocating thread");
+    common::wait_for("count-zero objects reclaimed without a cycle", || {
+        gc::stats().reclaimed_objects >= before.reclaimed_objects + OBJECTS
+    });
+    assert_eq!(gc::stats().cycles, before.cycles, "a cycle ran");
+    gc::collect();
+}
+
+#[test]
+#[ignore = "child process of force_period_env_forces_cycles_on_an_idle_heap"]
+fn child_forced_cycles_grow() {
+    let before = gc::stats().forced_cycles;
+    let forced = forced_cycles_reach(before + 2);
+    assert!(
+        forced >= before + 2,
+        "fewer than 2 forced cycles within 30 s: {before} -> {forced}"
+    );
+    assert_eq!(
+        gc::set_force_period(Duration::from_millis(100)),
+        Duration::from_millis(100),
+        "the period from the environment"
+    );
+}
+
+#[test]
+#[ignore = "child process of the trace, mark-worker and bad-value tests"]
 fn child_collects_three_times() {
     let g = Gc::new(1u32);
     for _ in 0..3 {

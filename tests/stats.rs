@@ -126,7 +126,7 @@ fn forced_cycles_run_on_an_idle_heap() {
     let _g = serial();
     let before = gc::stats().forced_cycles;
     let cycles_before = gc::stats().cycles;
-    gc::__private::set_force_period(Duration::from_millis(200));
+    let old_period = gc::set_force_period(Duration::from_millis(200));
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut forced = before;
     while Instant::now() < deadline {
@@ -136,7 +136,7 @@ fn forced_cycles_run_on_an_idle_heap() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    gc::__private::set_force_period(Duration::from_secs(120));
+    gc::set_force_period(old_period);
     assert!(
         forced >= before + 2,
         "no forced cycle within 10 s: {before} -> {forced}"

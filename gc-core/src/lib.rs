@@ -53,7 +53,7 @@ pub mod trace;
 
 #[cfg(not(tricolor_loom))]
 pub use collector::{
-    __hold_marking, __marking_held, __set_force_period, collect, set_gc_percent, set_memory_limit,
+    __hold_marking, __marking_held, collect, set_force_period, set_gc_percent, set_memory_limit,
     stats, Stats,
 };
 #[cfg(not(tricolor_loom))]

@@ -121,11 +121,32 @@ pub fn set_memory_limit(bytes: usize) -> usize {
     old
 }
 
-/// Sets the period after which a cycle is forced if none ran (2 minutes by default).
-/// For tests of the periodic trigger.
-#[doc(hidden)]
-pub fn __set_force_period(period: Duration) {
-    config::set_force_period(period);
+/// Sets the period after which a cycle is forced if none ran (Go's `forcegcperiod`) and
+/// returns the previous period.
+///
+/// When no cycle of any kind has run for this long, the collector thread starts one and
+/// counts it in [`Stats::forced_cycles`], so cyclic garbage on a heap that never reaches its
+/// goal is still freed. The initial period is 2 minutes, or `TRICOLOR_FORCE_PERIOD_MS`.
+///
+/// The period is kept in whole milliseconds: a fraction of a millisecond is dropped and
+/// a period under 1 ms (including [`Duration::ZERO`]) is clamped to 1 ms. A very long
+/// period such as [`Duration::MAX`] in effect turns forced cycles off. The collector
+/// checks the period between polls of its idle loop (every 50 ms), so a change takes
+/// effect within about 50 ms, and a period shorter than that forces a cycle about every
+/// 50 ms. No cycle is forced while the GC percent is negative ([`set_gc_percent`]).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+///
+/// let old = tricolor_gc_core::set_force_period(Duration::from_secs(60));
+/// assert_eq!(tricolor_gc_core::set_force_period(Duration::ZERO), Duration::from_secs(60));
+/// // Zero was clamped to 1 ms.
+/// assert_eq!(tricolor_gc_core::set_force_period(old), Duration::from_millis(1));
+/// ```
+#[doc(alias = "forcegcperiod")]
+pub fn set_force_period(period: Duration) -> Duration {
+    config::swap_force_period(period)
 }
 
 pub(crate) use cycle::ensure_started;
