@@ -12,15 +12,22 @@
 //!   outside a cycle and during one (the collector is held in its `Mark` phase by a
 //!   benchmark-only hook, so every `GcCell::borrow_mut` runs its deletion barrier over the
 //!   10,000 handles).
+//! - `collect/quiet_32k`: one `gc::collect()` on a quiet heap of 32,768 nodes, each a
+//!   `GcCell` holding a `Vec` of edges, with 32,768 random edges in all (seeded), every
+//!   node held by one root `Vec` (issue #11 item 7: the cost of a cycle itself; target:
+//!   count + roots + mark under 25 ns per live object). The graph is built once, outside
+//!   the measurement, with automatic cycles off, and made quiet by two `collect()`s first.
+//!   The group's throughput is in nodes; each measured `collect()` is also timed on its
+//!   own, and a last line prints their median (warm-up included) in ns per live object.
 //!
 //! Run: `cargo bench -p tricolor-gc-bench --bench gc`
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use gc::{Gc, GcCell, Trace};
 
 #[derive(Trace, Clone, Copy)]
@@ -107,9 +114,78 @@ fn borrow_mut_group(c: &mut Criterion) {
     gc::set_gc_percent(old);
 }
 
+/// A node of the quiet graph: its out-edges.
+#[derive(Trace)]
+struct GraphNode {
+    edges: GcCell<Vec<Gc<GraphNode>>>,
+}
+
+/// Nodes of `collect/quiet_32k`'s graph.
+const QUIET_NODES: usize = 32_768;
+/// Random edges of that graph, in all (a node has one on average).
+const QUIET_EDGES: usize = 32_768;
+
+/// The quiet graph: `QUIET_NODES` nodes with `QUIET_EDGES` random edges (seeded, so every
+/// run measures the same graph), all held by the returned root `Vec`.
+fn quiet_graph() -> Vec<Gc<GraphNode>> {
+    let mut rng = fastrand::Rng::with_seed(0x5eed);
+    let nodes: Vec<Gc<GraphNode>> = (0..QUIET_NODES)
+        .map(|_| {
+            Gc::new(GraphNode {
+                edges: GcCell::new(Vec::new()),
+            })
+        })
+        .collect();
+    for _ in 0..QUIET_EDGES {
+        let (from, to) = (rng.usize(..QUIET_NODES), rng.usize(..QUIET_NODES));
+        nodes[from].edges.borrow_mut().push(nodes[to].clone());
+    }
+    nodes
+}
+
+fn collect_group(c: &mut Criterion) {
+    let old = gc::set_gc_percent(-1);
+    let root = quiet_graph();
+    // Quiet: whatever earlier groups left is collected, the graph's objects are counted.
+    gc::collect();
+    gc::collect();
+    let live = gc::stats().heap_objects;
+    let mut each = Vec::new();
+    let mut group = c.benchmark_group("collect");
+    group.throughput(Throughput::Elements(QUIET_NODES as u64));
+    group.bench_function("quiet_32k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                gc::collect();
+                let one = t.elapsed();
+                each.push(one);
+                total += one;
+            }
+            total
+        })
+    });
+    group.finish();
+    // Empty when a filter left the bench out.
+    if !each.is_empty() {
+        each.sort();
+        let median = each[each.len() / 2];
+        println!(
+            "collect/quiet_32k: median of {} collect() calls {:.3} ms = {:.1} ns per live \
+             object ({live} objects in the heap)",
+            each.len(),
+            median.as_secs_f64() * 1e3,
+            median.as_secs_f64() * 1e9 / live.max(1) as f64,
+        );
+    }
+    drop(black_box(root));
+    gc::set_gc_percent(old);
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = new_group, clone_drop_group, borrow_mut_group
+    targets = new_group, clone_drop_group, borrow_mut_group, collect_group
 }
 criterion_main!(benches);

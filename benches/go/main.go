@@ -1,12 +1,14 @@
-// Command w2 is the Go peer of the tricolor-gc pause-time harness: workload W2 of
-// DESIGN.md §10 on Go's own collector, with the same trees, sizes and loop as the Rust
-// runtimes (benches/src/runtimes/handles.rs). The harness builds and runs it
+// Command w2 is the Go peer of the tricolor-gc pause-time harness: workload W2 or W3
+// (-workload) of DESIGN.md §10 on Go's own collector, with the same trees, sizes and loop
+// as the Rust runtimes (benches/src/runtimes/handles.rs). The harness builds and runs it
 // (benches/src/runtimes/go.rs); it is not meant to be run by hand.
 //
 // The program:
 //  1. Builds the live set: for each mutator goroutine, -slots trees of -live-depth, each
 //     node two child pointers and a 16-byte payload (value, checksum): 32 bytes, Go's
-//     32-byte size class, as the harness's estimate says.
+//     32-byte size class, as the harness's estimate says. In W3 each node also holds a
+//     plain pointer to its parent (40 bytes, the 48-byte class), so every dropped tree
+//     is cyclic garbage; the check then also verifies every parent pointer.
 //  2. Churns for -duration seconds on every mutator: build a -churn-depth tree, check
 //     and drop it; with probability -replace-fraction build a new live tree, swap it
 //     into a random slot and check the old one. The gap between two iterations is
@@ -81,6 +83,45 @@ func check(n *node) int64 {
 		count += l + r
 	}
 	return count
+}
+
+// cnode is W3's node: a W2 node plus a pointer to its parent (nil at the root).
+type cnode struct {
+	left, right, parent *cnode
+	p                   payload
+}
+
+func buildCyclic(depth int, rng *rand.Rand) *cnode {
+	n := &cnode{}
+	if depth > 0 {
+		n.left = buildCyclic(depth-1, rng)
+		n.right = buildCyclic(depth-1, rng)
+		n.left.parent = n
+		n.right.parent = n
+	}
+	v := rng.Uint64()
+	n.p = payload{v, mix(v)}
+	return n
+}
+
+// checkCyclic returns the node count, or -1 if a payload or a parent pointer is broken.
+func checkCyclic(root *cnode) int64 {
+	var walk func(n, parent *cnode) int64
+	walk = func(n, parent *cnode) int64 {
+		if n.p.check != mix(n.p.value) || n.parent != parent {
+			return -1
+		}
+		count := int64(1)
+		if n.left != nil {
+			l, r := walk(n.left, n), walk(n.right, n)
+			if l < 0 || r < 0 {
+				return -1
+			}
+			count += l + r
+		}
+		return count
+	}
+	return walk(root, nil)
 }
 
 func nodesIn(depth int) int64 { return (int64(1) << (depth + 1)) - 1 }
@@ -172,7 +213,18 @@ func heapMetrics(s []metrics.Sample) (int64, int64) {
 	return v(0), v(1)
 }
 
+// config is the command line, checked.
+type config struct {
+	perThread             []int
+	duration, replace     float64
+	churnDepth, liveDepth int
+	thresholdUs, seed     int64
+	progress              bool
+	nodeBytes             int
+}
+
 func main() {
+	workload := flag.String("workload", "w2", "w2 (acyclic trees) or w3 (every node also points to its parent)")
 	slots := flag.String("slots", "1", "live trees per mutator, comma-separated (one entry per mutator)")
 	duration := flag.Float64("duration", 10, "churn seconds")
 	replace := flag.Float64("replace-fraction", 0.1, "probability per iteration of replacing a live tree")
@@ -183,32 +235,66 @@ func main() {
 	progress := flag.Bool("progress", false, "progress lines on stderr")
 	flag.Parse()
 
-	var perThread []int
+	cfg := config{
+		duration:    *duration,
+		replace:     *replace,
+		churnDepth:  *churnDepth,
+		liveDepth:   *liveDepth,
+		thresholdUs: *thresholdUs,
+		seed:        *seed,
+		progress:    *progress,
+	}
 	for _, s := range strings.Split(*slots, ",") {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
 			fmt.Fprintf(os.Stderr, "w2: bad -slots %q\n", *slots)
 			os.Exit(2)
 		}
-		perThread = append(perThread, n)
+		cfg.perThread = append(cfg.perThread, n)
 	}
+	var out output
+	switch *workload {
+	case "w2":
+		cfg.nodeBytes = 32
+		out = run(cfg, build, check)
+	case "w3":
+		cfg.nodeBytes = 48
+		out = run(cfg, buildCyclic, checkCyclic)
+	default:
+		fmt.Fprintf(os.Stderr, "w2: bad -workload %q (w2 or w3)\n", *workload)
+		os.Exit(2)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	if err := enc.Encode(out); err != nil {
+		fmt.Fprintf(os.Stderr, "w2: %v\n", err)
+		os.Exit(1)
+	}
+	if out.Error != "" {
+		os.Exit(1)
+	}
+}
+
+// run builds the live set and churns it with trees made by build and verified by check
+// (which returns the node count, or -1 for a broken tree).
+func run[T any](cfg config, build func(int, *rand.Rand) T, check func(T) int64) output {
+	perThread := cfg.perThread
 	threads := len(perThread)
-	liveNodes, churnNodes := nodesIn(*liveDepth), nodesIn(*churnDepth)
-	threshold := *thresholdUs * 1000
+	liveNodes, churnNodes := nodesIn(cfg.liveDepth), nodesIn(cfg.churnDepth)
+	threshold := cfg.thresholdUs * 1000
 
 	rssBefore := rssBytes()
 	buildStart := time.Now()
-	live := make([][]*node, threads)
+	live := make([][]T, threads)
 	rngs := make([]*rand.Rand, threads)
 	var built sync.WaitGroup
 	for i := 0; i < threads; i++ {
 		built.Add(1)
 		go func(i int) {
 			defer built.Done()
-			rngs[i] = rand.New(rand.NewSource(*seed*1_000_003 + int64(i)))
-			live[i] = make([]*node, perThread[i])
+			rngs[i] = rand.New(rand.NewSource(cfg.seed*1_000_003 + int64(i)))
+			live[i] = make([]T, perThread[i])
 			for s := range live[i] {
-				live[i][s] = build(*liveDepth, rngs[i])
+				live[i][s] = build(cfg.liveDepth, rngs[i])
 			}
 		}(i)
 	}
@@ -218,11 +304,10 @@ func main() {
 
 	var allocated atomic.Int64
 	start := time.Now()
-	deadline := start.Add(time.Duration(*duration * float64(time.Second)))
-	if *progress {
+	deadline := start.Add(time.Duration(cfg.duration * float64(time.Second)))
+	if cfg.progress {
 		fmt.Fprintln(os.Stderr, "phase churn")
 	}
-
 	stop := make(chan struct{})
 	timelineDone := make(chan []point)
 	go func() {
@@ -242,7 +327,7 @@ func main() {
 			case now := <-tick.C:
 				heap, goal := heapMetrics(s)
 				pts = append(pts, point{now.Sub(start).Nanoseconds(), heap, goal, rssBytes()})
-				if *progress && now.Sub(lastProgress) >= 200*time.Millisecond {
+				if cfg.progress && now.Sub(lastProgress) >= 200*time.Millisecond {
 					lastProgress = now
 					fmt.Fprintf(os.Stderr, "progress %d %d\n", now.Sub(start).Milliseconds(), allocated.Load())
 				}
@@ -262,16 +347,16 @@ func main() {
 			last := start
 			published := int64(0)
 			for {
-				t := build(*churnDepth, rng)
+				t := build(cfg.churnDepth, rng)
 				if check(t) != churnNodes {
 					r.err = fmt.Sprintf("mutator %d: a short-lived tree failed its check", i)
 					return
 				}
 				r.nodes += churnNodes
-				if len(slots) > 0 && rng.Float64() < *replace {
+				if len(slots) > 0 && rng.Float64() < cfg.replace {
 					j := rng.Intn(len(slots))
 					old := slots[j]
-					slots[j] = build(*liveDepth, rng)
+					slots[j] = build(cfg.liveDepth, rng)
 					if check(old) != liveNodes {
 						r.err = fmt.Sprintf("mutator %d: a live tree failed its check", i)
 						return
@@ -312,7 +397,7 @@ func main() {
 
 	out := output{
 		GoVersion:     runtime.Version(),
-		EstNodeBytes:  32,
+		EstNodeBytes:  cfg.nodeBytes,
 		BuildNs:       buildNs,
 		BuildRssBytes: buildRss,
 		ChurnStartNs:  start.Sub(processStart).Nanoseconds(),
@@ -340,12 +425,5 @@ func main() {
 	for k, v := range merged {
 		out.GapHist = append(out.GapHist, [2]int64{k, int64(v)})
 	}
-	enc := json.NewEncoder(os.Stdout)
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintf(os.Stderr, "w2: %v\n", err)
-		os.Exit(1)
-	}
-	if out.Error != "" {
-		os.Exit(1)
-	}
+	return out
 }

@@ -2,10 +2,12 @@
 //!
 //! # Rules
 //! 1. Every flag takes `--flag VALUE` or `--flag=VALUE`; `--quiet` and `--help` take none.
-//! 2. Every value is range-checked while parsing (`cli::Range`), so the rest of the harness
-//!    can trust [`Config`]; the ranges are the constants below, which `--help` shows too.
+//! 2. Every value is checked while parsing, so the rest of the harness can trust
+//!    [`Config`]: numbers against a range (`cli::Range`; the ranges are the constants
+//!    below, which `--help` shows too), `--workload` against its choices ([`Workload`],
+//!    each documented in `--help`).
 //! 3. A bad flag or value exits with status 2 and clap's message naming the flag, the
-//!    value and the accepted range; `--help` prints to stdout and exits 0.
+//!    value and the accepted range or choices; `--help` prints to stdout and exits 0.
 //!
 //! A lone `--runtime` that cannot run `--threads N` (rust-gc and gc-arena are
 //! single-threaded) is also a usage error (status 2), raised by [`parse`]; in a list or
@@ -14,7 +16,7 @@
 use std::path::PathBuf;
 
 use clap::error::ErrorKind;
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 use crate::cli::{self, Range};
 use crate::runtimes::{self, Runtime, RUNTIMES};
@@ -40,6 +42,36 @@ const SEED: Range<u64> = Range {
     hi: u64::MAX,
 };
 
+/// The churn workload (DESIGN.md §10): the shape of every tree the run builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Workload {
+    /// Acyclic churn: each node holds its children only, so a dropped tree is garbage a
+    /// reference count can free
+    W2,
+    /// Cyclic churn: W2's trees, with every node also holding an edge to its parent, so a
+    /// dropped tree is cyclic garbage that only tracing frees (Arc's edge is a Weak, Box's
+    /// a raw pointer: neither owns its parent)
+    W3,
+}
+
+impl Workload {
+    /// The name the report, the JSON and the comparison use: `W2`, `W3`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Workload::W2 => "W2",
+            Workload::W3 => "W3",
+        }
+    }
+
+    /// The value `--workload` takes: `w2`, `w3`.
+    pub(crate) fn arg(self) -> &'static str {
+        match self {
+            Workload::W2 => "w2",
+            Workload::W3 => "w3",
+        }
+    }
+}
+
 /// The runtimes to run, in order: one runs in this process, more each in a child.
 #[derive(Clone, Debug)]
 pub(crate) struct Selection(pub(crate) Vec<&'static Runtime>);
@@ -63,7 +95,7 @@ fn directory(text: &str) -> Result<PathBuf, String> {
 #[derive(Parser, Clone, Debug)]
 #[command(
     name = "tricolor-gc-bench",
-    about = "Pause-time harness (DESIGN.md §10, workload W2)",
+    about = "Pause-time harness (DESIGN.md §10, workloads W2 and W3)",
     long_about = LONG_ABOUT,
     after_help = AFTER_HELP,
     disable_version_flag = true
@@ -73,6 +105,9 @@ pub(crate) struct Config {
     /// a child process, then writes compare.md and compare.svg
     #[arg(long, value_name = "NAMES", default_value = runtimes::DEFAULT_RUNTIME, value_parser = selection)]
     pub(crate) runtime: Selection,
+    /// The churn workload
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = Workload::W2)]
+    pub(crate) workload: Workload,
     /// Live set size in MiB, estimated per runtime from its node size
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = |s: &str| LIVE_MIB.parse(s))]
     pub(crate) live_mib: u64,
@@ -118,12 +153,13 @@ fn position(text: &str) -> Result<String, String> {
 }
 
 const LONG_ABOUT: &str = "\
-Pause-time harness (DESIGN.md §10, workload W2)
+Pause-time harness (DESIGN.md §10, workloads W2 and W3)
 
 Builds a live set of small binary trees, then for a fixed time allocates short-lived
 trees on every mutator thread while replacing a fraction of the live set, and records
 every collector-caused stall: the collector's own pauses (where the runtime reports them)
-and the mutator's view, the gaps between consecutive loop iterations.";
+and the mutator's view, the gaps between consecutive loop iterations. In W2 the trees are
+acyclic; in W3 every node also points back to its parent, so the garbage is cyclic.";
 
 const AFTER_HELP: &str = "\
 Output files (under --out), per runtime; times are ms since the churn started:
@@ -150,6 +186,7 @@ impl Config {
         vec![
             format!("--runtime={runtime}"),
             format!("--position={position}"),
+            format!("--workload={}", self.workload.arg()),
             format!("--live-mib={}", self.live_mib),
             format!("--duration={}", self.duration_s),
             format!("--threads={}", self.threads),
@@ -198,7 +235,7 @@ where
     let matches: ArgMatches = cmd.try_get_matches_from_mut(args)?;
     let cfg = Config::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))?;
     if let [rt] = cfg.runtime.0[..] {
-        if cfg.threads > 1 && !rt.w2.multi_thread {
+        if cfg.threads > 1 && !rt.churn.multi_thread {
             return Err(cmd.error(
                 ErrorKind::ArgumentConflict,
                 format!(
@@ -246,6 +283,9 @@ mod tests {
         assert!(c.quiet);
         let d = run(&[]).unwrap();
         assert_eq!((d.live_mib, d.duration_s, d.threads), (64, 10.0, 1));
+        assert_eq!(d.workload, Workload::W2, "W2 is the default");
+        assert_eq!(run(&["--workload", "w3"]).unwrap().workload, Workload::W3);
+        assert_eq!(run(&["--workload=w2"]).unwrap().workload, Workload::W2);
         assert_eq!(names(&d), [runtimes::DEFAULT_RUNTIME]);
         assert_eq!(
             names(&run(&["--runtime", "arc,box"]).unwrap()),
@@ -276,6 +316,11 @@ mod tests {
         );
         let e = message(&["--threads", "2", "--runtime", "rust-gc"]);
         assert!(e.contains("single-threaded"), "{e}");
+        let e = message(&["--workload", "w4"]);
+        assert!(
+            e.contains("'w4'") && e.contains("--workload") && e.contains("w2, w3"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -290,17 +335,28 @@ mod tests {
         ] {
             assert!(help.contains(&range), "--help lacks {range}:\n{help}");
         }
+        for choice in ["w2: Acyclic churn", "w3: Cyclic churn"] {
+            assert!(help.contains(choice), "--help lacks {choice}:\n{help}");
+        }
         assert_eq!(run(&["--help"]).unwrap_err().exit_code(), 0);
     }
 
     #[test]
     fn child_args_round_trip() {
-        let c = run(&["--live-mib=8", "--threads=2", "--quiet", "--seed=7"]).unwrap();
+        let c = run(&[
+            "--live-mib=8",
+            "--threads=2",
+            "--quiet",
+            "--seed=7",
+            "--workload=w3",
+        ])
+        .unwrap();
         let args = c.child_args("arc", "2/3");
         let back = run(&args.iter().map(String::as_str).collect::<Vec<_>>()).unwrap();
         assert_eq!(back.live_mib, 8);
         assert_eq!(back.threads, 2);
         assert_eq!(back.seed, 7);
+        assert_eq!(back.workload, Workload::W3);
         assert!(back.quiet);
         assert_eq!(names(&back), ["arc"]);
         assert_eq!(back.position.as_deref(), Some("2/3"));

@@ -1,8 +1,9 @@
-//! The pause-time harness (DESIGN.md §10, workload W2), run by the `tricolor-gc-bench`
-//! binary.
+//! The pause-time harness (DESIGN.md §10, workloads W2 and W3, `--workload`), run by the
+//! `tricolor-gc-bench` binary.
 //!
 //! Builds a live set of small binary trees, churns short-lived trees on every mutator
-//! thread while replacing part of the live set, and records every collector-caused stall:
+//! thread while replacing part of the live set (in W3 every node also points to its
+//! parent, so the garbage is cyclic), and records every collector-caused stall:
 //! the collector's own pauses where the runtime reports them, and the mutator's view (the
 //! gaps between loop iterations). Writes `<runtime>.csv`, `.json` and `.svg` under `--out`.
 //!
@@ -20,8 +21,8 @@
 //!
 //! Module map (modules of the library):
 //! - `config`: flags, `--help`, usage errors (exit code 2), on `cli`'s range checks;
-//! - `runtimes`: the registry of runtimes and the W2 workload on each (`outcome` is what a
-//!   run measured);
+//! - `runtimes`: the registry of runtimes and the churn workloads on each (`outcome` is
+//!   what a run measured);
 //! - `probe`: loop-gap histograms and raw samples;
 //! - `sampler`: the thread polling the collector's pause history, and the progress line;
 //! - `report`: text report, CSV, JSON, the comparison's rows;
@@ -47,7 +48,7 @@ pub fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let result = match cfg.runtime.0[..] {
-        [rt] => match (rt.w2.available)() {
+        [rt] => match (rt.churn.available)() {
             Err(why) => {
                 println!("{}", skipped(rt, &why));
                 Ok(true)
@@ -71,7 +72,7 @@ pub fn main() -> ExitCode {
 
 /// Runs `rt` in this process, writes its files and prints its report; returns the files.
 fn run_one(cfg: &Config, rt: &Runtime) -> Result<Vec<PathBuf>, String> {
-    let outcome = (rt.w2.run)(cfg).map_err(|e| e.to_string())?;
+    let outcome = (rt.churn.run)(cfg).map_err(|e| e.to_string())?;
     let summary = report::Summary::of(&outcome, cfg.live_mib);
     let paths = report::Paths::new(&cfg.out, rt.name);
     report::write_all(&outcome, &summary, &paths)?;
@@ -86,12 +87,12 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
     let mut files = Vec::new();
     let n = cfg.runtime.0.len();
     for (i, rt) in cfg.runtime.0.iter().enumerate() {
-        let outcome = if cfg.threads > 1 && !rt.w2.multi_thread {
+        let outcome = if cfg.threads > 1 && !rt.churn.multi_thread {
             Outcome::Skipped(format!(
                 "single-threaded collector, --threads {}",
                 cfg.threads
             ))
-        } else if let Err(why) = (rt.w2.available)() {
+        } else if let Err(why) = (rt.churn.available)() {
             println!("{}", skipped(rt, &why));
             Outcome::Skipped(why)
         } else {
@@ -117,8 +118,11 @@ fn run_many(cfg: &Config) -> Result<bool, String> {
     }
     let ok = !runs.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)));
     let title = format!(
-        "W2: {} MiB live, {} s churn, {} mutator thread(s), one process per runtime",
-        cfg.live_mib, cfg.duration_s, cfg.threads
+        "{}: {} MiB live, {} s churn, {} mutator thread(s), one process per runtime",
+        cfg.workload.name(),
+        cfg.live_mib,
+        cfg.duration_s,
+        cfg.threads
     );
     let comparison = report::comparison(title, &runs);
     print!("{}", comparison.text());

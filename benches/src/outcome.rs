@@ -1,10 +1,10 @@
-//! What a W2 run of one runtime measured ([`RunOutcome`], rendered by `report.rs` and
+//! What a churn run (W2 or W3) of one runtime measured ([`RunOutcome`], rendered by `report.rs` and
 //! `plot.rs`), how its live set is sized ([`Plan`]) and how a run fails ([`RunError`]).
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, Workload};
 use crate::probe::{Durations, Sample};
 use crate::sampler::CollectorCounters;
 use crate::timeline::Timeline;
@@ -13,6 +13,8 @@ use crate::tree;
 /// How the live set is sized and split for one runtime.
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
+    /// The workload, whose node type the estimate is of.
+    pub(crate) workload: Workload,
     /// Estimated bytes one node occupies (header + node, rounded to its allocator's
     /// granularity); the live set is `live_mib` MiB of such nodes.
     pub(crate) est_node_bytes: usize,
@@ -23,8 +25,8 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Sizes the live set of `cfg` for nodes of `est_node_bytes` and splits it over the
-    /// mutator threads (at least one tree each).
+    /// Sizes the live set of `cfg` for nodes of `est_node_bytes` (the node of
+    /// `cfg.workload`) and splits it over the mutator threads (at least one tree each).
     pub(crate) fn new(cfg: &Config, est_node_bytes: usize) -> Plan {
         let live_tree_nodes = tree::nodes_in(cfg.live_depth);
         let target_nodes = (cfg.live_mib << 20) / est_node_bytes as u64;
@@ -33,6 +35,7 @@ impl Plan {
             .map(|i| slots / cfg.threads + usize::from(i < slots % cfg.threads))
             .collect();
         Plan {
+            workload: cfg.workload,
             est_node_bytes,
             slots_per_thread,
             live_tree_nodes,

@@ -114,7 +114,8 @@ where
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
-                "{}: heap over time, {} cycles shaded (live set: {})",
+                "{} {}: heap over time, {} cycles shaded (live set: {})",
+                o.plan.workload.name(),
                 o.runtime,
                 tl.cycles.len(),
                 tl.live_source

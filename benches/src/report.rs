@@ -54,6 +54,8 @@ impl Dist {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub(crate) runtime: String,
+    /// The churn workload: `W2` or `W3`.
+    pub(crate) workload: String,
     /// A peer program's runtime version (`go1.19.8`), else `null`.
     pub(crate) version: Option<String>,
     pub(crate) threads: usize,
@@ -84,6 +86,13 @@ pub(crate) struct Summary {
     pub(crate) assist_ms: Option<f64>,
     pub(crate) mark_ms: Option<f64>,
     pub(crate) sweep_ms: Option<f64>,
+    /// Objects freed because their count reached zero, without tracing; `null` when the
+    /// runtime does not count them (only tricolor does).
+    pub(crate) freed_by_counts: Option<u64>,
+    /// Objects freed by the collector's cycles (tracing): every object the run allocated
+    /// (live set and churn) that is neither in the heap at the end nor freed by counts;
+    /// `null` unless the runtime reports its heap's objects and its count-zero frees.
+    pub(crate) freed_by_cycles: Option<u64>,
     pub(crate) peak_rss_mib: Option<f64>,
     pub(crate) raw_samples: usize,
     pub(crate) dropped_samples: u64,
@@ -111,8 +120,14 @@ impl Summary {
             h
         };
         let c = &o.counters;
+        let allocated = o.plan.live_nodes() + o.nodes_allocated;
+        let freed_by_cycles = c
+            .heap_objects
+            .zip(c.freed_by_counts)
+            .and_then(|(heap, counts)| allocated.checked_sub(heap + counts));
         Summary {
             runtime: o.runtime.to_string(),
+            workload: o.plan.workload.name().to_string(),
             version: o.version.clone(),
             threads: o.threads,
             live_mib,
@@ -140,6 +155,8 @@ impl Summary {
             assist_ms: c.assist_time.map(ms),
             mark_ms: c.mark_time.map(ms),
             sweep_ms: c.sweep_time.map(ms),
+            freed_by_counts: c.freed_by_counts,
+            freed_by_cycles,
             peak_rss_mib: o.peak_rss_bytes.map(mib),
             raw_samples: o.samples.len(),
             dropped_samples: o.dropped_samples,
@@ -291,8 +308,8 @@ pub(crate) fn text(s: &Summary) -> String {
         .map_or(String::new(), |v| format!(" ({v})"));
     let _ = writeln!(
         t,
-        "tricolor-gc-bench: runtime {}{version}, {} mutator {threads}, live set {} MiB",
-        s.runtime, s.threads, s.live_mib
+        "tricolor-gc-bench: workload {}, runtime {}{version}, {} mutator {threads}, live set {} MiB",
+        s.workload, s.runtime, s.threads, s.live_mib
     );
     let _ = writeln!(
         t,
@@ -337,6 +354,16 @@ pub(crate) fn text(s: &Summary) -> String {
     );
     let _ = writeln!(
         t,
+        "  freed         {}",
+        na(
+            s.freed_by_counts.zip(s.freed_by_cycles),
+            |(counts, cycles)| format!(
+                "{counts} objects by counts (no tracing), {cycles} by cycles (tracing)"
+            )
+        )
+    );
+    let _ = writeln!(
+        t,
         "  assist total  {}",
         na(s.assist_ms, |m| format!("{m:.1} ms"))
     );
@@ -373,7 +400,8 @@ pub(crate) enum Outcome {
 }
 
 /// The comparison of a multi-runtime run (`compare.md`, `compare.svg`, and stdout): the
-/// four figures DESIGN §10's W2 targets are about, drawn, and the rest as text.
+/// four figures DESIGN §10's W2 and W3 targets are about, drawn, and the rest as text;
+/// `title` names the workload.
 pub(crate) fn comparison(title: String, runs: &[(String, Outcome)]) -> Comparison {
     let ran = |f: &dyn Fn(&Summary) -> Option<f64>| -> Vec<Option<f64>> {
         runs.iter()

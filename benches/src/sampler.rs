@@ -39,6 +39,11 @@ pub(crate) struct CollectorCounters {
     pub(crate) assist_time: Option<Duration>,
     pub(crate) mark_time: Option<Duration>,
     pub(crate) sweep_time: Option<Duration>,
+    /// Objects in the heap (allocated, not yet freed), for runtimes that count them.
+    pub(crate) heap_objects: Option<u64>,
+    /// Objects freed because their reference count reached zero, without tracing
+    /// (tricolor's count-zero reclamation): acyclic garbage only.
+    pub(crate) freed_by_counts: Option<u64>,
 }
 
 /// What one poll returns.

@@ -1,16 +1,21 @@
-//! The one tree shape every runtime implements, for both workloads: a complete binary
+//! The one tree shape every runtime implements, for every workload: a complete binary
 //! tree whose node holds either no children or two, and some [`Data`]: nothing (`()`) in
-//! W1, the Benchmarks Game shape, and a 16-byte self-checking [`Payload`] in W2.
+//! W1, the Benchmarks Game shape, and a 16-byte self-checking [`Payload`] in W2 and W3. In
+//! W3 every node also holds an edge to its parent ([`CyclicTree`]), so a tree of more
+//! than one node is a cycle (parent to child and back).
 //!
 //! # Algorithm
 //! 1. [`make`] builds a complete tree of a given depth bottom-up (children first), so a
-//!    node is immutable once allocated and no runtime needs a cell or a write barrier to
-//!    build it; the allocation order is the same in every runtime.
+//!    W1/W2 node is immutable once allocated and no runtime needs a cell or a write
+//!    barrier to build it; the allocation order is the same in every runtime. A W3 node's
+//!    `Tree::node` also points its two new children's parent edges (each runtime's own
+//!    cell, set once) at the node it just allocated.
 //! 2. [`count`] walks a tree and counts its nodes (W1's `check`).
 //! 3. [`check`] walks a tree, verifies every node's data and compares the count with the
-//!    expected one (W2). A mismatch means the runtime handed out freed or overwritten
-//!    memory: the harness stops with exit code 1 rather than report figures from a broken
-//!    heap.
+//!    expected one (W2); [`check_cyclic`] also verifies that every node's parent edge
+//!    leads to the node the walk came from, and the root's to none (W3). A mismatch means
+//!    the runtime handed out freed or overwritten memory: the harness stops with exit
+//!    code 1 rather than report figures from a broken heap.
 //!
 //! A runtime implements [`Tree`] on its handle type (`Gc<Node<D>>`, a `Box` wrapper, ...).
 //! `Tree::Alloc` is what allocation needs: `()` for handles that allocate on their own,
@@ -91,6 +96,28 @@ pub(crate) trait Tree<D: Data>: Sized {
     fn children(&self) -> Option<(&Self, &Self)>;
 }
 
+/// A W3 tree: every node also holds an edge to its parent (none at the root), set by
+/// `Tree::node` when the parent is allocated.
+pub(crate) trait CyclicTree<D: Data>: Tree<D> {
+    /// Whether this node's parent edge leads to `parent` (`None`: it has no parent edge).
+    fn parent_is(&self, parent: Option<&Self>) -> bool;
+}
+
+/// [`CyclicTree::parent_is`] from a node's parent edge (`None`: not set) and the expected
+/// parent: both absent, or both present and `same` says they are one node.
+#[inline]
+pub(crate) fn edge_matches<E, P>(
+    edge: Option<E>,
+    parent: Option<P>,
+    same: impl FnOnce(E, P) -> bool,
+) -> bool {
+    match (edge, parent) {
+        (None, None) => true,
+        (Some(e), Some(p)) => same(e, p),
+        _ => false,
+    }
+}
+
 /// Node count of a complete tree of `depth` (depth 0 = one leaf).
 pub(crate) const fn nodes_in(depth: u32) -> u64 {
     (1u64 << (depth + 1)) - 1
@@ -125,20 +152,49 @@ impl fmt::Display for Corrupt {
 
 /// Walks `root`, verifying every node's data and that it has exactly `expected` nodes.
 pub(crate) fn check<D: Data, T: Tree<D>>(root: &T, expected: u64) -> Result<(), Corrupt> {
-    fn walk<D: Data, T: Tree<D>>(n: &T, count: &mut u64) -> Result<(), Corrupt> {
+    walk_checked(root, expected, &|_, _| true)
+}
+
+/// [`check`], and also that every node's parent edge leads to its parent (W3).
+pub(crate) fn check_cyclic<D: Data, T: CyclicTree<D>>(
+    root: &T,
+    expected: u64,
+) -> Result<(), Corrupt> {
+    walk_checked(root, expected, &|node: &T, parent| node.parent_is(parent))
+}
+
+/// The walk behind [`check`] and [`check_cyclic`]: `edge_ok(node, parent)` judges each
+/// node's parent edge (`parent` is `None` at the root).
+fn walk_checked<D: Data, T: Tree<D>>(
+    root: &T,
+    expected: u64,
+    edge_ok: &impl Fn(&T, Option<&T>) -> bool,
+) -> Result<(), Corrupt> {
+    fn walk<D: Data, T: Tree<D>>(
+        n: &T,
+        parent: Option<&T>,
+        count: &mut u64,
+        edge_ok: &impl Fn(&T, Option<&T>) -> bool,
+    ) -> Result<(), Corrupt> {
         let data = n.data();
         if !data.is_intact() {
             return Err(Corrupt(format!("node data corrupted: {data:?}")));
         }
+        if !edge_ok(n, parent) {
+            return Err(Corrupt(format!(
+                "the parent edge of node {} (walk order) does not lead to its parent",
+                *count
+            )));
+        }
         *count += 1;
         if let Some((l, r)) = n.children() {
-            walk(l, count)?;
-            walk(r, count)?;
+            walk(l, Some(n), count, edge_ok)?;
+            walk(r, Some(n), count, edge_ok)?;
         }
         Ok(())
     }
     let mut count = 0;
-    walk(root, &mut count)?;
+    walk(root, None, &mut count, edge_ok)?;
     if count != expected {
         return Err(Corrupt(format!(
             "tree has {count} nodes, expected {expected}"
@@ -160,6 +216,9 @@ pub(crate) const fn malloc_chunk(size: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::RefCell;
+    use std::rc::{Rc, Weak};
+
     use super::*;
 
     struct N {
@@ -202,6 +261,60 @@ mod tests {
         assert!(check(&t, 14).unwrap_err().0.contains("15 nodes"));
         t.c.as_mut().unwrap().0.p.value ^= 1;
         assert!(check(&t, 15).unwrap_err().0.contains("corrupted"));
+    }
+
+    /// A W3 tree for the tests: `Rc` children, `Weak` parents (the Rust book's tree).
+    struct C(Rc<CNode>);
+    struct CNode {
+        p: Payload,
+        parent: RefCell<Weak<CNode>>,
+        c: Option<(C, C)>,
+    }
+    impl Tree<Payload> for C {
+        type Alloc = ();
+        fn node(_: &(), c: Option<(C, C)>, p: Payload) -> C {
+            let n = Rc::new(CNode {
+                p,
+                parent: RefCell::new(Weak::new()),
+                c,
+            });
+            if let Some((l, r)) = &n.c {
+                *l.0.parent.borrow_mut() = Rc::downgrade(&n);
+                *r.0.parent.borrow_mut() = Rc::downgrade(&n);
+            }
+            C(n)
+        }
+        fn data(&self) -> &Payload {
+            &self.0.p
+        }
+        fn children(&self) -> Option<(&C, &C)> {
+            self.0.c.as_ref().map(|(l, r)| (l, r))
+        }
+    }
+    impl CyclicTree<Payload> for C {
+        fn parent_is(&self, parent: Option<&C>) -> bool {
+            edge_matches(self.0.parent.borrow().upgrade(), parent, |e, p| {
+                Rc::ptr_eq(&e, &p.0)
+            })
+        }
+    }
+
+    #[test]
+    fn parent_edges_are_checked() {
+        let mut r = rng(1, 0);
+        let t: C = make(&(), 3, &mut || Payload::random(&mut r));
+        check_cyclic(&t, 15).unwrap();
+        let (l, rt) = t.children().unwrap();
+        // A grandchild whose parent edge skips its parent.
+        *l.children().unwrap().1 .0.parent.borrow_mut() = Rc::downgrade(&t.0);
+        let e = check_cyclic(&t, 15).unwrap_err().0;
+        assert!(e.contains("parent edge of node 5"), "{e}");
+        assert!(check(&t, 15).is_ok(), "W2's check ignores parent edges");
+        // The root must have none.
+        *l.children().unwrap().1 .0.parent.borrow_mut() = Rc::downgrade(&l.0);
+        check_cyclic(&t, 15).unwrap();
+        *t.0.parent.borrow_mut() = Rc::downgrade(&rt.0);
+        assert!(check_cyclic(&t, 15).unwrap_err().0.contains("node 0"));
     }
 
     #[test]

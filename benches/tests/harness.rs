@@ -1,7 +1,8 @@
 //! End-to-end checks of the pause-time harness binary: short runs on a small heap produce
 //! the report and every file (the CSVs, the heap timeline, the JSON, the SVG; this is the
-//! CI run of the harness), a two-runtime list writes the comparison, bad command lines
-//! exit with code 2 and a message naming the flag and its range, and a missing Go
+//! CI run of the harness), a two-runtime list writes the comparison, W3 (cyclic churn)
+//! runs on every runtime and tricolor's cycles free its garbage, bad command lines exit
+//! with code 2 and a message naming the flag and its range or choices, and a missing Go
 //! toolchain is reported, not fatal (with Go on `PATH`, the Go peer runs too).
 
 mod common;
@@ -20,9 +21,14 @@ fn bench(args: &[&str]) -> Output {
         .expect("run tricolor-gc-bench")
 }
 
-/// A `secs` run of `runtime` (a list too) on a 4 MiB live set into a fresh directory.
+/// A `secs` run of `runtime` (a list too) on a 4 MiB live set into a fresh directory (one
+/// per runtime and workload, so tests running at once never share one).
 fn short_run(runtime: &str, secs: &str, extra: &[&str]) -> (Output, PathBuf) {
-    let out = out_dir(BIN, &runtime.replace(',', "+"));
+    let workload = extra
+        .iter()
+        .position(|a| *a == "--workload")
+        .map_or(String::new(), |i| format!("-{}", extra[i + 1]));
+    let out = out_dir(BIN, &format!("{}{workload}", runtime.replace(',', "+")));
     let dir = out.to_str().expect("utf-8 path").to_string();
     let mut args = vec![
         "--runtime",
@@ -157,6 +163,7 @@ fn short_tricolor_run_records_pauses_heap_timeline_and_cycles() {
         "tricolor reports its pauses:\n{stdout}"
     );
     let json = json(&out.join("tricolor.json"));
+    assert_eq!(json["workload"], "W2", "W2 is the default");
     assert!(
         json["cycles"].as_u64().unwrap_or(0) >= 1,
         "a 2 s churn runs cycles: {json}"
@@ -220,6 +227,74 @@ fn a_two_runtime_list_writes_compare_md_and_svg() {
     );
 }
 
+fn go_on_path() -> bool {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).any(|d| d.join("go").is_file())
+}
+
+#[test]
+fn w3_runs_on_every_runtime_and_every_output_names_it() {
+    let (o, out) = short_run("all", "0.5", &["--workload", "w3", "--quiet"]);
+    let stdout = succeeded(&o);
+    let md = non_empty(&out.join("compare.md"));
+    assert!(
+        md.starts_with("W3: 4 MiB live, 0.5 s churn"),
+        "compare.md names the workload: {md}"
+    );
+    let svg = non_empty(&out.join("compare.svg"));
+    assert!(
+        svg.contains("W3: 4 MiB live"),
+        "compare.svg names the workload"
+    );
+    let mut ran = vec!["tricolor", "box", "arc", "rust-gc", "dumpster", "gc-arena"];
+    if go_on_path() {
+        ran.push("go");
+    } else {
+        assert!(md.contains("| go | skipped: no Go toolchain"), "{md}");
+    }
+    for runtime in ran {
+        assert!(
+            stdout.contains(&format!("workload W3, runtime {runtime}")),
+            "the {runtime} report names W3:\n{stdout}"
+        );
+        assert!(md.contains(&format!("| {runtime} | ")), "{md}");
+        let json = json(&out.join(format!("{runtime}.json")));
+        assert_eq!(json["workload"], "W3", "{runtime}: {json}");
+        assert!(
+            json["nodes_allocated"].as_u64().unwrap_or(0) > 0,
+            "{runtime} churned: {json}"
+        );
+        let svg = non_empty(&out.join(format!("{runtime}.svg")));
+        assert!(
+            svg.contains(&format!("W3 {runtime}: heap over time")),
+            "{runtime}.svg names the workload"
+        );
+    }
+}
+
+#[test]
+fn a_w3_tricolor_run_frees_cyclic_garbage_by_cycles() {
+    let (o, out) = short_run("tricolor", "1", &["--workload", "w3", "--quiet"]);
+    let stdout = succeeded(&o);
+    assert!(stdout.contains("workload W3, runtime tricolor"), "{stdout}");
+    assert!(stdout.contains(" by cycles (tracing)"), "{stdout}");
+    let json = json(&out.join("tricolor.json"));
+    assert_eq!(json["workload"], "W3");
+    assert!(json["cycles"].as_u64().unwrap_or(0) > 0, "{json}");
+    let by_cycles = json["freed_by_cycles"]
+        .as_u64()
+        .expect("tricolor counts frees");
+    assert!(by_cycles > 0, "cycles freed the cyclic garbage: {json}");
+    // Every dropped W3 tree is a cycle (its root is held by its children's parent edges):
+    // no count of it reaches zero, so counts free nothing and the frees are the cycles'.
+    assert_eq!(json["freed_by_counts"].as_u64(), Some(0), "{json}");
+    assert!(
+        by_cycles
+            <= json["live_nodes"].as_u64().unwrap() + json["nodes_allocated"].as_u64().unwrap(),
+        "cannot free more than was allocated: {json}"
+    );
+}
+
 #[test]
 fn a_missing_go_toolchain_is_reported_not_fatal() {
     let out = out_dir(BIN, "no-go");
@@ -256,8 +331,7 @@ fn a_missing_go_toolchain_is_reported_not_fatal() {
 
 #[test]
 fn with_go_on_path_the_go_peer_runs() {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    if !std::env::split_paths(&path).any(|d| d.join("go").is_file()) {
+    if !go_on_path() {
         eprintln!("no Go toolchain on PATH: the Go peer's run is not checked");
         return;
     }
@@ -283,9 +357,9 @@ fn stderr_that_is_not_a_terminal_gets_no_progress_line() {
     );
 }
 
-/// Every flag with a bad value: the flag and its range must be named, status 2.
+/// Every flag with a bad value: the flag and its range or choices must be named, status 2.
 #[test]
-fn every_bad_flag_exits_2_naming_the_flag_and_its_range() {
+fn every_bad_flag_exits_2_naming_the_flag_and_what_it_accepts() {
     let cases: &[(&[&str], &str, &str)] = &[
         (&["--live-mib", "x"], "'--live-mib <N>'", "from 1 to 65536"),
         (&["--live-mib", "0"], "'--live-mib <N>'", "from 1 to 65536"),
@@ -332,6 +406,11 @@ fn every_bad_flag_exits_2_naming_the_flag_and_its_range() {
             "tricolor, box, arc",
         ),
         (&["--runtime", "arc,java"], "'--runtime <NAMES>'", "or all"),
+        (
+            &["--workload", "w4"],
+            "'--workload <NAME>'",
+            "[possible values: w2, w3]",
+        ),
     ];
     for (args, flag, range) in cases {
         let o = bench(args);
@@ -370,6 +449,9 @@ fn help_lists_every_flag_range_and_output_column() {
     let text = succeeded(&o);
     for needle in [
         "--runtime",
+        "--workload",
+        "w2: Acyclic churn",
+        "w3: Cyclic churn",
         "--live-mib",
         "--duration",
         "--threads",

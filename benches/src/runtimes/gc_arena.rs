@@ -6,7 +6,7 @@
 //! # Algorithm
 //! 1. Build the live set in batches of [`BUILD_BATCH`] trees per `mutate` call, paying the
 //!    allocation debt between batches exactly as in the churn (step 3).
-//! 2. Churn: one `mutate` call per iteration does the W2 iteration (allocate, check and drop
+//! 2. Churn: one `mutate` call per iteration does the iteration (allocate, check and drop
 //!    a short-lived tree; maybe replace a slot through `RefLock::borrow_mut(mc)`, whose write
 //!    barrier keeps the incremental marking correct, and check the old tree).
 //! 3. Between iterations, when `Metrics::allocation_debt` exceeds [`DEBT_GRANULARITY`],
@@ -22,26 +22,33 @@
 //! W1 runs in the same way: one `mutate` call per short-lived tree, the debt paid between
 //! calls ([`binary_trees`]).
 //!
+//! W2 and W3 differ only in the node ([`Shape`]): W3's `ANodeW3` also holds its parent in
+//! gc-arena's own cell, a `Lock<Option<Gc<..>>>`, set once through `Gc::write` (the
+//! backward barrier) after the parent is allocated.
+//!
 //! Size estimate: `GcHeader` (`next` pointer + tagged vtable pointer, 16 bytes) + the node
-//! (children and data), rounded to glibc's chunk (gc-arena allocates each `Gc` with
+//! (children and data; in W3 also the parent `Lock`), rounded to glibc's chunk (gc-arena allocates each `Gc` with
 //! `alloc::alloc`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gc_arena::arena::CollectionPhase;
-use gc_arena::{Arena, Collect, Gc, Mutation, RefLock, Rootable};
+use gc_arena::arena::{CollectionPhase, Root};
+use gc_arena::barrier::unlock;
+use gc_arena::{Arena, Collect, Gc, Lock, Mutation, RefLock, Rootable};
 
 use super::handles::{assemble, merge};
-use super::{Runtime, W1, W2};
+use super::{Churn, Runtime, W1};
 use crate::binary_trees::{iterations, MIN_DEPTH};
-use crate::config::Config;
+use crate::config::{Config, Workload};
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Kind, Probe, Sample};
 use crate::progress::{self, Line};
 use crate::sampler::{CollectorCounters, Progress, Sampler, Watch};
 use crate::timeline::{Cycle, Phase};
-use crate::tree::{self, malloc_chunk, Children, Data, Payload, Rng, Tree};
+use crate::tree::{
+    self, edge_matches, malloc_chunk, Children, Corrupt, CyclicTree, Data, Payload, Rng, Tree,
+};
 
 /// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
@@ -50,7 +57,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         run: binary_trees,
         in_all: false,
     }),
-    w2: W2 {
+    churn: Churn {
         multi_thread: false,
         stalls: "measured: each Arena::collect_debt call between mutate calls (incremental \
                  steps paced by the crate's allocation debt)",
@@ -91,11 +98,85 @@ impl<'gc, D: Data> Tree<D> for Gc<'gc, ANode<'gc, D>> {
     }
 }
 
-type Node<'gc, D> = Gc<'gc, ANode<'gc, D>>;
-type Slots<'gc> = Gc<'gc, RefLock<Vec<Node<'gc, Payload>>>>;
-type SlotsRoot = Rootable![Slots<'_>];
+/// A W3 node: a W2 node plus an edge to its parent (`None` at the root).
+#[derive(Collect)]
+#[collect(no_drop)]
+struct ANodeW3<'gc> {
+    children: Children<NodeW3<'gc>>,
+    parent: Lock<Option<NodeW3<'gc>>>,
+    #[collect(require_static)]
+    data: Payload,
+}
 
-fn build_tree<'gc>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> Node<'gc, Payload> {
+impl<'gc> Tree<Payload> for NodeW3<'gc> {
+    type Alloc = Mutation<'gc>;
+    #[inline]
+    fn node(mc: &Mutation<'gc>, children: Children<Self>, data: Payload) -> Self {
+        let node = Gc::new(
+            mc,
+            ANodeW3 {
+                children,
+                parent: Lock::new(None),
+                data,
+            },
+        );
+        if let Some((l, r)) = node.children {
+            for child in [l, r] {
+                unlock!(Gc::write(mc, child), ANodeW3, parent).set(Some(node));
+            }
+        }
+        node
+    }
+    fn data(&self) -> &Payload {
+        &self.data
+    }
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
+    }
+}
+
+impl<'gc> CyclicTree<Payload> for NodeW3<'gc> {
+    fn parent_is(&self, parent: Option<&Self>) -> bool {
+        edge_matches(self.parent.get(), parent, |e, p| Gc::ptr_eq(e, *p))
+    }
+}
+
+type Node<'gc, D> = Gc<'gc, ANode<'gc, D>>;
+type NodeW3<'gc> = Gc<'gc, ANodeW3<'gc>>;
+type Slots<'gc, S> = Gc<'gc, RefLock<Vec<<S as Shape>::Node<'gc>>>>;
+
+/// What the churn driver needs of a workload's node: its type in the arena of any `'gc`,
+/// its size and its check.
+trait Shape: 'static {
+    type Node<'gc>: Tree<Payload, Alloc = Mutation<'gc>> + Collect<'gc> + Copy + 'gc;
+    /// The node's size (what the estimate adds the header to).
+    const NODE_BYTES: usize;
+    fn check(tree: &Self::Node<'_>, expected: u64) -> Result<(), Corrupt>;
+}
+
+/// W2's node.
+struct Acyclic;
+
+impl Shape for Acyclic {
+    type Node<'gc> = Node<'gc, Payload>;
+    const NODE_BYTES: usize = size_of::<ANode<'static, Payload>>();
+    fn check(tree: &Self::Node<'_>, expected: u64) -> Result<(), Corrupt> {
+        tree::check(tree, expected)
+    }
+}
+
+/// W3's node.
+struct Cyclic;
+
+impl Shape for Cyclic {
+    type Node<'gc> = NodeW3<'gc>;
+    const NODE_BYTES: usize = size_of::<ANodeW3<'static>>();
+    fn check(tree: &Self::Node<'_>, expected: u64) -> Result<(), Corrupt> {
+        tree::check_cyclic(tree, expected)
+    }
+}
+
+fn build_tree<'gc, S: Shape>(mc: &Mutation<'gc>, depth: u32, rng: &mut Rng) -> S::Node<'gc> {
     tree::make(mc, depth, &mut || Payload::random(rng))
 }
 
@@ -138,7 +219,11 @@ struct Collector {
 
 impl Collector {
     /// Pays the debt if it is above the granularity; records the call when `start` is set.
-    fn pay(&mut self, arena: &mut Arena<SlotsRoot>, start: Option<Instant>) {
+    fn pay<R>(&mut self, arena: &mut Arena<R>, start: Option<Instant>)
+    where
+        R: for<'a> Rootable<'a>,
+        for<'a> Root<'a, R>: Collect<'a>,
+    {
         if arena.metrics().allocation_debt() <= DEBT_GRANULARITY {
             return;
         }
@@ -215,10 +300,15 @@ impl Collector {
 }
 
 fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
-    let plan = Plan::new(
-        cfg,
-        malloc_chunk(HEADER_BYTES + size_of::<ANode<'static, Payload>>()),
-    );
+    match cfg.workload {
+        Workload::W2 => churn::<Acyclic>(cfg),
+        Workload::W3 => churn::<Cyclic>(cfg),
+    }
+}
+
+/// The churn on the nodes of `S`.
+fn churn<S: Shape>(cfg: &Config) -> Result<RunOutcome, RunError> {
+    let plan = Plan::new(cfg, malloc_chunk(HEADER_BYTES + S::NODE_BYTES));
     let slots = plan.slots_per_thread[0];
     let mut rng = tree::rng(cfg.seed, 0);
     let mut collector = Collector::default();
@@ -226,14 +316,15 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let line = Line::building(progress::label(NAME, cfg.position.as_deref()), cfg.quiet);
     let rss_before = tricolor_gc_core::process_rss_bytes();
     let build_start = Instant::now();
-    let mut arena =
-        Arena::<SlotsRoot>::new(|mc| Gc::new(mc, RefLock::new(Vec::with_capacity(slots))));
+    let mut arena = Arena::<Rootable![Slots<'_, S>]>::new(|mc| {
+        Gc::new(mc, RefLock::new(Vec::with_capacity(slots)))
+    });
     let mut built = 0;
     while built < slots {
         let n = BUILD_BATCH.min(slots - built);
         arena.mutate(|mc, root| {
             for _ in 0..n {
-                let t = build_tree(mc, cfg.live_depth, &mut rng);
+                let t = build_tree::<S>(mc, cfg.live_depth, &mut rng);
                 root.borrow_mut(mc).push(t);
             }
         });
@@ -259,14 +350,14 @@ fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let mut probe = Probe::new(0, start, Duration::from_micros(cfg.gap_threshold_us));
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
     let result = loop {
-        let step = arena.mutate(|mc, root| -> Result<bool, tree::Corrupt> {
-            let t = build_tree(mc, cfg.churn_depth, &mut rng);
-            tree::check(&t, plan.churn_tree_nodes)?;
+        let step = arena.mutate(|mc, root| -> Result<bool, Corrupt> {
+            let t = build_tree::<S>(mc, cfg.churn_depth, &mut rng);
+            S::check(&t, plan.churn_tree_nodes)?;
             if slots > 0 && rng.f64() < cfg.replace_fraction {
                 let i = rng.usize(..slots);
-                let fresh = build_tree(mc, cfg.live_depth, &mut rng);
+                let fresh = build_tree::<S>(mc, cfg.live_depth, &mut rng);
                 let old = std::mem::replace(&mut root.borrow_mut(mc)[i], fresh);
-                tree::check(&old, plan.live_tree_nodes)?;
+                S::check(&old, plan.live_tree_nodes)?;
                 return Ok(true);
             }
             Ok(false)

@@ -1,6 +1,8 @@
-//! Go as an optional W2 peer: `benches/go/main.go` (standard library only) runs the same
-//! workload on Go's collector, and this module builds it, runs it and turns what it
-//! reports into a [`RunOutcome`] like any other runtime's.
+//! Go as an optional peer of the churn workloads: `benches/go/main.go` (standard library
+//! only) runs the same W2 or W3 (`-workload`; W3's node holds a plain parent pointer, so
+//! its garbage is cyclic as for the collectors here) on Go's collector, and this module
+//! builds it, runs it and turns what it reports into a [`RunOutcome`] like any other
+//! runtime's.
 //!
 //! # Algorithm
 //! 1. [`available`]: a `go` executable on `PATH`, or the reason there is none (the
@@ -11,7 +13,7 @@
 //!    git work tree), `GOENV=off` (no user go.env) and `CGO_ENABLED=0`. Go's build cache
 //!    makes a rebuild a no-op.
 //! 3. Run it with this run's flags (the live set is sized here, by [`Plan`], with Go's
-//!    32-byte size class as the node estimate, and passed as `-slots`) and
+//!    size class of the workload's node as the estimate, and passed as `-slots`) and
 //!    `GODEBUG=gctrace=1`. Its stderr is read line by line: `phase churn` and
 //!    `progress <ms> <nodes>` drive the progress line; `gc N @Ts P%: a+b+c ms clock, ..,
 //!    x->y->z MB, g MB goal, ..` lines are the cycles ([`parse_gctrace`]); anything else
@@ -31,9 +33,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Runtime, W2};
+use super::{Churn, Runtime};
 use crate::children::{self, Stderr};
-use crate::config::Config;
+use crate::config::{Config, Workload};
 use crate::outcome::{Plan, RunError, RunOutcome};
 use crate::probe::{Durations, Kind, Sample};
 use crate::progress::{self, Line};
@@ -44,7 +46,7 @@ use crate::timeline::{Cycle, Phase, Point, Timeline};
 pub(crate) const RUNTIME: Runtime = Runtime {
     name: NAME,
     w1: None,
-    w2: W2 {
+    churn: Churn {
         multi_thread: true,
         stalls: "measured: GODEBUG=gctrace=1 (the sweep-termination and mark-termination \
                  stops of each cycle)",
@@ -54,8 +56,16 @@ pub(crate) const RUNTIME: Runtime = Runtime {
 };
 
 const NAME: &str = "go";
-/// Go's size class for the 32-byte node (two pointers and the 16-byte payload): no header.
-const NODE_BYTES: usize = 32;
+
+/// Go's size class for the workload's node (no header): W2's is two pointers and the
+/// 16-byte payload (32 bytes, the 32-byte class), W3's also a parent pointer (40 bytes,
+/// the 48-byte class).
+fn node_bytes(workload: Workload) -> usize {
+    match workload {
+        Workload::W2 => 32,
+        Workload::W3 => 48,
+    }
+}
 /// Where the Go source is.
 const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/go");
 
@@ -224,12 +234,13 @@ const MB: f64 = (1u64 << 20) as f64;
 
 fn run(cfg: &Config) -> Result<RunOutcome, RunError> {
     let go = toolchain().map_err(peer)?;
-    let plan = Plan::new(cfg, NODE_BYTES);
+    let plan = Plan::new(cfg, node_bytes(cfg.workload));
     let line = Line::building(progress::label(NAME, cfg.position.as_deref()), cfg.quiet);
     let binary = build(&go)?;
     let slots: Vec<String> = plan.slots_per_thread.iter().map(usize::to_string).collect();
     let mut cmd = Command::new(&binary);
-    cmd.arg(format!("-slots={}", slots.join(",")))
+    cmd.arg(format!("-workload={}", cfg.workload.arg()))
+        .arg(format!("-slots={}", slots.join(",")))
         .arg(format!("-duration={}", cfg.duration_s))
         .arg(format!("-replace-fraction={}", cfg.replace_fraction))
         .arg(format!("-churn-depth={}", cfg.churn_depth))
@@ -336,7 +347,7 @@ fn outcome(plan: Plan, r: Report, trace: &[GcLine]) -> RunOutcome {
         })
         .collect();
     let last = points.last().copied().unwrap_or_default();
-    let stalls_note = RUNTIME.w2.stalls;
+    let stalls_note = RUNTIME.churn.stalls;
     RunOutcome {
         runtime: NAME,
         stalls_note,
@@ -425,7 +436,11 @@ mod tests {
         inside.at_s = 1.2;
         let mut before = inside.clone();
         before.at_s = 0.5;
-        let o = outcome(Plan::new(&cfg, NODE_BYTES), report, &[before, inside]);
+        let o = outcome(
+            Plan::new(&cfg, node_bytes(cfg.workload)),
+            report,
+            &[before, inside],
+        );
         assert_eq!(o.gaps.count(), 1_000);
         assert_eq!(
             o.gaps.max(),

@@ -1,7 +1,11 @@
-//! The W2 driver for runtimes whose roots are plain Rust values: each mutator thread owns a
-//! `Vec` of handles (its share of the live set), so a handle in the `Vec` is a root by
-//! virtue of existing. Used by `tricolor`, `box`, `arc`, `rust_gc` (its `Gc`s outside the
-//! heap are rooted) and `dumpster` (sync).
+//! The churn driver (W2 and W3) for runtimes whose roots are plain Rust values: each
+//! mutator thread owns a `Vec` of handles (its share of the live set), so a handle in the
+//! `Vec` is a root by virtue of existing. Used by `tricolor`, `box`, `arc`, `rust_gc` (its
+//! `Gc`s outside the heap are rooted) and `dumpster` (sync).
+//!
+//! The two workloads differ only in the tree type (`HandleRuntime::Tree` for W2,
+//! `HandleRuntime::CyclicTree` for W3, whose nodes also point to their parents) and in
+//! the check (`tree::check`, `tree::check_cyclic`); the loop below is the same.
 //!
 //! # Algorithm
 //! 1. Spawn `--threads` mutators; each builds its slots (`Plan::slots_per_thread`) of
@@ -22,22 +26,25 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Barrier, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::{Config, Workload};
 use crate::outcome::{Plan, RunError, RunOutcome, ThreadResult};
 use crate::probe::{Durations, Kind, Probe, Sample};
 use crate::progress::{self, Line};
 use crate::sampler::{CollectorCounters, Progress, Sampled, Sampler, StallSource, Watch};
-use crate::tree::{self, Payload, Rng, Tree};
+use crate::tree::{self, Corrupt, CyclicTree, Payload, Rng, Tree};
 
 /// A runtime driven by [`run`].
 pub(crate) trait HandleRuntime: 'static {
     const NAME: &'static str;
     /// The runtime's W2 tree (its handle type).
     type Tree: Tree<Payload, Alloc = ()>;
+    /// Its W3 tree: the same shape, every node also holding an edge to its parent.
+    type CyclicTree: CyclicTree<Payload, Alloc = ()>;
 
-    /// Estimated bytes per node: the allocation's header plus the node, rounded to the
-    /// allocator's granularity. Say in the impl where the header size comes from.
-    fn est_node_bytes() -> usize;
+    /// Estimated bytes per node of `workload`'s tree: the allocation's header plus the
+    /// node, rounded to the allocator's granularity. Say in the impl where the header size
+    /// comes from.
+    fn est_node_bytes(workload: Workload) -> usize;
 
     /// Called once before anything is allocated.
     fn setup() {}
@@ -64,10 +71,26 @@ pub(crate) trait HandleRuntime: 'static {
     }
 }
 
-/// Runs W2 on `R` (the `run` of its registry entry).
+/// How a workload checks its trees: `tree::check` or `tree::check_cyclic`.
+type Check<T> = fn(&T, u64) -> Result<(), Corrupt>;
+
+/// Runs `cfg.workload` on `R` (the `run` of its registry entry).
 pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError> {
+    match cfg.workload {
+        Workload::W2 => churn::<R, R::Tree>(cfg, tree::check::<Payload, R::Tree>),
+        Workload::W3 => {
+            churn::<R, R::CyclicTree>(cfg, tree::check_cyclic::<Payload, R::CyclicTree>)
+        }
+    }
+}
+
+/// Runs the churn on `R` with trees of type `T`, each checked by `check`.
+fn churn<R: HandleRuntime, T: Tree<Payload, Alloc = ()> + 'static>(
+    cfg: &Config,
+    check: Check<T>,
+) -> Result<RunOutcome, RunError> {
     R::setup();
-    let plan = Plan::new(cfg, R::est_node_bytes());
+    let plan = Plan::new(cfg, R::est_node_bytes(cfg.workload));
     let threads = cfg.threads;
     let built = Arc::new(Barrier::new(threads + 1));
     let go = Arc::new(Barrier::new(threads + 1));
@@ -89,7 +112,9 @@ pub(crate) fn run<R: HandleRuntime>(cfg: &Config) -> Result<RunOutcome, RunError
             let (cfg, plan) = (cfg.clone(), plan.clone());
             std::thread::Builder::new()
                 .name(format!("mutator-{idx}"))
-                .spawn(move || mutator::<R>(idx, &cfg, &plan, &built, &go, &start_at, &progress))
+                .spawn(move || {
+                    mutator::<R, T>(idx, &cfg, &plan, check, &built, &go, &start_at, &progress)
+                })
                 .expect("tricolor-gc-bench: cannot spawn a mutator thread")
         })
         .collect();
@@ -191,7 +216,7 @@ pub(crate) fn assemble(
         replaced += r.replaced;
     }
     samples.sort_by_key(|s| s.t);
-    let stalls_note = super::by_name(runtime).map_or("", |r| r.w2.stalls);
+    let stalls_note = super::by_name(runtime).map_or("", |r| r.churn.stalls);
     RunOutcome {
         runtime,
         stalls_note,
@@ -224,6 +249,8 @@ pub(crate) fn merge(a: CollectorCounters, b: CollectorCounters) -> CollectorCoun
         assist_time: a.assist_time.or(b.assist_time),
         mark_time: a.mark_time.or(b.mark_time),
         sweep_time: a.sweep_time.or(b.sweep_time),
+        heap_objects: a.heap_objects.or(b.heap_objects),
+        freed_by_counts: a.freed_by_counts.or(b.freed_by_counts),
     }
 }
 
@@ -239,17 +266,21 @@ fn sum_counters(all: &[CollectorCounters]) -> CollectorCounters {
         assist_time: sum(all.iter().map(|c| c.assist_time)),
         mark_time: sum(all.iter().map(|c| c.mark_time)),
         sweep_time: sum(all.iter().map(|c| c.sweep_time)),
+        heap_objects: sum(all.iter().map(|c| c.heap_objects)),
+        freed_by_counts: sum(all.iter().map(|c| c.freed_by_counts)),
     }
 }
 
-fn build_tree<R: HandleRuntime>(depth: u32, rng: &mut Rng) -> R::Tree {
+fn build_tree<T: Tree<Payload, Alloc = ()>>(depth: u32, rng: &mut Rng) -> T {
     tree::make(&(), depth, &mut || Payload::random(rng))
 }
 
-fn mutator<R: HandleRuntime>(
+#[allow(clippy::too_many_arguments)] // one call site; the arguments are the thread's parts
+fn mutator<R: HandleRuntime, T: Tree<Payload, Alloc = ()>>(
     idx: usize,
     cfg: &Config,
     plan: &Plan,
+    check: Check<T>,
     built: &Barrier,
     go: &Barrier,
     start_at: &OnceLock<Instant>,
@@ -261,8 +292,8 @@ fn mutator<R: HandleRuntime>(
         detail,
     };
     let mut rng = tree::rng(cfg.seed, idx as u64);
-    let mut slots: Vec<R::Tree> = (0..plan.slots_per_thread[idx])
-        .map(|_| build_tree::<R>(cfg.live_depth, &mut rng))
+    let mut slots: Vec<T> = (0..plan.slots_per_thread[idx])
+        .map(|_| build_tree::<T>(cfg.live_depth, &mut rng))
         .collect();
     built.wait();
     go.wait();
@@ -276,15 +307,15 @@ fn mutator<R: HandleRuntime>(
     let mut collections = R::thread_collections();
     let (mut nodes, mut published, mut iterations, mut replaced) = (0u64, 0u64, 0u64, 0u64);
     loop {
-        let t = build_tree::<R>(cfg.churn_depth, &mut rng);
-        tree::check(&t, plan.churn_tree_nodes).map_err(corrupt)?;
+        let t = build_tree::<T>(cfg.churn_depth, &mut rng);
+        check(&t, plan.churn_tree_nodes).map_err(corrupt)?;
         drop(t);
         nodes += plan.churn_tree_nodes;
         if !slots.is_empty() && rng.f64() < cfg.replace_fraction {
             let i = rng.usize(..slots.len());
-            let fresh = build_tree::<R>(cfg.live_depth, &mut rng);
+            let fresh = build_tree::<T>(cfg.live_depth, &mut rng);
             let old = std::mem::replace(&mut slots[i], fresh);
-            tree::check(&old, plan.live_tree_nodes).map_err(corrupt)?;
+            check(&old, plan.live_tree_nodes).map_err(corrupt)?;
             drop(old);
             nodes += plan.live_tree_nodes;
             replaced += 1;

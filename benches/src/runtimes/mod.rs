@@ -1,19 +1,20 @@
-//! The one registry of runtimes, for both workloads: W1 (the binary-trees runner, `w1.rs`,
-//! and the criterion bench) and W2 (the pause-time harness).
+//! The one registry of runtimes, for every workload: W1 (the binary-trees runner, `w1.rs`,
+//! and the criterion bench) and the churn workloads W2 and W3 (the pause-time harness).
 //!
 //! Module map:
 //! - `tricolor`, `boxed`, `arc`, `rust_gc`, `dumpster`, `gc_arena`: one runtime each: its
-//!   node type, its `tree::Tree` impl (the one tree shape both workloads build) and its
-//!   registry entry;
-//! - `handles`: the W2 driver for runtimes whose roots are plain Rust values (a `Vec` of
-//!   handles owned by each mutator thread): all but `gc_arena`;
+//!   node types (W1/W2's, and W3's with a parent edge), their `tree::Tree` impls (the one
+//!   tree shape every workload builds) and its registry entry;
+//! - `handles`: the churn driver for runtimes whose roots are plain Rust values (a `Vec`
+//!   of handles owned by each mutator thread): all but `gc_arena`;
 //! - `gc_arena`: also its own drivers, because its roots live inside the arena and its
 //!   loops run inside `Arena::mutate` with collection between calls;
-//! - `go`: the optional Go peer (W2 only): builds and runs `benches/go/`, a Go program of
-//!   the same workload, when a Go toolchain is on `PATH`.
+//! - `go`: the optional Go peer (W2 and W3 only): builds and runs `benches/go/`, a Go
+//!   program of the same workloads, when a Go toolchain is on `PATH`.
 //!
 //! # Adding a runtime
-//! Write `runtimes/<name>.rs` with its node type, `impl Tree<D>` for its handle and a
+//! Write `runtimes/<name>.rs` with its node types, `impl Tree<D>` for its W1/W2 handle,
+//! `impl Tree<Payload> + CyclicTree` for its W3 handle and a
 //! `pub(crate) const RUNTIME: Runtime` (a handle-based runtime implements
 //! [`handles::HandleRuntime`] and sets `run: handles::run::<Its>`, and runs W1 with
 //! `binary_trees::binary_trees::<Its handle<()>>`), declare the module below and add one
@@ -38,8 +39,8 @@ pub(crate) struct Runtime {
     pub(crate) name: &'static str,
     /// W1 (binary-trees), if this runtime runs it.
     pub(crate) w1: Option<W1>,
-    /// W2 (the pause-time harness).
-    pub(crate) w2: W2,
+    /// The churn workloads W2 and W3 (the pause-time harness).
+    pub(crate) churn: Churn,
 }
 
 /// How a runtime runs W1.
@@ -52,20 +53,20 @@ pub(crate) struct W1 {
     pub(crate) in_all: bool,
 }
 
-/// How a runtime runs W2.
+/// How a runtime runs the churn workloads (W2 and W3, `--workload`).
 #[derive(Debug)]
-pub(crate) struct W2 {
+pub(crate) struct Churn {
     /// Whether `--threads` > 1 is possible.
     pub(crate) multi_thread: bool,
     /// One line for the report: where this runtime's collector stalls come from.
     pub(crate) stalls: &'static str,
-    /// One run in this process.
+    /// One run in this process, of the workload `Config::workload` names.
     pub(crate) run: fn(&Config) -> Result<RunOutcome, RunError>,
     /// Whether it can run on this machine, or why not (then it is skipped, not failed).
     pub(crate) available: fn() -> Result<(), String>,
 }
 
-/// `W2::available` of the runtimes built into this program.
+/// `Churn::available` of the runtimes built into this program.
 pub(crate) fn always() -> Result<(), String> {
     Ok(())
 }

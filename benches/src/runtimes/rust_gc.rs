@@ -11,16 +11,21 @@
 //! called `gc`; its derive expands to `::gc::Trace`, which would name the facade here, so
 //! `Trace` is implemented with the crate's own `custom_trace!` macro instead.
 //!
+//! W3: the parent edge is rust-gc's own `GcCell<Option<Gc<RgNodeW3>>>`, written once
+//! through `borrow_mut` after the parent is allocated (the cell unroots the handle it
+//! stores, so the edge is a heap edge, not a root).
+//!
 //! Size estimate: `GcBoxHeader` (root count 8 bytes + `next` fat pointer 16 bytes) + the
 //! node, rounded to glibc's chunk.
 
-use rust_gc::{custom_trace, Finalize, Gc, Trace};
+use rust_gc::{custom_trace, Finalize, Gc, GcCell, Trace};
 
 use super::handles::{self, HandleRuntime};
-use super::{Runtime, W1, W2};
+use super::{Churn, Runtime, W1};
 use crate::binary_trees::binary_trees;
+use crate::config::Workload;
 use crate::sampler::CollectorCounters;
-use crate::tree::{malloc_chunk, Children, Data, Payload, Tree};
+use crate::tree::{edge_matches, malloc_chunk, Children, CyclicTree, Data, Payload, Tree};
 
 /// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
@@ -29,7 +34,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         run: binary_trees::<Gc<RgNode<()>>>,
         in_all: false,
     }),
-    w2: W2 {
+    churn: Churn {
         multi_thread: false,
         stalls: "inferred: loop gaps of iterations during which rust-gc's collection count moved \
                  (collections run inline in Gc::new; no pause history)",
@@ -74,16 +79,72 @@ impl<D: Data> Tree<D> for Gc<RgNode<D>> {
     }
 }
 
-/// The W2 handle driver's view of this runtime.
+/// A W3 node: a W2 node plus an edge to its parent (`None` at the root).
+pub(crate) struct RgNodeW3 {
+    children: Children<Gc<RgNodeW3>>,
+    parent: GcCell<Option<Gc<RgNodeW3>>>,
+    data: Payload,
+}
+
+impl Finalize for RgNodeW3 {}
+
+// SAFETY: `trace`, `root` and `unroot` visit the two child handles and the parent cell,
+// the only `Gc`s a node holds; the data is plain (no `Gc` inside).
+unsafe impl Trace for RgNodeW3 {
+    custom_trace!(this, {
+        // SAFETY: as for `RgNode`: the macro's `mark` forwards to the same method of the
+        // fields, each visited exactly once, so the caller's contract carries over.
+        unsafe {
+            mark(&this.children);
+            mark(&this.parent);
+        }
+    });
+}
+
+impl Tree<Payload> for Gc<RgNodeW3> {
+    type Alloc = ();
+    #[inline]
+    fn node(_: &(), children: Children<Self>, data: Payload) -> Self {
+        let node = Gc::new(RgNodeW3 {
+            children,
+            parent: GcCell::new(None),
+            data,
+        });
+        if let Some((l, r)) = &node.children {
+            *l.parent.borrow_mut() = Some(node.clone());
+            *r.parent.borrow_mut() = Some(node.clone());
+        }
+        node
+    }
+    fn data(&self) -> &Payload {
+        &self.data
+    }
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
+    }
+}
+
+impl CyclicTree<Payload> for Gc<RgNodeW3> {
+    fn parent_is(&self, parent: Option<&Self>) -> bool {
+        edge_matches(self.parent.borrow().as_ref(), parent, Gc::ptr_eq)
+    }
+}
+
+/// The handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct RustGc;
 
 impl HandleRuntime for RustGc {
     const NAME: &'static str = "rust-gc";
     type Tree = Gc<RgNode<Payload>>;
+    type CyclicTree = Gc<RgNodeW3>;
 
-    fn est_node_bytes() -> usize {
-        malloc_chunk(HEADER_BYTES + size_of::<RgNode<Payload>>())
+    fn est_node_bytes(workload: Workload) -> usize {
+        let node = match workload {
+            Workload::W2 => size_of::<RgNode<Payload>>(),
+            Workload::W3 => size_of::<RgNodeW3>(),
+        };
+        malloc_chunk(HEADER_BYTES + node)
     }
 
     fn thread_collections() -> Option<u64> {

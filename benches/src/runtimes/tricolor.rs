@@ -1,6 +1,14 @@
-//! tricolor-gc: this crate's collector. A tree is a `Gc<TcNode<D>>`; roots are plain Rust
-//! values (each mutator's `Vec` of handles), found by the collector by subtraction, so the
-//! generic W2 handle driver and the generic W1 program run it unchanged.
+//! tricolor-gc: this crate's collector. A tree is a `Gc<TcNode<D>>` (W1, W2) or a
+//! `Gc<TcNodeW3>` (W3: the parent edge is a `GcCell<Option<Gc<TcNodeW3>>>`, written once
+//! through `borrow_mut` after the parent is allocated); roots are plain Rust values (each
+//! mutator's `Vec` of handles), found by the collector by subtraction, so the generic
+//! handle driver and the generic W1 program run it unchanged.
+//!
+//! In W2 a dropped tree's counts reach zero and count-zero reclamation frees it without
+//! tracing; in W3 every dropped tree is a cycle (parent to child and back), so only the
+//! collector's cycles free it. The report shows both: `freed_by_counts` is
+//! `stats().reclaimed_objects`, and the rest of what left the heap (`heap_objects`) was
+//! freed by cycles.
 //!
 //! Stalls are measured by the library itself: `gc::stats().pauses` (the last 256
 //! stop-the-world stalls) and `pause_count`, polled by the sampler every ~5 ms; the mutator's
@@ -11,14 +19,15 @@
 
 use std::time::Duration;
 
-use gc::{Gc, Trace};
+use gc::{Gc, GcCell, Trace};
 use tricolor_gc_core::heap::SizeClass;
 
 use super::handles::{self, HandleRuntime};
-use super::{Runtime, W1, W2};
+use super::{Churn, Runtime, W1};
 use crate::binary_trees::binary_trees;
+use crate::config::Workload;
 use crate::sampler::{CollectorCounters, Poll, StallSource};
-use crate::tree::{Children, Data, Payload, Tree};
+use crate::tree::{edge_matches, Children, CyclicTree, Data, Payload, Tree};
 
 /// The registry entry.
 pub(crate) const RUNTIME: Runtime = Runtime {
@@ -27,7 +36,7 @@ pub(crate) const RUNTIME: Runtime = Runtime {
         run: binary_trees::<Gc<TcNode<()>>>,
         in_all: true,
     }),
-    w2: W2 {
+    churn: Churn {
         multi_thread: true,
         stalls:
             "measured: gc::stats().pauses (the stops that start a cycle and terminate its marking)",
@@ -58,7 +67,45 @@ impl<D: Data + Trace> Tree<D> for Gc<TcNode<D>> {
     }
 }
 
-/// The W2 handle driver's view of this runtime.
+/// A W3 node: a W2 node plus an edge to its parent (`None` at the root).
+#[derive(Trace)]
+pub(crate) struct TcNodeW3 {
+    children: Children<Gc<TcNodeW3>>,
+    parent: GcCell<Option<Gc<TcNodeW3>>>,
+    #[gc(skip)]
+    data: Payload,
+}
+
+impl Tree<Payload> for Gc<TcNodeW3> {
+    type Alloc = ();
+    #[inline]
+    fn node(_: &(), children: Children<Self>, data: Payload) -> Self {
+        let node = Gc::new(TcNodeW3 {
+            children,
+            parent: GcCell::new(None),
+            data,
+        });
+        if let Some((l, r)) = &node.children {
+            *l.parent.borrow_mut() = Some(node.clone());
+            *r.parent.borrow_mut() = Some(node.clone());
+        }
+        node
+    }
+    fn data(&self) -> &Payload {
+        &self.data
+    }
+    fn children(&self) -> Option<(&Self, &Self)> {
+        self.children.as_ref().map(|(l, r)| (l, r))
+    }
+}
+
+impl CyclicTree<Payload> for Gc<TcNodeW3> {
+    fn parent_is(&self, parent: Option<&Self>) -> bool {
+        edge_matches(self.parent.borrow().as_ref(), parent, Gc::ptr_eq)
+    }
+}
+
+/// The handle driver's view of this runtime.
 #[derive(Debug)]
 pub(crate) struct Tricolor;
 
@@ -68,11 +115,15 @@ const HEADER_BYTES: usize = 16;
 impl HandleRuntime for Tricolor {
     const NAME: &'static str = "tricolor";
     type Tree = Gc<TcNode<Payload>>;
+    type CyclicTree = Gc<TcNodeW3>;
 
-    fn est_node_bytes() -> usize {
-        let bytes = HEADER_BYTES + size_of::<TcNode<Payload>>();
-        SizeClass::for_request(bytes, align_of::<TcNode<Payload>>().max(8))
-            .map_or(bytes, |class| class.object_bytes())
+    fn est_node_bytes(workload: Workload) -> usize {
+        let (size, align) = match workload {
+            Workload::W2 => (size_of::<TcNode<Payload>>(), align_of::<TcNode<Payload>>()),
+            Workload::W3 => (size_of::<TcNodeW3>(), align_of::<TcNodeW3>()),
+        };
+        let bytes = HEADER_BYTES + size;
+        SizeClass::for_request(bytes, align.max(8)).map_or(bytes, |class| class.object_bytes())
     }
 
     fn stall_source() -> Option<Box<dyn StallSource>> {
@@ -94,6 +145,8 @@ fn counters(stats: &gc::Stats) -> CollectorCounters {
         assist_time: Some(stats.assist_time),
         mark_time: Some(stats.mark_time),
         sweep_time: Some(stats.sweep_time),
+        heap_objects: Some(stats.heap_objects as u64),
+        freed_by_counts: Some(stats.reclaimed_objects),
     }
 }
 
