@@ -1287,6 +1287,8 @@ struct Slot {
     addr: usize,
     handles: AtomicU32,
     mark: AtomicU64,
+    /// Shaded by a barrier and waiting in a mark work buffer (restated `work.rs`).
+    grey: AtomicBool,
     value: UnsafeCell<u32>,
     freed: AtomicBool,
     by_batch: AtomicU32,
@@ -1302,6 +1304,7 @@ impl Slot {
             addr,
             handles: AtomicU32::new(1),
             mark: AtomicU64::new(born as u64),
+            grey: AtomicBool::new(false),
             value: UnsafeCell::new(7),
             freed: AtomicBool::new(false),
             by_batch: AtomicU32::new(0),
@@ -1354,6 +1357,21 @@ impl Slot {
     fn roots_pass(&self) {
         if self.allocated() && self.mark.load(Relaxed) == 0 && self.handles.load(SeqCst) > 0 {
             self.mark.fetch_or(1, Relaxed);
+        }
+    }
+
+    /// restated: a barrier's `mark::shade` before the passes ran: marked and grey.
+    fn shade(&self) {
+        self.mark.fetch_or(1, Relaxed);
+        self.grey.store(true, Relaxed);
+    }
+
+    /// restated: `mark::drain` popping this object if it is grey: its value is traced.
+    fn mark_drain(&self) {
+        if self.grey.swap(false, Relaxed) {
+            // SAFETY: as in `free`.
+            self.value
+                .with(|v| assert_eq!(unsafe { *v }, 7, "scanned a dropped value"));
         }
     }
 
@@ -1441,6 +1459,9 @@ fn mark_and_sweep(
     }
     for slot in slots {
         slot.roots_pass();
+    }
+    for slot in slots {
+        slot.mark_drain();
     }
     let mut stopped = stop_world(sp, &[mutator]);
     // SAFETY: `stop_world` waited for the mutator's ops.
@@ -1537,8 +1558,9 @@ fn control_cycle_start_without_claiming_batches_in_flight_fails() {
     model(|| reclaim_batch_vs_cycle_start_body(false));
 }
 
-/// The body of model 10: `rules` says which objects are born in `Mark`.
-fn born_in_mark_body(rules: &'static ModelRules) {
+/// The body of models 10 and 11: `rules` says which objects are born in `Mark`; `grey`:
+/// a barrier shaded `Y` before the passes ran, so it waits in a mark work buffer.
+fn born_in_mark_body(rules: &'static ModelRules, grey: bool) {
     let phase = Arc::new(PhaseCell::new());
     let sp = Arc::new(Safepoint::new());
     let mutator = Arc::new(Mutator::new());
@@ -1546,6 +1568,9 @@ fn born_in_mark_body(rules: &'static ModelRules) {
     // The cycle has started: `Y` existed before it, `X` was allocated black since.
     start_cycle(&sp, &phase, &[&mutator], &zero);
     let slots = Arc::new([Slot::new(Y, false), Slot::new(X, true)]);
+    if grey {
+        slots[0].shade();
+    }
     let thread = {
         let (phase, sp, mutator, zero, slots) = (
             phase.clone(),
@@ -1575,7 +1600,7 @@ fn born_in_mark_body(rules: &'static ModelRules) {
 #[test]
 fn born_in_mark_freed_during_mark() {
     static BORN: ModelRules = ModelRules { born: &[X] };
-    model(|| born_in_mark_body(&BORN));
+    model(|| born_in_mark_body(&BORN, false));
 }
 
 /// Control for M1: a batch that also frees an object older than the cycle (`Y` taken for
@@ -1584,5 +1609,91 @@ fn born_in_mark_freed_during_mark() {
 #[should_panic]
 fn control_freeing_an_older_object_during_mark_fails() {
     static BOTH: ModelRules = ModelRules { born: &[X, Y] };
-    model(|| born_in_mark_body(&BOTH));
+    model(|| born_in_mark_body(&BOTH, false));
+}
+
+/// **Model 11: an object in a mark work buffer reaches zero during `Mark`** (rule M1). A
+/// barrier shaded `Y` (older than the cycle) before the passes ran, so it is marked and
+/// grey; then the mutator drops the last handles of `Y` and of `X` (born in this `Mark`),
+/// filling its buffer. The shipped partition frees only `X` now; the marker scans `Y`
+/// (reads its value), mark termination keeps `Y` (marked) and the drain frees it after the
+/// sweep. Property: each freed once, no value scanned while dropped.
+#[test]
+fn a_shaded_object_reaching_zero_during_mark_waits_for_termination() {
+    static BORN: ModelRules = ModelRules { born: &[X] };
+    model(|| born_in_mark_body(&BORN, true));
+}
+
+/// Control for model 11: a batch that takes the grey `Y` for born frees it while the
+/// marker scans it.
+#[test]
+#[should_panic]
+fn control_freeing_a_grey_object_during_mark_fails() {
+    static BOTH: ModelRules = ModelRules { born: &[X, Y] };
+    model(|| born_in_mark_body(&BOTH, true));
+}
+
+/// The body of model 12: `marked`: the cycle's roots pass found both objects (as R1 says of
+/// any object whose count reaches zero in `Sweep`); `false` is the control.
+fn zero_during_sweep_body(marked: bool) {
+    let phase = Arc::new(PhaseCell::new());
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let zero = Arc::new(ZeroQueue::new());
+    // A cycle ran its passes and terminated: `X` and `Y` survive it (marked) unless
+    // `marked` is false.
+    start_cycle(&sp, &phase, &[&mutator], &zero);
+    let slots = Arc::new([Slot::new(X, marked), Slot::new(Y, marked)]);
+    {
+        let mut stopped = stop_world(&sp, &[&*mutator]);
+        // SAFETY: `stop_world` waited for the mutator.
+        let mark_zeros = unsafe { take_in_stop(&mut stopped, [&*mutator], &zero) };
+        phase.set(Phase::Sweep);
+        drop(stopped);
+        zero.keep_survivors(mark_zeros, |_| true);
+    }
+    // The mutator drops both last handles during `Sweep`: the second fills its buffer and
+    // it frees the batch, while the collector sweeps.
+    let thread = {
+        let (phase, sp, mutator, zero, slots) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            zero.clone(),
+            slots.clone(),
+        );
+        thread::spawn(move || {
+            drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, &PRE_EXISTING)
+        })
+    };
+    for slot in slots.iter() {
+        slot.sweep();
+    }
+    phase.set(Phase::Off);
+    drain_slots(&zero, &*slots);
+    thread.join().unwrap();
+    drain_slots(&zero, &*slots);
+    if slots.iter().any(|s| s.frees() == 0) {
+        start_cycle(&sp, &phase, &[&mutator], &zero);
+        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
+    }
+    freed_once(&*slots);
+}
+
+/// **Model 12: counts reaching zero during `Sweep`** (rules R1 and R4). Two survivors of a
+/// terminated cycle lose their last handles while the collector sweeps; the mutator frees
+/// them as a batch (`Sweep` allows everything, M1) while the sweep walks the same objects
+/// (it skips marked ones without reading them). Property: each freed once, no race.
+#[test]
+fn counts_reaching_zero_during_sweep_are_freed_by_the_dropping_thread() {
+    model(|| zero_during_sweep_body(true));
+}
+
+/// Control for model 12: objects the sweep frees (unmarked) must never be queued in
+/// `Sweep`; R1's argument is that a count read above zero by the roots pass made them
+/// roots. Without it (the objects unmarked), the batch and the sweep free them both.
+#[test]
+#[should_panic]
+fn control_unmarked_objects_queued_during_sweep_fail() {
+    model(|| zero_during_sweep_body(false));
 }
