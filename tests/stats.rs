@@ -192,3 +192,33 @@ fn reclaimed_bytes_grow_by_the_slots_of_the_reclaimed_objects() {
     assert_eq!(after.reclaimed_bytes - before.reclaimed_bytes, expect);
     assert_eq!(after.heap_objects, before.heap_objects);
 }
+
+/// `mark_cpu` grows with each cycle that marks something; `last_trigger_bytes` lies
+/// between the live heap and the goal while automatic cycles are on, and is `usize::MAX`
+/// while they are off.
+#[test]
+fn mark_cpu_and_the_trigger_are_reported() {
+    let _g = serial();
+    let live: Vec<Gc<Node>> = (0..20_000).map(|_| node()).collect();
+    let before = gc::stats().mark_cpu;
+    gc::collect();
+    let s = gc::stats();
+    assert!(
+        s.mark_cpu > before,
+        "mark_cpu did not grow: {:?} -> {:?}",
+        before,
+        s.mark_cpu
+    );
+    assert!(
+        s.last_trigger_bytes <= s.heap_goal_bytes,
+        "trigger {} above the goal {}",
+        s.last_trigger_bytes,
+        s.heap_goal_bytes
+    );
+    assert!(s.last_trigger_bytes > 0);
+    let old = gc::set_gc_percent(-1);
+    assert_eq!(gc::stats().last_trigger_bytes, usize::MAX);
+    gc::set_gc_percent(old);
+    assert!(gc::stats().last_trigger_bytes < usize::MAX);
+    drop(live);
+}

@@ -144,12 +144,13 @@ pub(crate) fn rearm() {
 }
 
 fn arm_trigger(live: usize, goal: usize) {
-    let trigger = if goal == usize::MAX {
+    let trigger = if goal == usize::MAX || config::gc_percent() < 0 {
         usize::MAX
     } else {
         live + (goal.saturating_sub(live)) / 8 * 7
     };
     heap::set_trigger(trigger, on_heap_trigger);
+    COUNTERS.lock().trigger_bytes = trigger;
 }
 
 /// The allocator's trigger hook: runs on an allocating thread; only signals.
@@ -400,6 +401,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         counters.heap_goal_bytes = goal;
         counters.mark_time += trace.count + trace.roots + trace.mark;
         counters.sweep_time += trace.sweep;
+        counters.mark_cpu += trace.mark_cpu;
         if reason == Reason::Periodic {
             counters.forced_cycles += 1;
         }

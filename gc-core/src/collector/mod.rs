@@ -78,6 +78,8 @@ pub fn stats() -> Stats {
         assist_time: Duration::ZERO,
         mark_time: counters.mark_time,
         sweep_time: counters.sweep_time,
+        mark_cpu: counters.mark_cpu,
+        last_trigger_bytes: counters.trigger_bytes,
         pause_count: counters.pause_count,
         reclaimed_objects: totals.reclaimed_objects,
         reclaimed_bytes: totals.reclaimed_bytes,

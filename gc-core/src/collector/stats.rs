@@ -46,6 +46,12 @@ pub struct Stats {
     pub mark_time: Duration,
     /// Wall time of all sweeps so far.
     pub sweep_time: Duration,
+    /// CPU time the mark workers spent counting, finding roots and marking, summed over
+    /// workers and cycles (Go's `gcController` background mark time).
+    pub mark_cpu: Duration,
+    /// The in-use heap bytes at which the last automatic cycle was armed to start (the
+    /// trigger; `usize::MAX` while automatic cycles are off).
+    pub last_trigger_bytes: usize,
     /// Stop-the-world stalls so far (`pauses` keeps only the last 256).
     pub pause_count: u64,
     /// Objects freed by count-zero reclamation (their handle count reached zero, DESIGN
@@ -78,6 +84,8 @@ pub(crate) struct Counters {
     pub(crate) pause_count: u64,
     pub(crate) mark_time: Duration,
     pub(crate) sweep_time: Duration,
+    pub(crate) mark_cpu: Duration,
+    pub(crate) trigger_bytes: usize,
     pub(crate) forced_cycles: u64,
     /// Objects freed by cycles' sweeps (count-zero reclamation counts its own per thread,
     /// `heap::counter_totals`).
@@ -98,6 +106,8 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     pause_count: 0,
     mark_time: Duration::ZERO,
     sweep_time: Duration::ZERO,
+    mark_cpu: Duration::ZERO,
+    trigger_bytes: usize::MAX,
     forced_cycles: 0,
     freed_objects: 0,
     reclaimed_at_last_cycle: (0, 0, 0),
