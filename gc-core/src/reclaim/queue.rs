@@ -37,13 +37,17 @@
 //!    (it parks, or runs user code for a long time) would otherwise wait for its next
 //!    drops, its exit, or a cycle. Each buffer has a shared word, [`BufferAge`]: the
 //!    owner stores the queue's current tick (plus one) when its buffer goes from empty to
-//!    non-empty and zero when it publishes it; the collector's idle poll
-//!    ([`flush_stale_buffers`], between cycles) advances the tick, reads every thread's
-//!    word without stopping anyone, and if one buffer has held objects for `STALE_MS`
-//!    or more, stops the world and publishes every non-empty buffer
+//!    non-empty and zero when it empties it (a publish or a batch); the collector's idle
+//!    poll ([`flush_stale_buffers`], between cycles, every 50 ms) advances the tick (a
+//!    count of polls), reads every thread's word without stopping anyone, and if one
+//!    buffer has held objects since before the previous poll (a whole poll interval: 50 to
+//!    100 ms), stops the world and publishes every non-empty buffer
 //!    ([`ZeroQueue::publish_all`]), which the drain then frees. So a count-zero object
-//!    queued between cycles waits at most about `STALE_MS` plus one idle poll (50 ms) for
-//!    the drain, or is discarded to a cycle that frees it.
+//!    queued between cycles waits at most about two idle polls for the drain, or is
+//!    discarded to a cycle that frees it. (The tick counts polls, not milliseconds: with a
+//!    millisecond tick read at most once per poll, a buffer that a busy thread empties and
+//!    refills many times a millisecond looked 50 ms old at every poll, and W2 paid a stop
+//!    per poll for nothing.)
 //!
 //!    Why this shape: the mutator pays, once per batch, one Relaxed load of the tick and
 //!    one Relaxed store to its own word (and a Relaxed store of zero at publish), no
@@ -114,11 +118,6 @@ pub(crate) fn set_enabled(on: bool) {
 /// models reach the publishing path).
 pub(crate) const ZERO_BATCH: usize = if cfg!(tricolor_loom) { 2 } else { 256 };
 
-/// How long a partial buffer may hold objects before the collector's idle poll publishes
-/// it (algorithm step 4), in ticks (milliseconds since the collector started).
-#[cfg(not(tricolor_loom))]
-const STALE_MS: u64 = 50;
-
 /// The shared word about one thread's buffer (algorithm step 4): 0 while the buffer is
 /// empty, else the queue's tick plus one when it last went non-empty. Written by the
 /// owner inside its ops, and by the collector in a stopped world; read by the collector at
@@ -138,12 +137,13 @@ impl BufferAge {
         }
     }
 
-    /// Whether the buffer has held objects since `now - limit` ticks or longer (a hint).
+    /// Whether the buffer has held objects since before the poll before the one that set
+    /// the tick to `now` (a hint).
     #[cfg(not(tricolor_loom))]
-    fn stale(&self, now: u64, limit: u64) -> bool {
+    fn stale(&self, now: u64) -> bool {
         // Relaxed: a hint (type docs).
         let since = self.since.load(Ordering::Relaxed);
-        since != 0 && now + 1 >= since.saturating_add(limit)
+        since != 0 && now > since
     }
 }
 
@@ -316,7 +316,7 @@ pub(crate) struct ZeroQueue {
     queue: Mutex<Vec<usize>>,
     /// `queue`'s length as of its last change (written under its lock; read as a hint).
     published: AtomicUsize,
-    /// Milliseconds since the collector started, as of its last idle poll (step 4).
+    /// The number of the collector's idle polls so far (step 4).
     /// Written by the collector thread; read by owners when a buffer goes non-empty.
     tick: AtomicU64,
     /// Called when a batch lands in the queue (wakes the collector; must only signal). Not
@@ -646,20 +646,16 @@ impl ZeroQueue {
 }
 
 /// The collector's idle poll, between cycles (algorithm step 4): advances the tick and, if
-/// some thread's buffer has held objects for `STALE_MS` or more, stops the world and
+/// some thread's buffer has held objects through a whole poll interval, stops the world and
 /// publishes every non-empty buffer. Returns the length of the stop if there was one
 /// (a stall, for the pause history). Collector thread only, phase `Off`.
 #[cfg(not(tricolor_loom))]
 pub(crate) fn flush_stale_buffers() -> Option<std::time::Duration> {
-    static START: OnceLock<std::time::Instant> = OnceLock::new();
-    let now = START
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_millis() as u64;
-    // Relaxed: a hint for the owners (`BufferAge`).
+    // Relaxed: a hint for the owners (`BufferAge`); only this thread writes it.
+    let now = ZERO_QUEUE.tick.load(Ordering::Relaxed) + 1;
     ZERO_QUEUE.tick.store(now, Ordering::Relaxed);
     let mut stale = false;
-    heap::for_each_reclaim_age(|age| stale |= age.stale(now, STALE_MS));
+    heap::for_each_reclaim_age(|age| stale |= age.stale(now));
     if !stale {
         return None;
     }
