@@ -128,6 +128,8 @@ impl<T: Trace + Send + 'static> Gc<T> {
         }
         op.note_gc_object();
         drop(op);
+        // After a span refill, free this thread's count-zero garbage before it takes more.
+        reclaim::assist_if_wanted();
         Gc {
             ptr: raw.cast(),
             _owns: PhantomData,

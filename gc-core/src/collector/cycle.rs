@@ -101,6 +101,7 @@ pub(crate) fn ensure_started() {
     STARTED.get_or_init(|| {
         config::init_from_env();
         ZERO_QUEUE.set_hook(on_zero_queued);
+        heap::set_refill_hook(reclaim::on_refill);
         let goal = pacer_goal(0);
         COUNTERS.lock().heap_goal_bytes = goal;
         arm_trigger(0, goal);

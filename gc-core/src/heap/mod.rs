@@ -327,6 +327,23 @@ pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) -> usize {
     bytes
 }
 
+/// Called (inside the op) when a thread cache takes a new span for managed objects.
+static REFILL_HOOK: OnceLock<fn()> = OnceLock::new();
+
+/// Sets the function a thread cache calls, inside its op, each time it takes a new span
+/// for managed objects (once; it must only note the event: `reclaim/` asks the thread to
+/// reclaim its buffer after the op, so memory is reused before more is taken).
+pub(crate) fn set_refill_hook(hook: fn()) {
+    REFILL_HOOK.get_or_init(|| hook);
+}
+
+#[inline]
+fn note_managed_refill() {
+    if let Some(hook) = REFILL_HOOK.get() {
+        hook();
+    }
+}
+
 /// In-use bytes at which `check_trigger` calls the trigger hook.
 static TRIGGER_BYTES: AtomicUsize = AtomicUsize::new(usize::MAX);
 static TRIGGER_HOOK: OnceLock<fn()> = OnceLock::new();

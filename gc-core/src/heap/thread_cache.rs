@@ -124,6 +124,9 @@ impl ThreadCache {
             }
         };
         self.alloc[slot] = next;
+        if managed {
+            super::note_managed_refill();
+        }
         // SAFETY: the span is owned by this cache.
         let span = unsafe { next.as_ref() };
         self.check_owned(span);

@@ -69,6 +69,45 @@ pub(crate) fn reclaiming() -> bool {
     RECLAIMING.try_with(|r| r.get()).unwrap_or(true)
 }
 
+thread_local! {
+    /// Set (inside an op) when this thread's cache took a new span for managed objects;
+    /// `Gc::new` then reclaims this thread's buffer after its op (`assist_if_wanted`).
+    static REFILLED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The heap's refill hook (`heap::set_refill_hook`): only notes the refill.
+pub(crate) fn on_refill() {
+    let _ = REFILLED.try_with(|r| r.set(true));
+}
+
+/// Reclaims this thread's buffer if its cache took a new span since the last call: a
+/// thread that is about to use more memory first frees its own garbage (the roots of dead
+/// trees wait in the buffer until a batch runs their drop glue, and a buffer of a few
+/// roots may hold most of the heap). Called by `Gc::new` outside its op.
+#[inline]
+pub(crate) fn assist_if_wanted() {
+    if REFILLED.try_with(|r| r.replace(false)).unwrap_or(false) {
+        assist_own();
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn assist_own() {
+    if reclaiming() {
+        return;
+    }
+    let op = heap::enter_op();
+    let phase = phase_in_op();
+    let batch = ZERO_QUEUE
+        .take_own(&op, phase, &Shipped)
+        .or_else(|| ZERO_QUEUE.take_published(&op, phase, BACKLOG, SHARE));
+    drop(op);
+    if let Some(batch) = batch {
+        run_assist(batch);
+    }
+}
+
 /// Marks the calling thread as the collector's (its drains and sweeps never assist).
 pub(crate) fn set_collector_thread() {
     RECLAIMING.with(|r| r.set(true));

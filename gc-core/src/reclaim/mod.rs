@@ -99,7 +99,9 @@ mod drain;
 mod queue;
 
 #[cfg(not(tricolor_loom))]
-pub(crate) use drain::{drain, drop_panics, help_during_sweep, set_collector_thread};
+pub(crate) use drain::{
+    assist_if_wanted, drain, drop_panics, help_during_sweep, on_refill, set_collector_thread,
+};
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};
 pub(crate) use queue::{BufferAge, ThreadBuffer};
