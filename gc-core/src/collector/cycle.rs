@@ -152,6 +152,12 @@ fn arm_trigger(live: usize, goal: usize) {
     };
     heap::set_trigger(trigger, on_heap_trigger);
     COUNTERS.lock().trigger_bytes = trigger;
+    // The scavenger keeps resident memory near the goal (Go: goal + 10%).
+    heap::set_heap_goal(if trigger == usize::MAX {
+        usize::MAX
+    } else {
+        goal
+    });
 }
 
 /// The allocator's trigger hook: runs on an allocating thread; only signals.

@@ -46,6 +46,7 @@ pub use size_class::{
 use central::Central;
 pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
+pub(crate) use scavenger::set_heap_goal;
 pub(crate) use span::Span;
 pub(crate) use thread_cache::{
     counter_totals, enter_op, for_each_reclaim_age, set_mark_buffer_sink, stop_the_world, Op,

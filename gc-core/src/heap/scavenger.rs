@@ -2,11 +2,14 @@
 //! follows the live heap down (the role of Go's `mgcscavenge.go`, with a simpler policy).
 //!
 //! # Policy
-//! Free pages may stay resident (cheap to reuse) up to a retain bound:
-//! `retain = max(SCAVENGE_MIN_RETAIN_BYTES, in-use span bytes / 8)`. Go keeps about 10%
-//! over its heap goal; one eighth of the span footprint is the same idea without a goal
-//! (the pacer increment can tighten it to the goal). Anything above the bound is released
-//! by `PageHeap::scavenge`, highest addresses first, 64 pages per lock hold.
+//! Free pages may stay resident (cheap to reuse) up to a retain bound. Like Go's
+//! scavenger, the bound follows the heap goal: resident memory (in-use spans plus free
+//! resident pages) may reach the goal plus 10%, so
+//! `retain = max(SCAVENGE_MIN_RETAIN_BYTES, goal * 1.1 - in-use span bytes)`. The
+//! collector tells the heap each new goal (`set_heap_goal`); before the first one, or while
+//! automatic cycles are off (no goal), the bound is `max(MIN, in-use span bytes / 8)`.
+//! Anything above the bound is released by `PageHeap::scavenge`, highest addresses
+//! first, 64 pages per lock hold.
 //!
 //! # Algorithm
 //! 1. The thread starts on the first call to `note_pages_freed` (the first time a span
@@ -27,6 +30,19 @@ use parking_lot::{Condvar, Mutex};
 
 use super::page_heap;
 use super::size_class::PAGE_BYTES;
+use crate::sync::{AtomicUsize, Ordering};
+
+/// The collector's current heap goal, `usize::MAX` when there is none.
+static HEAP_GOAL: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+/// Records the collector's heap goal (the retain bound follows it) and wakes the
+/// scavenger (starting it the first time) if that puts free resident memory over the
+/// bound.
+pub(crate) fn set_heap_goal(bytes: usize) {
+    // Relaxed: a policy input; a stale value only moves one scavenge pass.
+    HEAP_GOAL.store(bytes, Ordering::Relaxed);
+    note_pages_freed();
+}
 
 /// Free memory that may always stay resident.
 pub(crate) const SCAVENGE_MIN_RETAIN_BYTES: usize = 8 << 20;
@@ -42,7 +58,15 @@ static SCAVENGER: OnceLock<Scavenger> = OnceLock::new();
 /// The retain bound for the current heap (see module docs).
 pub(crate) fn retain_bytes() -> usize {
     let totals = page_heap().totals();
-    SCAVENGE_MIN_RETAIN_BYTES.max(totals.in_use_pages * PAGE_BYTES / 8)
+    let in_use = totals.in_use_pages * PAGE_BYTES;
+    // Relaxed: see `set_heap_goal`.
+    let goal = HEAP_GOAL.load(Ordering::Relaxed);
+    let bound = if goal == usize::MAX {
+        in_use / 8
+    } else {
+        goal.saturating_add(goal / 10).saturating_sub(in_use)
+    };
+    SCAVENGE_MIN_RETAIN_BYTES.max(bound)
 }
 
 /// Whether free resident memory is over the retain bound.
