@@ -135,6 +135,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::assist::AssistRatio;
+use super::limiter::CpuLimiter;
+
 /// The smallest heap goal from the GC percent (Go's `heapMinimum` at GOGC=100).
 pub(crate) const MIN_HEAP_GOAL: usize = 4 << 20;
 /// The least room a goal leaves above the live heap or above the heap at the trigger (Go's
@@ -174,11 +177,6 @@ const OFF_PERCENT_FOR_MARK: f64 = 100_000.0;
 /// Memory-limit headroom: this percent of the room, at least `LIMIT_MIN_HEADROOM`.
 const LIMIT_HEADROOM_PERCENT: usize = 3;
 const LIMIT_MIN_HEADROOM: usize = 1 << 20;
-/// The limiter's bucket holds this much GC CPU time per CPU (Go's `capacityPerProc`).
-const LIMITER_CAPACITY_PER_PROC: Duration = Duration::from_secs(1);
-/// Once limiting, the limiter stays on until the bucket has drained this much per CPU
-/// (module docs, "Deliberately different").
-const LIMITER_RELEASE_PER_PROC: Duration = Duration::from_millis(100);
 /// The mutator's least share of a mark phase that F4 assumes, so that a mark that took
 /// every CPU does not divide by zero.
 const MIN_MUTATOR_SHARE: f64 = 0.01;
@@ -764,14 +762,14 @@ impl Pacer {
     }
 
     /// Takes up to `want` background credit (F8).
-    fn take_bg_credit(&mut self, want: u64) -> u64 {
+    pub(crate) fn take_bg_credit(&mut self, want: u64) -> u64 {
         let taken = want.min(self.bg_scan_credit);
         self.bg_scan_credit -= taken;
         taken
     }
 
     /// An assist did `work` scan work in `cpu` time.
-    fn record_assist(&mut self, work: u64, cpu: Duration) {
+    pub(crate) fn record_assist(&mut self, work: u64, cpu: Duration) {
         if self.phase == PacerPhase::Mark {
             self.scan_work_done = self.scan_work_done.saturating_add(work);
             self.assist_work_cycle = self.assist_work_cycle.saturating_add(work);
@@ -782,191 +780,9 @@ impl Pacer {
     }
 }
 
-/// The GC CPU limiter (F10, Go's `gcCPULimiterState`): a leaky bucket filled by GC CPU time
-/// and drained by mutator time.
-#[derive(Debug)]
-struct CpuLimiter {
-    procs: u64,
-    /// `procs × LIMITER_CAPACITY_PER_PROC`, in nanoseconds.
-    capacity_ns: u64,
-    /// `procs × LIMITER_RELEASE_PER_PROC`, in nanoseconds.
-    release_ns: u64,
-    /// In `[0, capacity_ns]`.
-    fill_ns: u64,
-    /// GC time that found the bucket full (Go's `overflow`).
-    overflow_ns: u64,
-    /// Limiting; set when the bucket fills, cleared when it has drained `release_ns`.
-    enabled: bool,
-    /// Marking: background workers count as 25% of the CPUs.
-    gc_enabled: bool,
-    last_update: Duration,
-    /// Assist time reported since the last update.
-    assist_pool: Duration,
-}
-
-impl CpuLimiter {
-    fn new(procs: usize, now: Duration) -> Self {
-        let procs = procs as u64;
-        CpuLimiter {
-            procs,
-            capacity_ns: procs.saturating_mul(LIMITER_CAPACITY_PER_PROC.as_nanos() as u64),
-            release_ns: procs.saturating_mul(LIMITER_RELEASE_PER_PROC.as_nanos() as u64),
-            fill_ns: 0,
-            overflow_ns: 0,
-            enabled: false,
-            gc_enabled: false,
-            last_update: now,
-            assist_pool: Duration::ZERO,
-        }
-    }
-
-    fn update(&mut self, now: Duration) {
-        let Some(elapsed) = now.checked_sub(self.last_update) else {
-            return;
-        };
-        self.last_update = now;
-        let window = elapsed.as_nanos() as i128 * self.procs as i128;
-        let mut gc = std::mem::take(&mut self.assist_pool).as_nanos() as i128;
-        if self.gc_enabled {
-            gc += (window as f64 * BACKGROUND_UTILIZATION) as i128;
-        }
-        self.accumulate(window - gc, gc);
-    }
-
-    fn accumulate(&mut self, mutator_ns: i128, gc_ns: i128) {
-        let headroom = (self.capacity_ns - self.fill_ns) as i128;
-        let change = gc_ns - mutator_ns;
-        if change > 0 && headroom <= change {
-            self.overflow_ns = self
-                .overflow_ns
-                .saturating_add(u64::try_from(change - headroom).unwrap_or(u64::MAX));
-            self.fill_ns = self.capacity_ns;
-            self.enabled = true;
-            return;
-        }
-        let fill = (self.fill_ns as i128 + change).clamp(0, self.capacity_ns as i128);
-        self.fill_ns = fill as u64;
-        if self.capacity_ns - self.fill_ns >= self.release_ns {
-            self.enabled = false;
-        }
-    }
-
-    fn set_procs(&mut self, now: Duration, procs: usize) {
-        self.update(now);
-        self.procs = procs as u64;
-        self.capacity_ns = self
-            .procs
-            .saturating_mul(LIMITER_CAPACITY_PER_PROC.as_nanos() as u64);
-        self.release_ns = self
-            .procs
-            .saturating_mul(LIMITER_RELEASE_PER_PROC.as_nanos() as u64);
-        if self.fill_ns >= self.capacity_ns {
-            self.fill_ns = self.capacity_ns;
-            self.enabled = true;
-        } else if self.capacity_ns - self.fill_ns >= self.release_ns {
-            self.enabled = false;
-        }
-    }
-}
-
-/// What a thread needs to charge its [`AssistCredit`] without reaching the pacer: the
-/// cycle and its assist ratio (F7), as [`Pacer::assist_snapshot`] gave them. The driver can
-/// publish it (the ratio moves slowly, Go recomputes it only when the heap counters move)
-/// so that the allocation fast path takes no lock.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct AssistRatio {
-    /// The cycle the ratio belongs to ([`Pacer::cycle_count`]).
-    pub(crate) cycle: u64,
-    /// Scan work owed per byte allocated.
-    pub(crate) work_per_byte: f64,
-}
-
-/// One thread's assist balance (F8, Go's `g.gcAssistBytes`, kept in scan-work units):
-/// positive is credit, negative is debt. Only meaningful during `Mark`; a new cycle starts
-/// it at zero.
-///
-/// The thread calls [`on_allocate`](Self::on_allocate) for what it allocates during mark
-/// (or [`charge`](Self::charge) on a published ratio, and `on_allocate(pacer, 0)` when that
-/// says it is in debt), does the scan work it returns (as much as it can find), and reports
-/// it with [`repay`](Self::repay).
-#[derive(Debug, Default)]
-pub(crate) struct AssistCredit {
-    balance_work: i64,
-    /// The cycle `balance_work` belongs to.
-    cycle: u64,
-}
-
-impl AssistCredit {
-    /// A balance of zero.
-    pub(crate) const fn new() -> Self {
-        AssistCredit {
-            balance_work: 0,
-            cycle: 0,
-        }
-    }
-
-    /// Charges `bytes` allocated and returns the scan work the thread must do now (0:
-    /// none). Outside `Mark` it charges nothing. A thread in debt first takes background
-    /// credit (at least `MIN_ASSIST_WORK` if there is that much); the rest is returned. While
-    /// the CPU limiter limits, the debt is kept but no work is asked for.
-    pub(crate) fn on_allocate(&mut self, pacer: &mut Pacer, bytes: usize) -> u64 {
-        let Some(ratio) = pacer.assist_snapshot() else {
-            return 0;
-        };
-        if !self.charge(ratio, bytes) || pacer.gc_cpu_limited() {
-            return 0;
-        }
-        let owed = self.balance_work.unsigned_abs();
-        let work = owed.max(MIN_ASSIST_WORK);
-        let stolen = pacer.take_bg_credit(work);
-        self.balance_work = self
-            .balance_work
-            .saturating_add(i64::try_from(stolen).unwrap_or(i64::MAX));
-        if self.balance_work >= 0 {
-            0
-        } else {
-            work - stolen
-        }
-    }
-
-    /// The thread did `work` scan work as an assist, in `cpu` time: it is credited to the
-    /// balance and counted as mark progress and assist time.
-    pub(crate) fn repay(&mut self, pacer: &mut Pacer, work: u64, cpu: Duration) {
-        if pacer.phase == PacerPhase::Mark {
-            self.sync(pacer.cycle);
-            self.balance_work = self
-                .balance_work
-                .saturating_add(i64::try_from(work).unwrap_or(i64::MAX));
-        }
-        pacer.record_assist(work, cpu);
-    }
-
-    /// The fast path of [`on_allocate`](Self::on_allocate): charges `bytes` at `ratio` and
-    /// returns whether the thread is now in debt (then `on_allocate(pacer, 0)` says how
-    /// much to scan).
-    pub(crate) fn charge(&mut self, ratio: AssistRatio, bytes: usize) -> bool {
-        self.sync(ratio.cycle);
-        // `as` saturates a huge product to `i64::MAX`.
-        let debt = (bytes as f64 * ratio.work_per_byte).ceil() as i64;
-        self.balance_work = self.balance_work.saturating_sub(debt);
-        self.balance_work < 0
-    }
-
-    /// The balance in scan-work units: positive is credit, negative is debt.
-    pub(crate) fn balance(&self) -> i64 {
-        self.balance_work
-    }
-
-    fn sync(&mut self, cycle: u64) {
-        if self.cycle != cycle {
-            self.cycle = cycle;
-            self.balance_work = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::assist::AssistCredit;
     use super::*;
 
     const MIB: usize = 1 << 20;
