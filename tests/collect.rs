@@ -199,15 +199,22 @@ impl Drop for CollectsOnDrop {
 struct Reentrant {
     #[gc(skip)]
     _inner: CollectsOnDrop,
+    /// A self-cycle, so that only a cycle's sweep (on the collector thread) frees it: a
+    /// count-zero object's destructor runs on the dropping thread, where `collect()` is
+    /// allowed (tests/reclaim.rs).
+    me: GcCell<Option<Gc<Reentrant>>>,
 }
 
 #[test]
 fn collect_from_a_collector_run_destructor_panics_clearly() {
     let _g = serial();
     let base = quiet_objects();
-    drop(Gc::new(Reentrant {
+    let cyclic = Gc::new(Reentrant {
         _inner: CollectsOnDrop,
-    }));
+        me: GcCell::new(None),
+    });
+    *cyclic.me.borrow_mut() = Some(cyclic.clone());
+    drop(cyclic);
     gc::collect();
     let message = REENTRANT_MESSAGE
         .lock()

@@ -190,13 +190,26 @@ pub(crate) fn collect() {
         panic!("tricolor-gc: collect() called from a destructor that the collector is running; it would wait for itself");
     }
     ensure_started();
-    let mut state = CONTROL.lock();
-    // A running cycle may have started before this call: wait for the next one.
-    let target = state.completed + if state.running { 2 } else { 1 };
-    state.requested = state.requested.max(target);
-    WAKE.notify_one();
-    while state.completed < target {
-        DONE.wait(&mut state);
+    // The caller's own count-zero objects: freed by counts now rather than left in its
+    // buffer for the cycle's sweep.
+    reclaim::assist_own();
+    // From a destructor that this thread's reclaim batch runs, the batch leaves the gate
+    // while the thread waits (R5b), so the requested cycle does not wait for it.
+    let in_batch = reclaim::while_parked(|| {
+        let mut state = CONTROL.lock();
+        // A running cycle may have started before this call: wait for the next one.
+        let target = state.completed + if state.running { 2 } else { 1 };
+        state.requested = state.requested.max(target);
+        WAKE.notify_one();
+        while state.completed < target {
+            DONE.wait(&mut state);
+        }
+    });
+    // A batch that was parked in `collect()` when a requested cycle started was claimed
+    // (R5), not waited for: wait until such batches end. Not from inside one: it would
+    // wait for itself.
+    if !in_batch {
+        ZERO_QUEUE.wait_for_claimed_batches();
     }
 }
 
@@ -284,6 +297,19 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
     // (reclaim/), managed spans stop merging frees while the cycle walks them, and (1)
     // every pool's primary generation becomes its victim.
+    // R5b: a cycle that some `collect()` waits for starts with no batch in flight, so that
+    // what those batches release is in a buffer at its stop and this cycle frees it (its
+    // waiters are promised everything that was unreachable when they called). Not part of
+    // the pause: mutators run meanwhile. Other cycles only claim (R5).
+    let requested = {
+        let state = CONTROL.lock();
+        state.requested > state.completed
+    };
+    let gate_wait = Instant::now();
+    if requested {
+        ZERO_QUEUE.gate().close_and_wait();
+    }
+    trace.gate_wait = gate_wait.elapsed();
     let started = Instant::now();
     // Declared outside the stop's scope so that it is dropped after the world restarts.
     let pools;
@@ -297,6 +323,9 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         set_phase(Phase::Mark);
         pools = crate::pool::on_world_stopped(&world);
         drop(world);
+    }
+    if requested {
+        ZERO_QUEUE.gate().open();
     }
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);

@@ -161,6 +161,9 @@ pub(crate) struct CycleTrace {
     /// Count-zero objects that threads were freeing when the starting stop came, claimed
     /// for them as born (R5).
     pub(crate) claimed_zero: usize,
+    /// How long a requested cycle waited for reclaim batches in flight before its
+    /// starting stop (R5b; mutators run meanwhile, so not part of the pause).
+    pub(crate) gate_wait: Duration,
     pub(crate) threads: usize,
     pub(crate) workers: usize,
     pub(crate) mark_cpu: Duration,
@@ -176,11 +179,12 @@ fn ms(d: Duration) -> f64 {
 impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
-            "gc {} ({}): start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
+            "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
+            ms(self.gate_wait),
             ms(self.start_stop),
             ms(self.count),
             ms(self.roots),

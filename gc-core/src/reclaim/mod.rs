@@ -4,10 +4,11 @@
 //! | module | role | Go / elsewhere |
 //! |---|---|---|
 //! | `queue` | rule R1 (queue if the phase word is unchanged), the per-thread buffer the heap holds for this module, batches (M1), the global queue | (mimalloc's thread-delayed free list, in spirit) |
+//! | `gate` | rule R5b: a cycle that `collect()` waits for starts with no batch in flight | |
 //! | `drain` | rule R4: freeing, in place, in reclaim assists on any thread, and the collector thread's drain | |
 //!
-//! Under `--cfg tricolor_loom` only `queue` is compiled (the loom models run it); the
-//! freeing needs the heap.
+//! Under `--cfg tricolor_loom` `queue` and `gate` are compiled (the loom models run them);
+//! the freeing needs the heap.
 //!
 //! # What this module owns, and what it leaves to others
 //! The buffers, batches and the queue are this module's; the heap gives each thread a
@@ -96,11 +97,13 @@
 
 #[cfg(not(tricolor_loom))]
 mod drain;
+mod gate;
 mod queue;
 
 #[cfg(not(tricolor_loom))]
 pub(crate) use drain::{
-    assist_if_wanted, drain, drop_panics, help_during_sweep, on_refill, set_collector_thread,
+    assist_if_wanted, assist_own, drain, drop_panics, help_during_sweep, on_refill,
+    set_collector_thread, while_parked,
 };
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};

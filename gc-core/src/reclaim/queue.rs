@@ -83,6 +83,7 @@ use core::ptr::NonNull;
 #[cfg(not(tricolor_loom))]
 use std::sync::OnceLock;
 
+use super::gate::ReclaimGate;
 #[cfg(not(tricolor_loom))]
 use crate::collector::phase::phase_cell;
 use crate::collector::phase::{Phase, PhaseCell, PhaseWord};
@@ -162,6 +163,9 @@ pub(crate) struct ThreadBuffer {
     /// owner outside its ops while it runs the batch's drop glue ([`Batch::objects`]) and
     /// by a cycle's starting stop, which marks these objects born ([`ZeroQueue::claim_in_flight`]).
     in_flight: Vec<usize>,
+    /// A cycle's starting stop claimed `in_flight` (R5): `end_batch` then tells the queue,
+    /// so that `collect()` can wait for every claimed batch to end.
+    in_flight_claimed: bool,
 }
 
 impl ThreadBuffer {
@@ -171,6 +175,7 @@ impl ThreadBuffer {
             objects: Vec::new(),
             spare: Vec::new(),
             in_flight: Vec::new(),
+            in_flight_claimed: false,
         }
     }
 
@@ -316,6 +321,10 @@ pub(crate) struct ZeroQueue {
     queue: Mutex<Vec<usize>>,
     /// `queue`'s length as of its last change (written under its lock; read as a hint).
     published: AtomicUsize,
+    /// Batches claimed by a cycle's starting stop that have not ended (R5).
+    claimed_batches: AtomicUsize,
+    /// What a requested cycle waits on before its starting stop (`gate.rs`, R5b).
+    gate: ReclaimGate,
     /// The number of the collector's idle polls so far (step 4).
     /// Written by the collector thread; read by owners when a buffer goes non-empty.
     tick: AtomicU64,
@@ -332,6 +341,8 @@ impl ZeroQueue {
             ZeroQueue {
                 queue: Mutex::new(Vec::new()),
                 published: AtomicUsize::new(0),
+                claimed_batches: AtomicUsize::new(0),
+                gate: ReclaimGate::new(),
                 tick: AtomicU64::new(0),
                 #[cfg(not(tricolor_loom))]
                 hook: OnceLock::new(),
@@ -388,7 +399,7 @@ impl ZeroQueue {
             buffer.in_flight.is_empty(),
             "tricolor-gc: a thread took a count-zero batch while it held one"
         );
-        if buffer.objects.is_empty() {
+        if buffer.objects.is_empty() || !self.gate.try_enter() {
             return None;
         }
         // At most `ZERO_BATCH` objects: a batch in flight is what a cycle's starting stop
@@ -422,7 +433,11 @@ impl ZeroQueue {
         if buffer.spare.capacity() < emptied.capacity() {
             buffer.spare = emptied;
         }
-        (!buffer.in_flight.is_empty()).then(|| Batch::of(&buffer.in_flight))
+        if buffer.in_flight.is_empty() {
+            self.gate.exit();
+            return None;
+        }
+        Some(Batch::of(&buffer.in_flight))
     }
 
     /// The next batch of a reclaiming thread's loop: what it may free now of its own
@@ -451,6 +466,9 @@ impl ZeroQueue {
         if phase == Phase::Mark || self.published.load(Ordering::Relaxed) <= backlog {
             return None;
         }
+        if !self.gate.try_enter() {
+            return None;
+        }
         op.with_reclaim_buffer(|buffer, _| {
             assert!(
                 buffer.in_flight.is_empty(),
@@ -463,7 +481,11 @@ impl ZeroQueue {
             // Relaxed: a hint for `take_published`.
             self.published.store(queue.len(), Ordering::Relaxed);
             drop(queue);
-            (!buffer.in_flight.is_empty()).then(|| Batch::of(&buffer.in_flight))
+            if buffer.in_flight.is_empty() {
+                self.gate.exit();
+                return None;
+            }
+            Some(Batch::of(&buffer.in_flight))
         })
     }
 
@@ -472,11 +494,22 @@ impl ZeroQueue {
         op.with_reclaim_buffer(|buffer, _| {
             debug_assert_eq!(buffer.in_flight.as_ptr(), batch.objects);
             buffer.in_flight.clear();
+            if core::mem::take(&mut buffer.in_flight_claimed) {
+                // Release: this batch's frees happen-before a `collect()` that sees the
+                // count drop (`wait_for_claimed_batches`).
+                self.claimed_batches.fetch_sub(1, Ordering::Release);
+            }
             if buffer.in_flight.capacity() > 4 * ZERO_BATCH {
                 // A cascade's wide frontier: do not keep its memory.
                 buffer.in_flight = Vec::new();
             }
         });
+        self.gate.exit();
+    }
+
+    /// The gate (`gate.rs`): a requested cycle closes it before its starting stop.
+    pub(crate) fn gate(&self) -> &ReclaimGate {
+        &self.gate
     }
 
     /// R5, in a cycle's starting stop (before `Mark` is set): passes every object of every
@@ -494,8 +527,32 @@ impl ZeroQueue {
                 claim(object);
             }
             claimed += buffer.in_flight.len();
+            if !buffer.in_flight.is_empty() && !buffer.in_flight_claimed {
+                buffer.in_flight_claimed = true;
+                // Relaxed: the stop orders it before the batch's `end_batch`.
+                self.claimed_batches.fetch_add(1, Ordering::Relaxed);
+            }
         });
         claimed
+    }
+
+    /// Waits until every batch that a cycle's starting stop claimed has ended (R5):
+    /// `collect()` promises that every object unreachable when it was called is freed when
+    /// it returns, and a claimed batch may hold such objects, which the cycle kept for the
+    /// thread freeing them. A batch is bounded (at most `ZERO_BATCH` objects' drop glue),
+    /// so this waits for at most that much work per thread.
+    #[cfg(not(tricolor_loom))]
+    pub(crate) fn wait_for_claimed_batches(&self) {
+        let mut spins = 0u32;
+        // Acquire: pairs with `end_batch`'s Release.
+        while self.claimed_batches.load(Ordering::Acquire) != 0 {
+            if spins < 16 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            spins = spins.saturating_add(1);
+        }
     }
 
     /// Publishes whatever the buffer of `op`'s thread holds.
