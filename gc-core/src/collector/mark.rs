@@ -12,7 +12,12 @@
 //! 2. **Roots** (`shade_roots`): for every published object of every span, reset
 //!    `internal` to zero; if the object is unmarked and `handles > internal`, something
 //!    outside the heap (or a skipped cell, or an object allocated during the cycle) holds
-//!    it: shade it.
+//!    it: shade it. A bitmap word (64 slots) at a time: it reads `info`, `internal` and
+//!    `handles` of each published object, whatever its mark bit, collects the word's roots
+//!    into a mask and marks them with one atomic OR (`Span::mark_mask`), whose result says
+//!    which of them it shaded. A marked object is never shaded again, so nothing of it but
+//!    its header counts is read; it writes only a non-zero `internal`, which an object born
+//!    in this `Mark` (which reclamation may be freeing, M1) does not have.
 //! 3. **Mark** (`drain`): pop grey objects from the worker's stack (or a global buffer),
 //!    trace them, shade every target. Mutator barriers shade concurrently (`shade`).
 //!    Marking is iterative: the work buffers are the only stack, so a million-node list
@@ -208,30 +213,54 @@ pub(crate) fn count_internal(
 
 /// Step 2 of the module docs over `spans`, shading onto `local`. Returns the number of
 /// roots shaded.
+///
+/// A bitmap word (64 slots) at a time: the roots of the word are collected into a mask and
+/// marked with one atomic OR (`Span::mark_mask`); the bits it set are the objects this
+/// pass shaded, pushed grey unless the span is noscan. A marked object is never a root:
+/// the OR reports its bit as set already, so nothing of it but its header counts is read.
 pub(crate) fn shade_roots(spans: &[NonNull<Span>], local: &mut LocalWork) -> usize {
     let mut roots = 0;
     for span in spans {
         // SAFETY: as in `count_internal`.
         let span = unsafe { span.as_ref() };
-        span.for_each_allocated(|slot| {
-            let header = header_at(span, slot);
-            if header.info().is_none() {
+        let noscan = span.span_class().is_noscan();
+        span.for_each_allocated_word(|word, allocated| {
+            let mut candidates = allocated;
+            let mut found = 0u64;
+            while candidates != 0 {
+                let bit = candidates.trailing_zeros() as usize;
+                candidates &= candidates - 1;
+                let header = header_at(span, word * 64 + bit);
+                if header.info().is_none() {
+                    continue;
+                }
+                // Counting has finished (job hand-off), so no worker writes `internal`
+                // now: a load and a store only where needed, instead of a
+                // read-modify-write on every object.
+                let internal = header.internal.load(Ordering::Relaxed);
+                if internal != 0 {
+                    header.internal.store(0, Ordering::Relaxed);
+                }
+                // SeqCst: phase fact (1) with `Gc::clone`'s increment.
+                if header.handles.load(Ordering::SeqCst) as usize > internal as usize {
+                    found |= 1 << bit;
+                }
+            }
+            // Marked objects are shaded already (or born): never roots.
+            found &= !span.mark_word(word);
+            if found == 0 {
                 return;
             }
-            // Counting has finished (job hand-off), so no worker writes `internal` now: a
-            // load and a store only where needed, instead of a read-modify-write on every
-            // object.
-            let internal = header.internal.load(Ordering::Relaxed);
-            if internal != 0 {
-                header.internal.store(0, Ordering::Relaxed);
-            }
-            if span.is_marked(slot) {
+            let shaded = found & !span.mark_mask(word, found);
+            roots += shaded.count_ones() as usize;
+            if noscan {
                 return;
             }
-            // SeqCst: phase fact (1) with `Gc::clone`'s increment.
-            if header.handles.load(Ordering::SeqCst) as usize > internal as usize {
-                shade_into(local, NonNull::from(header).cast());
-                roots += 1;
+            let mut grey = shaded;
+            while grey != 0 {
+                let slot = word * 64 + grey.trailing_zeros() as usize;
+                grey &= grey - 1;
+                local.push(span.slot_addr(slot));
             }
         });
     }
