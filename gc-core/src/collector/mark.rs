@@ -18,8 +18,9 @@
 //!    Marking is iterative: the work buffers are the only stack, so a million-node list
 //!    marks in constant native stack.
 //!
-//! Each step runs on every mark worker in parallel (`workers.rs`); steps 1 and 2 take
-//! chunks of the span snapshot, step 3 shares grey objects through `work.rs`.
+//! Each step runs on every mark worker in parallel (`workers.rs`; with one worker, on the
+//! collector thread itself); steps 1 and 2 take chunks of the span snapshot, step 3 shares
+//! grey objects through `work.rs`.
 //!
 //! Shading `x`: set `x`'s mark bit; if it was clear and `x` lives in a scan span, push it
 //! as grey: a worker pushes on its own stack (`shade_into`), a mutator's barrier into its
