@@ -46,8 +46,8 @@
 //!   to the thread cache that has the span cached, otherwise to whoever holds the
 //!   span class's central lock. Ownership moves only through that lock, so each hand-over
 //!   is a happens-before edge.
-//! - `mark_bits` is written by markers (atomic OR) only while no sweep runs (the collector
-//!   never overlaps a mark phase and a sweep of the same span).
+//! - `mark_bits` is written by markers (atomic OR: `mark`, `mark_mask`) only while no sweep
+//!   runs (the collector never overlaps a mark phase and a sweep of the same span).
 //! - `freed_bits` / `freed_count` may be set by any thread at any time.
 //! - `local_freed_bits` / `local_freed_count` are written only by the owning cache's
 //!   thread (like `alloc_cache`); others may read them racily through atomics.
@@ -668,6 +668,48 @@ impl Span {
                 != 0
     }
 
+    /// The mark bits of slots `64 * word ..` (bit `i` is slot `64 * word + i`), as of now.
+    /// `word` is below the span's bitmap length (`elem_count` slots, rounded up to words).
+    #[inline]
+    pub(crate) fn mark_word(&self, word: usize) -> u64 {
+        debug_assert!(word < self.words());
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        Self::word(marks, word).load(Ordering::Relaxed)
+    }
+
+    /// The batch form of [`mark`](Span::mark): sets the mark bits `mask` of word `word` in
+    /// one atomic OR and returns the word's bits before it, so the caller learns which of
+    /// them it set (`mask & !old`) exactly as `mark` tells it for one slot.
+    #[inline]
+    pub(crate) fn mark_mask(&self, word: usize, mask: u64) -> u64 {
+        debug_assert!(word < self.words());
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        Self::word(marks, word).fetch_or(mask, Ordering::Relaxed)
+    }
+
+    /// Calls `f(word, bits)` for every bitmap word of the span with an allocated, not
+    /// explicitly freed slot: bit `i` of `bits` is slot `64 * word + i`. The same slots as
+    /// [`for_each_allocated`](Span::for_each_allocated), a word at a time.
+    #[inline]
+    pub(crate) fn for_each_allocated_word(&self, mut f: impl FnMut(usize, u64)) {
+        let count = self.elem_count();
+        // Acquire: fact (2).
+        let free_index = self.free_index.load(Ordering::Acquire) as usize;
+        let alloc = self.alloc_bits.load(Ordering::Relaxed);
+        let freed = self.freed_bits.load(Ordering::Relaxed);
+        let local = self.local_freed_bits.load(Ordering::Relaxed);
+        for word in 0..self.words() {
+            let bits = (Self::word(alloc, word).load(Ordering::Relaxed)
+                | below_mask(free_index, word))
+                & below_mask(count, word)
+                & !Self::word(freed, word).load(Ordering::Acquire)
+                & !Self::word(local, word).load(Ordering::Relaxed);
+            if bits != 0 {
+                f(word, bits);
+            }
+        }
+    }
+
     /// Calls `f(index)` for every allocated, not explicitly freed slot.
     pub(crate) fn for_each_allocated(&self, mut f: impl FnMut(usize)) {
         let count = self.elem_count();
@@ -930,6 +972,36 @@ mod tests {
         let mut seen = Vec::new();
         span.for_each_allocated(|i| seen.push(i));
         assert_eq!(seen, (0..130).step_by(2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn word_helpers_agree_with_the_per_slot_ones() {
+        let (span, _mem) = test_span(32);
+        for _ in 0..150 {
+            alloc_index(&span).expect("slot");
+        }
+        // SAFETY: allocated above, freed once each.
+        unsafe {
+            span.free(3);
+            span.free(64);
+        }
+        let mut by_word = Vec::new();
+        span.for_each_allocated_word(|word, mut bits| {
+            while bits != 0 {
+                by_word.push(word * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        });
+        let mut by_slot = Vec::new();
+        span.for_each_allocated(|i| by_slot.push(i));
+        assert_eq!(by_word, by_slot);
+        assert_eq!(by_word.len(), 148);
+
+        span.mark(1);
+        let old = span.mark_mask(0, 0b111);
+        assert_eq!(old, 0b010, "the OR returns the word before it");
+        assert_eq!(span.mark_word(0), 0b111);
+        assert!(span.is_marked(2) && !span.is_marked(3));
     }
 
     #[test]
