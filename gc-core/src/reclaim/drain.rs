@@ -52,6 +52,9 @@ const BACKLOG: usize = ZERO_BATCH;
 /// The share of the published backlog taken at a time (a batch: at most `ZERO_BATCH`, so
 /// that a cycle's starting stop claims little, R5).
 const SHARE: usize = ZERO_BATCH;
+/// Shares of the published backlog one mutator's assist takes (mark workers, during the
+/// sweep, take all of it).
+const ASSIST_SHARES: usize = 4;
 
 /// Destructors that panicked while count-zero reclamation ran them, on any thread.
 static DROP_PANICS: AtomicU64 = AtomicU64::new(0);
@@ -173,20 +176,26 @@ pub(crate) fn run_assist(first: Batch) {
     RECLAIMING.with(|r| r.set(true));
     let mut done = Drained::default();
     reclaim_batch(first, &mut done);
-    reclaim_loop(BACKLOG, &mut done);
+    reclaim_loop(BACKLOG, ASSIST_SHARES, &mut done);
     RECLAIMING.with(|r| r.set(false));
     heap::enter_op().note_assist(started.elapsed().as_nanos() as u64);
 }
 
-/// Frees batches from this thread's own buffer and, while it holds more than `backlog`
-/// objects, from the published queue, until neither gives a batch.
-fn reclaim_loop(backlog: usize, done: &mut Drained) {
+/// Frees batches from this thread's own buffer and, while the published queue holds more
+/// than `backlog` objects, at most `shares` batches from it, until neither gives a batch.
+/// A thread's own garbage (its cascades) is always its own to free; the published backlog
+/// is shared out a few batches per assist, so that one mutator does not stop for the
+/// whole backlog that a cycle's termination publishes (W2 at 1 GiB saw a 256 ms loop gap
+/// when an assist drained it all).
+fn reclaim_loop(backlog: usize, mut shares: usize, done: &mut Drained) {
     loop {
         let op = heap::enter_op();
         let phase = phase_in_op();
-        let next = ZERO_QUEUE
-            .take_own(&op, phase, &Shipped)
-            .or_else(|| ZERO_QUEUE.take_published(&op, phase, backlog, SHARE));
+        let mut next = ZERO_QUEUE.take_own(&op, phase, &Shipped);
+        if next.is_none() && shares > 0 {
+            next = ZERO_QUEUE.take_published(&op, phase, backlog, SHARE);
+            shares -= 1;
+        }
         drop(op);
         match next {
             Some(batch) => reclaim_batch(batch, done),
@@ -201,7 +210,7 @@ fn reclaim_loop(backlog: usize, done: &mut Drained) {
 pub(crate) fn help_during_sweep() -> usize {
     let mut done = Drained::default();
     let was = RECLAIMING.with(|r| r.replace(true));
-    reclaim_loop(0, &mut done);
+    reclaim_loop(0, usize::MAX, &mut done);
     // Children queued on this thread by the last batches' drop glue: publish them for the
     // assists and the drain (the loop took what it could).
     flush(&heap::enter_op());
