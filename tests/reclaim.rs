@@ -259,6 +259,19 @@ struct Leaf {
     _once: Once,
 }
 
+/// A `Leaf` tagged `id` in `book`.
+fn leaf(book: &Book, id: usize) -> Gc<Leaf> {
+    Gc::new(Leaf {
+        cell: GcCell::new(None),
+        _once: book.tag(id),
+    })
+}
+
+/// Leaves tagged with each of `ids`.
+fn leaves(book: &Book, ids: core::ops::Range<usize>) -> Vec<Gc<Leaf>> {
+    ids.map(|id| leaf(book, id)).collect()
+}
+
 #[test]
 fn objects_reaching_zero_during_a_held_mark_are_freed_once_the_marked_ones_by_the_drain() {
     quiet(|| {
@@ -269,14 +282,7 @@ fn objects_reaching_zero_during_a_held_mark_are_freed_once_the_marked_ones_by_th
         let book: &'static Book = Box::leak(Box::new(Book::new(N)));
         // Pairs that point at each other (a cycle for the tracing collector) and lone
         // objects (plain count-zero garbage).
-        let objects: Vec<Gc<Leaf>> = (0..N)
-            .map(|id| {
-                Gc::new(Leaf {
-                    cell: GcCell::new(None),
-                    _once: book.tag(id),
-                })
-            })
-            .collect();
+        let objects = leaves(book, 0..N);
         for pair in objects.chunks(4) {
             *pair[0].cell.borrow_mut() = Some(pair[1].clone());
             *pair[1].cell.borrow_mut() = Some(pair[0].clone());
@@ -457,14 +463,7 @@ fn drop_ten_then_park() -> (
     let (parked_tx, parked_rx) = std::sync::mpsc::channel();
     let (wake_tx, wake_rx) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::spawn(move || {
-        let objects: Vec<Gc<Leaf>> = (0..N)
-            .map(|id| {
-                Gc::new(Leaf {
-                    cell: GcCell::new(None),
-                    _once: book.tag(id),
-                })
-            })
-            .collect();
+        let objects = leaves(book, 0..N);
         drop(objects);
         parked_tx.send(()).expect("the test waits");
         // Parked: no drop, no op, no exit until the test lets it go.
@@ -583,22 +582,12 @@ fn objects_born_during_a_held_mark_are_freed_during_it() {
         gc::collect();
         let before = gc::stats();
         let book: &'static Book = Box::leak(Box::new(Book::new(2 * N)));
-        let older: Vec<Gc<Leaf>> = (0..N)
-            .map(|id| {
-                Gc::new(Leaf {
-                    cell: GcCell::new(None),
-                    _once: book.tag(id),
-                })
-            })
-            .collect();
+        let older = leaves(book, 0..N);
         common::while_marking(|| {
             // Born in this `Mark`, dropped in it: the buffer fills, and the batches M1
             // allows are freed at once by this thread.
             for id in N..2 * N {
-                drop(Gc::new(Leaf {
-                    cell: GcCell::new(None),
-                    _once: book.tag(id),
-                }));
+                drop(leaf(book, id));
             }
             let during = gc::stats().reclaimed_objects - before.reclaimed_objects;
             assert!(

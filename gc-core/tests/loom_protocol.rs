@@ -1494,6 +1494,45 @@ fn freed_once(slots: &[Slot]) {
     }
 }
 
+/// Spawns the mutator of models 9-12: `drop_last_handles` on clones of the shared state.
+fn spawn_dropper(
+    phase: &Arc<PhaseCell>,
+    sp: &Arc<Safepoint>,
+    mutator: &Arc<Mutator>,
+    zero: &Arc<ZeroQueue>,
+    slots: &Arc<[Slot; 2]>,
+    rules: &'static ModelRules,
+) -> thread::JoinHandle<()> {
+    let (phase, sp, mutator, zero, slots) = (
+        phase.clone(),
+        sp.clone(),
+        mutator.clone(),
+        zero.clone(),
+        slots.clone(),
+    );
+    thread::spawn(move || drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, rules))
+}
+
+/// The end of models 9-12: the mutator thread joins, a last drain runs, whatever no one
+/// freed is left to one more cycle (count zero, in no queue: its roots pass finds no root
+/// and its sweep frees it), and every slot must have been freed exactly once.
+fn finish(
+    thread: thread::JoinHandle<()>,
+    sp: &Safepoint,
+    phase: &PhaseCell,
+    mutator: &Mutator,
+    zero: &ZeroQueue,
+    slots: &[Slot],
+) {
+    thread.join().unwrap();
+    drain_slots(zero, slots);
+    if slots.iter().any(|s| s.frees() == 0) {
+        start_cycle(sp, phase, &[mutator], zero);
+        mark_and_sweep(sp, phase, mutator, zero, slots);
+    }
+    freed_once(slots);
+}
+
 /// The body of model 9: `claim: false` is its control.
 fn reclaim_batch_vs_cycle_start_body(claim: bool) {
     assert_eq!(ZERO_BATCH, 2, "the model fills a buffer with two objects");
@@ -1502,18 +1541,7 @@ fn reclaim_batch_vs_cycle_start_body(claim: bool) {
     let mutator = Arc::new(Mutator::new());
     let zero = Arc::new(ZeroQueue::new());
     let slots = Arc::new([Slot::new(X, false), Slot::new(Y, false)]);
-    let thread = {
-        let (phase, sp, mutator, zero, slots) = (
-            phase.clone(),
-            sp.clone(),
-            mutator.clone(),
-            zero.clone(),
-            slots.clone(),
-        );
-        thread::spawn(move || {
-            drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, &PRE_EXISTING)
-        })
-    };
+    let thread = spawn_dropper(&phase, &sp, &mutator, &zero, &slots, &PRE_EXISTING);
     let mut claim_slot = |object: usize| slot_at(&*slots, object).claim();
     start_cycle_claiming(
         &sp,
@@ -1523,15 +1551,7 @@ fn reclaim_batch_vs_cycle_start_body(claim: bool) {
         if claim { Some(&mut claim_slot) } else { None },
     );
     mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
-    thread.join().unwrap();
-    drain_slots(&zero, &*slots);
-    // Whatever no one freed is left to the next cycle: count zero, in no queue, so its
-    // roots pass finds no root and its sweep frees it.
-    if slots.iter().any(|s| s.frees() == 0) {
-        start_cycle(&sp, &phase, &[&mutator], &zero);
-        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
-    }
-    freed_once(&*slots);
+    finish(thread, &sp, &phase, &mutator, &zero, &*slots);
 }
 
 /// **Model 9: a batch of count-zero objects vs a cycle's start** (rule R5). The mutator
@@ -1571,24 +1591,9 @@ fn born_in_mark_body(rules: &'static ModelRules, grey: bool) {
     if grey {
         slots[0].shade();
     }
-    let thread = {
-        let (phase, sp, mutator, zero, slots) = (
-            phase.clone(),
-            sp.clone(),
-            mutator.clone(),
-            zero.clone(),
-            slots.clone(),
-        );
-        thread::spawn(move || drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, rules))
-    };
+    let thread = spawn_dropper(&phase, &sp, &mutator, &zero, &slots, rules);
     mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
-    thread.join().unwrap();
-    drain_slots(&zero, &*slots);
-    if slots.iter().any(|s| s.frees() == 0) {
-        start_cycle(&sp, &phase, &[&mutator], &zero);
-        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
-    }
-    freed_once(&*slots);
+    finish(thread, &sp, &phase, &mutator, &zero, &*slots);
 }
 
 /// **Model 10: freeing objects born in `Mark` during `Mark`** (rule M1). In a running
@@ -1654,30 +1659,13 @@ fn zero_during_sweep_body(marked: bool) {
     }
     // The mutator drops both last handles during `Sweep`: the second fills its buffer and
     // it frees the batch, while the collector sweeps.
-    let thread = {
-        let (phase, sp, mutator, zero, slots) = (
-            phase.clone(),
-            sp.clone(),
-            mutator.clone(),
-            zero.clone(),
-            slots.clone(),
-        );
-        thread::spawn(move || {
-            drop_last_handles(&sp, &mutator, &phase, &zero, &*slots, &PRE_EXISTING)
-        })
-    };
+    let thread = spawn_dropper(&phase, &sp, &mutator, &zero, &slots, &PRE_EXISTING);
     for slot in slots.iter() {
         slot.sweep();
     }
     phase.set(Phase::Off);
     drain_slots(&zero, &*slots);
-    thread.join().unwrap();
-    drain_slots(&zero, &*slots);
-    if slots.iter().any(|s| s.frees() == 0) {
-        start_cycle(&sp, &phase, &[&mutator], &zero);
-        mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
-    }
-    freed_once(&*slots);
+    finish(thread, &sp, &phase, &mutator, &zero, &*slots);
 }
 
 /// **Model 12: counts reaching zero during `Sweep`** (rules R1 and R4). Two survivors of a

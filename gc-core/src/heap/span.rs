@@ -712,24 +712,12 @@ impl Span {
 
     /// Calls `f(index)` for every allocated, not explicitly freed slot.
     pub(crate) fn for_each_allocated(&self, mut f: impl FnMut(usize)) {
-        let count = self.elem_count();
-        // Acquire: fact (2).
-        let free_index = self.free_index.load(Ordering::Acquire) as usize;
-        let alloc = self.alloc_bits.load(Ordering::Relaxed);
-        let freed = self.freed_bits.load(Ordering::Relaxed);
-        let local = self.local_freed_bits.load(Ordering::Relaxed);
-        for word in 0..self.words() {
-            let mut bits = (Self::word(alloc, word).load(Ordering::Relaxed)
-                | below_mask(free_index, word))
-                & below_mask(count, word)
-                & !Self::word(freed, word).load(Ordering::Acquire)
-                & !Self::word(local, word).load(Ordering::Relaxed);
+        self.for_each_allocated_word(|word, mut bits| {
             while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                f(word * 64 + bit);
+                f(word * 64 + bits.trailing_zeros() as usize);
                 bits &= bits - 1;
             }
-        }
+        });
     }
 
     // ---- sweeping (exclusive owner) ----
