@@ -89,7 +89,17 @@ pub(crate) fn on_refill() {
 /// roots may hold most of the heap). Called by `Gc::new` outside its op.
 #[inline]
 pub(crate) fn assist_if_wanted() {
-    if REFILLED.try_with(|r| r.replace(false)).unwrap_or(false) {
+    // A load on `Gc::new`'s path; the store only after a refill.
+    let refilled = REFILLED
+        .try_with(|r| {
+            let set = r.get();
+            if set {
+                r.set(false);
+            }
+            set
+        })
+        .unwrap_or(false);
+    if refilled {
         assist_own();
     }
 }
