@@ -9,8 +9,9 @@
 # invalidating the normal build.
 #
 # Measured runtime, 2026-12-02 (2-core machine, release without debuginfo, LOOM_MAX_PREEMPTIONS=5),
-# with two other builds running: 2 min 38 s warm for the 29 models, most of it the two count-zero
-# models `reclaim_batch_vs_cycle_start` and its control (about 2.5 min together). Earlier, on a
+# with two other builds running: 2 min 38 s warm for 29 models, most of it the count-zero
+# model `reclaim_batch_vs_cycle_start` and its control (about 2.5 min together); its gated
+# variant, the 30th model, adds about 1.5 min. Earlier, on a
 # machine shared with other builds (load average 11): 2 min 14 s from a cold target/loom,
 # 50 s of user CPU in all (so, estimated, about a minute on an idle machine). The 20 models
 # take 29 s of it, mostly the two largest: `count_zero_vs_cycle` (117,706 executions) and

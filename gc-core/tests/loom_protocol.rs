@@ -1533,8 +1533,21 @@ fn finish(
     freed_once(slots);
 }
 
-/// The body of model 9: `claim: false` is its control.
-fn reclaim_batch_vs_cycle_start_body(claim: bool) {
+/// How the cycle of model 9 starts with respect to batches in flight.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum BatchStart {
+    /// The shipped heap-triggered start: the stop claims what is in flight (R5).
+    Claim,
+    /// The shipped start of a cycle that `collect()` waits for: close the reclaim gate and
+    /// wait for batches in flight (`ReclaimGate::close_and_wait`), stop, open (R5b). The
+    /// stop then claims nothing.
+    Gate,
+    /// The control: neither.
+    Neither,
+}
+
+/// The body of model 9 and its variants.
+fn reclaim_batch_vs_cycle_start_body(start: BatchStart) {
     assert_eq!(ZERO_BATCH, 2, "the model fills a buffer with two objects");
     let phase = Arc::new(PhaseCell::new());
     let sp = Arc::new(Safepoint::new());
@@ -1543,13 +1556,23 @@ fn reclaim_batch_vs_cycle_start_body(claim: bool) {
     let slots = Arc::new([Slot::new(X, false), Slot::new(Y, false)]);
     let thread = spawn_dropper(&phase, &sp, &mutator, &zero, &slots, &PRE_EXISTING);
     let mut claim_slot = |object: usize| slot_at(&*slots, object).claim();
+    if start == BatchStart::Gate {
+        zero.gate().close_and_wait();
+    }
     start_cycle_claiming(
         &sp,
         &phase,
         &[&mutator],
         &zero,
-        if claim { Some(&mut claim_slot) } else { None },
+        if start == BatchStart::Claim {
+            Some(&mut claim_slot)
+        } else {
+            None
+        },
     );
+    if start == BatchStart::Gate {
+        zero.gate().open();
+    }
     mark_and_sweep(&sp, &phase, &mutator, &zero, &*slots);
     finish(thread, &sp, &phase, &mutator, &zero, &*slots);
 }
@@ -1566,16 +1589,27 @@ fn reclaim_batch_vs_cycle_start_body(claim: bool) {
 /// value a batch is dropping.
 #[test]
 fn reclaim_batch_vs_cycle_start() {
-    model(|| reclaim_batch_vs_cycle_start_body(true));
+    model(|| reclaim_batch_vs_cycle_start_body(BatchStart::Claim));
 }
 
-/// Control for R5: a starting stop that does not claim the batch in flight lets the
+/// **Model 9b: the same batch vs the start of a cycle that `collect()` waits for** (rule
+/// R5b): the collector closes the shipped reclaim gate and waits for the batch in flight
+/// (taken by the shipped `take_reclaimable` after entering the gate, ended by the shipped
+/// `end_batch`), then stops without claiming. Property as model 9: each object freed
+/// exactly once, no pass reads a value being dropped. Its control is the one below (no
+/// gate and no claim).
+#[test]
+fn reclaim_batch_vs_gated_cycle_start() {
+    model(|| reclaim_batch_vs_cycle_start_body(BatchStart::Gate));
+}
+
+/// Control for R5 and R5b: a starting stop that does not claim the batch in flight lets the
 /// cycle's count pass trace objects the batch is dropping (they are in no buffer when the
 /// stop discards them, and still allocated), and its sweep frees them again.
 #[test]
 #[should_panic]
 fn control_cycle_start_without_claiming_batches_in_flight_fails() {
-    model(|| reclaim_batch_vs_cycle_start_body(false));
+    model(|| reclaim_batch_vs_cycle_start_body(BatchStart::Neither));
 }
 
 /// The body of models 10 and 11: `rules` says which objects are born in `Mark`; `grey`:
