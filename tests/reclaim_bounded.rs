@@ -251,7 +251,7 @@ fn count_pairs(node: &Gc<Pair>) -> usize {
 /// its tree is freed only when a batch runs the root's drop glue. A buffer is a batch only
 /// at 256 objects, so without more the roots of 255 trees would wait there with their
 /// trees; the thread reclaims its buffer whenever its cache takes a new span
-/// (`reclaim::assist_if_wanted`), so the heap stays near one tree. (Before that rule W1 at
+/// (`collector::after_refill`), so the heap stays near one tree. (Before that rule W1 at
 /// depth 19 peaked at 783 MiB of RSS against Box's 35 MiB; after it, 71 MiB.)
 #[test]
 fn dropped_trees_are_reused_before_the_heap_grows() {

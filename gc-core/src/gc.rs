@@ -128,8 +128,9 @@ impl<T: Trace + Send + 'static> Gc<T> {
         }
         op.note_gc_object();
         drop(op);
-        // After a span refill, free this thread's count-zero garbage before it takes more.
-        reclaim::assist_if_wanted();
+        // After a span refill: free this thread's count-zero garbage before it takes more,
+        // and assist the running cycle in proportion to what it took.
+        crate::collector::after_refill();
         Gc {
             ptr: raw.cast(),
             _owns: PhantomData,

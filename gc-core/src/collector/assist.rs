@@ -92,6 +92,7 @@ impl AssistCredit {
     }
 
     /// The balance in scan-work units: positive is credit, negative is debt.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn balance(&self) -> i64 {
         self.balance_work
     }

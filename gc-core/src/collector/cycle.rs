@@ -35,7 +35,11 @@
 //!   Concurrent callers share cycles: a caller waits for the first cycle that *starts*
 //!   after its call to complete.
 //! - The heap trigger: the allocator calls `on_heap_trigger` when in-use bytes reach the
-//!   trigger (7/8 of the way from the live heap to the goal, see `pacer_goal`).
+//!   trigger that the pacer computed (`pacing.rs`: Go 1.18's model, from the measured
+//!   allocation and mark rates, between 70% and 95% of the way from the live heap to the
+//!   goal); the idle loop also re-syncs the pacer with the heap and starts a cycle when the
+//!   re-armed trigger is already behind it. While a cycle runs, threads that allocate
+//!   assist it (`mark_assist.rs`).
 //! - The periodic cycle: if none ran for the forced period (2 minutes by default).
 //!
 //! # Control state
@@ -52,6 +56,8 @@ use parking_lot::{Condvar, Mutex};
 use super::config;
 use super::fatal;
 use super::mark;
+use super::mark_assist;
+use super::pacing;
 use super::phase::{set_phase, Phase};
 use super::stats::{CycleTrace, COUNTERS};
 use super::sweep;
@@ -61,8 +67,6 @@ use crate::heap;
 use crate::reclaim::{self, ZERO_QUEUE};
 use crate::sync::{AtomicBool, Ordering};
 
-/// The smallest heap goal (Go's `heapMinimum` at GOGC=100).
-pub(crate) const MIN_HEAP_GOAL: usize = 4 << 20;
 /// How long the collector thread sleeps between checks when idle.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Count-zero objects freed between two checks for a pending cycle.
@@ -101,10 +105,9 @@ pub(crate) fn ensure_started() {
     STARTED.get_or_init(|| {
         config::init_from_env();
         ZERO_QUEUE.set_hook(on_zero_queued);
-        heap::set_refill_hook(reclaim::on_refill);
-        let goal = pacer_goal(0);
-        COUNTERS.lock().heap_goal_bytes = goal;
-        arm_trigger(0, goal);
+        heap::set_refill_hook(mark_assist::note_refill);
+        pacing::init();
+        record_armed(pacing::sync());
         std::thread::Builder::new()
             .name("tricolor-gc collector".into())
             .spawn(collector_main)
@@ -112,56 +115,27 @@ pub(crate) fn ensure_started() {
     });
 }
 
-/// The heap goal for a live heap of `live` bytes (DESIGN §7): live × (1 + GC%/100), at
-/// least 4 MiB, at most the memory limit; `usize::MAX` when GC percent is negative.
-pub(crate) fn pacer_goal(live: usize) -> usize {
-    let percent = config::gc_percent();
-    let by_percent = if percent < 0 {
-        usize::MAX
-    } else {
-        let grown = live as u128 * (100 + percent as u128) / 100;
-        usize::try_from(grown)
-            .unwrap_or(usize::MAX)
-            .max(MIN_HEAP_GOAL)
-    };
-    by_percent.min(config::memory_limit())
-}
-
-/// The live heap measured at the end of the last cycle (for re-arming the trigger when
-/// the GC percent or the memory limit changes between cycles).
-static LAST_LIVE: crate::sync::AtomicUsize = crate::sync::AtomicUsize::new(0);
-
-/// Recomputes the heap goal and trigger from the last cycle's live heap with the current
-/// settings (Go's `SetGCPercent` and `SetMemoryLimit` do the same).
+/// Recomputes the heap goal and trigger with the current settings (Go's `SetGCPercent`
+/// and `SetMemoryLimit` do the same), and starts a cycle if the heap is already past the
+/// new trigger.
 pub(crate) fn rearm() {
     ensure_started();
-    let live = LAST_LIVE.load(Ordering::Relaxed);
-    let goal = pacer_goal(live);
-    COUNTERS.lock().heap_goal_bytes = goal;
-    arm_trigger(live, goal);
-    if heap::totals().in_use_bytes >= goal {
+    let armed = pacing::settings_changed();
+    record_armed(armed);
+    if armed.due {
         on_heap_trigger();
     }
 }
 
-fn arm_trigger(live: usize, goal: usize) {
-    let trigger = if goal == usize::MAX || config::gc_percent() < 0 {
-        usize::MAX
-    } else {
-        live + (goal.saturating_sub(live)) / 8 * 7
-    };
-    heap::set_trigger(trigger, on_heap_trigger);
-    COUNTERS.lock().trigger_bytes = trigger;
-    // The scavenger keeps resident memory near the goal (Go: goal + 10%).
-    heap::set_heap_goal(if trigger == usize::MAX {
-        usize::MAX
-    } else {
-        goal
-    });
+/// Publishes a goal and trigger in the stats.
+fn record_armed(armed: pacing::Armed) {
+    let mut counters = COUNTERS.lock();
+    counters.heap_goal_bytes = armed.goal;
+    counters.trigger_bytes = armed.trigger;
 }
 
 /// The allocator's trigger hook: runs on an allocating thread; only signals.
-fn on_heap_trigger() {
+pub(crate) fn on_heap_trigger() {
     if !HEAP_TRIGGERED.swap(true, Ordering::Relaxed) {
         WAKE.notify_one();
     }
@@ -182,6 +156,7 @@ thread_local! {
 /// destructor it runs panics instead of deadlocking.
 pub(crate) fn set_on_collector() {
     ON_COLLECTOR.with(|c| c.set(true));
+    mark_assist::set_exempt();
 }
 
 /// Runs a full cycle and returns when marking and sweeping are complete.
@@ -233,6 +208,7 @@ impl Reason {
 
 fn collector_main() {
     ON_COLLECTOR.with(|c| c.set(true));
+    mark_assist::set_exempt();
     reclaim::set_collector_thread();
     let mut last_cycle = Instant::now();
     work::init();
@@ -244,7 +220,18 @@ fn collector_main() {
                 if state.requested > state.completed {
                     break Reason::Requested;
                 }
-                if HEAP_TRIGGERED.swap(false, Ordering::Relaxed) && config::gc_percent() >= 0 {
+                // A trigger is armed only when there is a goal (a GC percent, or a memory
+                // limit with automatic cycles otherwise off, like Go's GOGC=off with
+                // GOMEMLIMIT).
+                if HEAP_TRIGGERED.swap(false, Ordering::Relaxed) {
+                    break Reason::Heap;
+                }
+                // The pacer follows allocation and count-zero frees between cycles; the
+                // trigger it re-arms may already be behind the heap (a goal lowered by
+                // frees of old objects, or by the memory limit).
+                let armed = parking_lot::MutexGuard::unlocked(&mut state, pacing::sync);
+                record_armed(armed);
+                if armed.due {
                     break Reason::Heap;
                 }
                 if config::gc_percent() >= 0 && last_cycle.elapsed() >= config::force_period() {
@@ -293,6 +280,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         heap_before: heap::totals().in_use_bytes,
         ..CycleTrace::default()
     };
+    let assist_before = (pacing::assist_time(), pacing::assist_scanned());
 
     // 2. Barrier on, in a stopped world: queued count-zero objects are left to this cycle
     // (reclaim/), managed spans stop merging frees while the cycle walks them, and (1)
@@ -327,6 +315,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     if requested {
         ZERO_QUEUE.gate().open();
     }
+    // Assists are on from here to the end of the sweep (`pacing.rs`).
+    pacing::start_cycle();
     trace.start_stop = started.elapsed();
     COUNTERS.lock().record_pause(trace.start_stop);
     // 1. Pools drop their dead generations: user code, so only once the world runs.
@@ -358,6 +348,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     let t = Instant::now();
     let mark_zeros;
     let mut abandoned = false;
+    pacing::set_draining(true);
     loop {
         let marked = workers.run(JobKind::Drain, None);
         trace.scanned += marked.traced;
@@ -377,6 +368,14 @@ fn run_cycle(reason: Reason, workers: &Workers) {
             COUNTERS.lock().record_pause(stop_started.elapsed());
             continue;
         }
+        // Every assist's op ended before this stop (`mark_assist.rs`): its trace panics
+        // are counted.
+        let assist_panics = pacing::take_assist_trace_panics();
+        if assist_panics > 0 {
+            trace.trace_panics += assist_panics;
+            abandoned = true;
+        }
+        pacing::set_draining(false);
         if abandoned {
             // A Trace impl panicked while marking: its targets may be unshaded, so nothing
             // may be freed this cycle. Keep everything (counted in the trace line).
@@ -412,6 +411,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.sweep = t.elapsed();
     trace.reclaimed_by_workers = workers.wait().traced;
     trace.freed = report.freed_objects;
+    trace.swept_spans = report.spans_swept;
     trace.drop_panics = report.drop_panics;
     heap::thaw_spans();
     set_phase(Phase::Off);
@@ -422,19 +422,25 @@ fn run_cycle(reason: Reason, workers: &Workers) {
 
     // The live heap is what the sweep kept (Go's heapMarked), not the in-use total, which
     // also counts everything allocated since termination and whole cached spans.
-    let live = report.live_bytes;
-    // Relaxed: a pacing input; `rearm` tolerates a value one cycle old.
-    LAST_LIVE.store(live, Ordering::Relaxed);
-    let goal = pacer_goal(live);
-    arm_trigger(live, goal);
+    let end = pacing::end_cycle(report.live_bytes, trace.mark_cpu);
+    let assist_after = (pacing::assist_time(), pacing::assist_scanned());
     trace.heap_after = heap::totals().in_use_bytes;
-    trace.heap_goal = goal;
+    trace.heap_goal = end.armed.goal;
+    trace.trigger = end.armed.trigger;
+    trace.started_at_trigger = end.last_trigger;
+    trace.scan_work = (end.scan_work, end.assist_work);
+    trace.cons_mark = end.cons_mark;
+    trace.mark_assist = (
+        assist_after.0.saturating_sub(assist_before.0),
+        assist_after.1 - assist_before.1,
+    );
     {
         let mut counters = COUNTERS.lock();
         counters.cycles += 1;
         counters.freed_objects += report.freed_objects as u64;
         counters.drop_panics += report.drop_panics as u64;
-        counters.heap_goal_bytes = goal;
+        counters.heap_goal_bytes = end.armed.goal;
+        counters.trigger_bytes = end.armed.trigger;
         counters.mark_time += trace.count + trace.roots + trace.mark;
         counters.sweep_time += trace.sweep;
         counters.mark_cpu += trace.mark_cpu;

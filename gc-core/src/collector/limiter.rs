@@ -83,21 +83,4 @@ impl CpuLimiter {
             self.enabled = false;
         }
     }
-
-    pub(crate) fn set_procs(&mut self, now: Duration, procs: usize) {
-        self.update(now);
-        self.procs = procs as u64;
-        self.capacity_ns = self
-            .procs
-            .saturating_mul(LIMITER_CAPACITY_PER_PROC.as_nanos() as u64);
-        self.release_ns = self
-            .procs
-            .saturating_mul(LIMITER_RELEASE_PER_PROC.as_nanos() as u64);
-        if self.fill_ns >= self.capacity_ns {
-            self.fill_ns = self.capacity_ns;
-            self.enabled = true;
-        } else if self.capacity_ns - self.fill_ns >= self.release_ns {
-            self.enabled = false;
-        }
-    }
 }

@@ -390,20 +390,22 @@ pub(crate) fn shade_roots(spans: &[NonNull<Span>], local: &mut LocalWork) -> usi
 /// Grey objects that `drain` has popped and not yet traced, at most.
 const POPPED_AHEAD: usize = 8;
 
-/// Step 3 of the module docs: drains `local` and the global buffers. Returns (objects
-/// scanned, traces that panicked).
+/// Step 3 of the module docs: drains `local` and the global buffers, scanning at most
+/// `budget` objects. Returns (objects scanned, traces that panicked); fewer than `budget`
+/// scanned means the stack and the global list were empty.
 ///
 /// Objects are popped `POPPED_AHEAD` ahead of their trace, and each one's header is
 /// prefetched when it is popped, so that its trace finds it in cache. The popped objects
 /// are still this worker's grey objects (I7: in its stack until traced); the function
-/// returns only when they, its stack and the global list are all empty.
-pub(crate) fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> (usize, usize) {
+/// returns only when they are traced and either the budget is spent or its stack and the
+/// global list are empty.
+pub(crate) fn drain(local: &mut LocalWork, tracer: &mut Tracer, budget: usize) -> (usize, usize) {
     let mut scanned = 0;
     let mut panics = 0;
     let mut popped = [0usize; POPPED_AHEAD];
     let (mut oldest, mut len) = (0, 0);
     loop {
-        while len < POPPED_AHEAD {
+        while len < POPPED_AHEAD && scanned + len < budget {
             let Some(addr) = local.pop() else { break };
             prefetch(addr);
             popped[(oldest + len) % POPPED_AHEAD] = addr;

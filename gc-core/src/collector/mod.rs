@@ -12,27 +12,25 @@
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
 //! | `pacer` | heap goal, trigger, assist ratio, mark workers (a pure state machine on an injected clock) | `mgcpacer.go` |
 //! | `limiter` | the GC CPU limiter the pacer owns (a leaky bucket) | `mgclimit.go` |
-//! | `assist` | one thread's mark assist credit and debt | `gcAssistAlloc` |
+//! | `pacing` | the pacer's driver: heap counters in, goal, trigger and assist ratio out | `gcController` updates in `mgc.go` |
+//! | `assist` | one thread's mark assist credit and debt | `gcAssistBytes` |
+//! | `mark_assist` | what a thread in debt does: scan grey objects, or wait for credit | `gcAssistAlloc` |
 //! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
 //! | `fatal` | internal errors on collector threads abort with a message | `throw` |
 //!
 //! Count-zero reclamation, which the cycle driver schedules, is its own module (`reclaim/`).
 //! The argument that no reachable object is freed is in `docs/collector.md`.
 
-// Wired in by the cycle driver in a later increment, with the pacer.
-#[allow(dead_code)]
 mod assist;
 mod config;
 mod cycle;
 mod fatal;
 pub(crate) mod header;
-pub(crate) mod mark;
-// Wired in by the cycle driver in a later increment, with the pacer.
-#[allow(dead_code)]
 mod limiter;
-// Wired in by the cycle driver in a later increment; until then only its unit tests use it.
-#[allow(dead_code)]
+pub(crate) mod mark;
+mod mark_assist;
 mod pacer;
+mod pacing;
 pub(crate) mod phase;
 mod stats;
 pub(crate) mod sweep;
@@ -87,7 +85,8 @@ pub fn stats() -> Stats {
         total_pause: counters.total_pause,
         pauses: counters.pauses.iter().copied().collect(),
         forced_cycles: counters.forced_cycles,
-        assist_time: Duration::ZERO,
+        assist_time: pacing::assist_time(),
+        assist_scanned_objects: pacing::assist_scanned(),
         mark_time: counters.mark_time,
         sweep_time: counters.sweep_time,
         mark_cpu: counters.mark_cpu,
@@ -121,8 +120,14 @@ pub fn set_gc_percent(percent: i32) -> i32 {
 
 /// Sets the soft memory limit in bytes (Go's `GOMEMLIMIT`) and returns the previous one.
 ///
-/// For now the limit caps the heap goal, so cycles start earlier as the heap approaches
-/// it. `usize::MAX` means no limit (the default, or `TRICOLOR_MEMORY_LIMIT`).
+/// The heap goal stays under the limit (less 3% headroom), so cycles start earlier as the
+/// heap approaches it, and threads that allocate while a cycle runs assist it, so the heap
+/// stays near the limit even with automatic cycles otherwise off (a GC percent of -1 or a
+/// very high one, like Go's `GOGC=off` with `GOMEMLIMIT`). A live heap above the limit
+/// cannot meet it: then collection runs back to back, but the CPU limiter refuses assists
+/// once collecting took about half the CPU over the last seconds, so the program slows down
+/// instead of stalling. `usize::MAX` means no limit (the default, or
+/// `TRICOLOR_MEMORY_LIMIT`).
 ///
 /// # Examples
 /// ```
@@ -164,6 +169,25 @@ pub fn set_force_period(period: Duration) -> Duration {
 }
 
 pub(crate) use cycle::ensure_started;
+
+/// Called by `Gc::new` after its op: if this thread's cache took a new span (or a large
+/// object) since the last call, it first frees its own count-zero garbage
+/// (`reclaim::assist_own`), then assists a running cycle in proportion to what it took
+/// (`mark_assist.rs`). A thread-local load when nothing was taken.
+#[inline]
+pub(crate) fn after_refill() {
+    let bytes = mark_assist::take_pending();
+    if bytes != 0 {
+        refilled(bytes);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn refilled(bytes: usize) {
+    crate::reclaim::assist_own();
+    mark_assist::assist(bytes);
+}
 
 /// Benchmarks only: holds the next cycle in its `Mark` phase (after the roots pass) while
 /// `hold` is true, so that barrier costs can be measured during a cycle. Start the cycle

@@ -108,7 +108,11 @@
 //! - No minimum sweep distance (Go's `sweepDistMinTrigger`): a cycle starts only after the
 //!   sweep finished (DESIGN §6), so `should_trigger` is false until `end_cycle`.
 //! - The extrapolated goal of F7 never drops below the goal (Go can shrink it when the heap
-//!   is smaller than the work done).
+//!   is smaller than the work done), and a goal that the memory limit sets (F2 below F1) is
+//!   not extrapolated at all: with a high GC percent, Go's hard goal `(1 + p/100) × goal`
+//!   would let a mark that found more work than the last one run the heap far past the
+//!   limit (at p = 10,000, a hundred times the goal); here the work is taken to be the
+//!   whole in-use heap instead, so assists rise.
 //! - The limiter stays on until the bucket drained 100 ms per CPU; Go's turns off at the
 //!   first update that drains it at all. When refused assists leave every thread in debt,
 //!   the next update's assists then take all the mutator's CPU and refill the bucket, and
@@ -149,12 +153,14 @@ pub(crate) const MIN_ASSIST_WORK: u64 = 64 << 10;
 pub(crate) const BACKGROUND_UTILIZATION: f64 = 0.25;
 /// How often the driver should call [`Pacer::tick`] at least (Go's
 /// `gcCPULimiterUpdatePeriod`).
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) const LIMITER_UPDATE_PERIOD: Duration = Duration::from_millis(10);
 
 /// Rounding the dedicated workers may miss the 25% target by this much before a fractional
 /// worker is used (Go's `maxUtilError`).
 const MAX_UTIL_ERROR: f64 = 0.3;
 /// A fractional worker stops when its share exceeds its goal by this factor.
+#[cfg_attr(not(test), allow(dead_code))]
 const FRACTIONAL_EXIT_SLACK: f64 = 1.2;
 /// The trigger lies between `MIN_TRIGGER_NUM / TRIGGER_DEN` and `MAX_TRIGGER_NUM /
 /// TRIGGER_DEN` of the way from the live heap to the goal (Go's `triggerRatioDen`,
@@ -296,6 +302,7 @@ pub(crate) struct Pacer {
     /// Managed memory counted against the limit that is not heap objects (F2).
     overhead_bytes: usize,
     procs: usize,
+    #[cfg_attr(not(test), allow(dead_code))]
     workers: MarkWorkers,
     phase: PacerPhase,
     /// Cycles started; tags [`AssistCredit`] balances so a new cycle starts them at zero.
@@ -394,21 +401,11 @@ impl Pacer {
     }
 
     /// Sets the managed memory counted against the limit besides heap objects (F2): span
-    /// and page metadata, fragmentation, memory kept but unusable for objects.
+    /// and page metadata, fragmentation, memory kept but unusable for objects. The driver
+    /// has none to report (`pacing.rs`, "The memory limit"); the tests model some.
+    #[cfg(test)]
     pub(crate) fn set_overhead(&mut self, bytes: usize) {
         self.overhead_bytes = bytes;
-    }
-
-    /// Sets the number of CPUs (Go's `resetCapacity` on a GOMAXPROCS change): the workers
-    /// and the limiter's capacity follow.
-    ///
-    /// # Panics
-    /// If `procs` is 0.
-    pub(crate) fn set_procs(&mut self, now: Duration, procs: usize) {
-        assert!(procs > 0, "tricolor-gc: pacer: 0 CPUs");
-        self.procs = procs;
-        self.workers = MarkWorkers::for_procs(procs);
-        self.limiter.set_procs(now, procs);
     }
 
     // ---- events ----
@@ -601,11 +598,16 @@ impl Pacer {
         let max_scan_work = heap_live;
         let mut expected = self.expected_scan_work() as f64;
         let mut goal = self.goal_internal() as f64;
-        if done > expected {
+        // A goal set by the memory limit is not pushed back (module docs, "Deliberately
+        // different").
+        let limit_bound = self.memory_limit_goal() < self.percent_goal();
+        if done > expected && !limit_bound {
             let triggered = triggered as f64;
             let extrapolated = triggered + (goal - triggered) / expected * max_scan_work;
             let hard_goal = (1.0 + percent / 100.0) * goal;
             goal = extrapolated.max(goal).min(hard_goal);
+            expected = max_scan_work;
+        } else if done > expected {
             expected = max_scan_work;
         }
         if heap_live > goal {
@@ -626,6 +628,7 @@ impl Pacer {
     }
 
     /// The background workers cycles run (F9).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn workers(&self) -> MarkWorkers {
         self.workers
     }
@@ -633,6 +636,7 @@ impl Pacer {
     /// Whether the fractional worker may start marking: in `Mark`, with a fractional share,
     /// and having marked `worked` so far this mark, less than its share of the time since
     /// the mark started.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn fractional_worker_may_start(&self, now: Duration, worked: Duration) -> bool {
         self.phase == PacerPhase::Mark
             && self.workers.fractional > 0.0
@@ -641,6 +645,7 @@ impl Pacer {
 
     /// Whether a running fractional worker that has marked `worked` this mark should stop:
     /// its share passed 1.2 times its goal, or the mark is over.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn fractional_worker_should_stop(&self, now: Duration, worked: Duration) -> bool {
         self.phase != PacerPhase::Mark
             || self.fractional_share(now, worked) > FRACTIONAL_EXIT_SLACK * self.workers.fractional
@@ -658,6 +663,7 @@ impl Pacer {
     }
 
     /// Assist time reported through [`AssistCredit::repay`], over all cycles.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn assist_time(&self) -> Duration {
         self.assist_time_total
     }
@@ -711,6 +717,23 @@ impl Pacer {
         goal.max(floor)
     }
 
+    /// Whether the live heap alone leaves no room under the memory limit (F2's goal is at
+    /// its floor however little is allocated): the limit cannot be met, and the driver
+    /// counts the time threads wait for the collector as collection time, so that the
+    /// limiter caps it (`mark_assist.rs`).
+    pub(crate) fn live_heap_over_limit(&self) -> bool {
+        let limit = self.memory_limit_bytes;
+        if limit == usize::MAX {
+            return false;
+        }
+        let room = limit.saturating_sub(self.overhead_bytes);
+        let headroom = (room / 100 * LIMIT_HEADROOM_PERCENT).max(LIMIT_MIN_HEADROOM);
+        self.live_heap_bytes()
+            .saturating_add(MIN_RUNWAY_BYTES)
+            .saturating_add(headroom)
+            >= room
+    }
+
     /// F3.
     fn goal_internal(&self) -> usize {
         let by_percent = self.percent_goal();
@@ -753,6 +776,7 @@ impl Pacer {
         }
     }
 
+    #[cfg_attr(not(test), allow(dead_code))]
     fn fractional_share(&self, now: Duration, worked: Duration) -> f64 {
         let elapsed = now.saturating_sub(self.mark_start);
         if elapsed.is_zero() {

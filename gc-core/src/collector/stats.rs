@@ -39,9 +39,13 @@ pub struct Stats {
     pub pauses: Vec<Duration>,
     /// Cycles started by the periodic timer (no cycle for the forced period).
     pub forced_cycles: u64,
-    /// Time mutators spent assisting the marker. Assists arrive with the pacer; until
-    /// then mutators never assist and this stays zero.
+    /// Time mutators spent in mark assists: scanning grey objects, or waiting for the
+    /// collector's threads, because they allocated while a cycle ran (Go's assists; the
+    /// pacer sizes them so that the heap reaches its goal when the cycle ends).
     pub assist_time: Duration,
+    /// Grey objects that mutators scanned in mark assists (the part of `assist_time` that
+    /// did marking; the rest waited for the collector's threads).
+    pub assist_scanned_objects: u64,
     /// Wall time of all concurrent counting, roots and marking phases so far.
     pub mark_time: Duration,
     /// Wall time of all sweeps so far.
@@ -143,6 +147,17 @@ pub(crate) struct CycleTrace {
     pub(crate) heap_before: usize,
     pub(crate) heap_after: usize,
     pub(crate) heap_goal: usize,
+    /// The trigger armed after this cycle, and the one in force when it started.
+    pub(crate) trigger: usize,
+    pub(crate) started_at_trigger: usize,
+    /// The cycle's scan work in the pacer's units (`pacing.rs`), and the assists' part.
+    pub(crate) scan_work: (u64, u64),
+    /// The pacer's cons/mark estimate after the cycle.
+    pub(crate) cons_mark: Option<f64>,
+    /// Mark assists during the cycle: time (working or waiting) and objects scanned.
+    pub(crate) mark_assist: (Duration, u64),
+    /// Dead objects the sweep visited with drop glue, and spans it swept.
+    pub(crate) swept_spans: usize,
     pub(crate) roots_found: usize,
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
@@ -176,11 +191,21 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// KiB, or "off" for a disarmed trigger (`usize::MAX`).
+fn kib_or_off(bytes: usize) -> String {
+    if bytes == usize::MAX {
+        "off".to_string()
+    } else {
+        (bytes / 1024).to_string()
+    }
+}
+
 impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
             "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
-             termination stw {:.3} ms ({} tries), sweep {:.3} ms; heap {} -> {} KiB, goal {} KiB; \
+             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans); heap {} -> {} KiB, goal {} KiB, \
+             trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
@@ -192,9 +217,18 @@ impl CycleTrace {
             ms(self.termination),
             self.stop_attempts,
             ms(self.sweep),
+            self.swept_spans,
             self.heap_before / 1024,
             self.heap_after / 1024,
             self.heap_goal / 1024,
+            kib_or_off(self.trigger),
+            kib_or_off(self.started_at_trigger),
+            self.scan_work.0,
+            self.scan_work.1,
+            self.cons_mark
+                .map_or_else(|| "none".to_string(), |c| format!("{c:.3}")),
+            ms(self.mark_assist.0),
+            self.mark_assist.1,
             self.roots_found,
             self.scanned,
             self.freed,

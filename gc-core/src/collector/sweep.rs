@@ -123,6 +123,8 @@ pub(crate) fn sweep() -> SweepReport {
         // SAFETY: unswept spans stay listed and untouched by allocation until the free
         // pass below takes them.
         let span = unsafe { span.as_ref() };
+        // Progress for assists waiting on the cycle (`pacing.rs`).
+        super::pacing::note_background_bytes(span.alloc_count() * span.elem_bytes());
         span.for_each_allocated(|slot| {
             if span.is_marked(slot) {
                 return;

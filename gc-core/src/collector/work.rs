@@ -227,6 +227,15 @@ impl<'w> LocalWork<'w> {
         self.stack.pop()
     }
 
+    /// Hands the whole stack to the global list (a mark assist's stack, before its op ends:
+    /// termination only looks at the global list and mutators' buffers).
+    #[cfg(not(tricolor_loom))]
+    pub(crate) fn flush(&mut self) {
+        if !self.stack.is_empty() {
+            self.list.full.push(mem::take(&mut self.stack));
+        }
+    }
+
     /// Whether the stack is empty (the global list is not consulted).
     pub(crate) fn is_empty(&self) -> bool {
         self.stack.is_empty()

@@ -40,6 +40,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::fatal;
 use super::mark;
+use super::pacing;
 use super::work::{self, LocalWork};
 use crate::heap::Span;
 use crate::sync::{AtomicUsize, Ordering};
@@ -47,6 +48,8 @@ use crate::trace::Tracer;
 
 /// Spans a worker claims at a time in `Count` and `Roots`.
 const CHUNK_SPANS: usize = 8;
+/// Objects a worker marks between two progress reports to the pacer.
+const DRAIN_SLICE: usize = 256;
 
 /// A cycle's snapshot of the managed spans, shared with the workers.
 #[derive(Debug)]
@@ -156,7 +159,8 @@ impl Workers {
         let own = (count == 1).then(|| {
             Mutex::new(OwnWork {
                 tracer: Tracer::new(),
-                local: LocalWork::new(false),
+                // Shares its surplus through the global list, where mark assists take it.
+                local: LocalWork::new(true),
             })
         });
         Workers { count, own }
@@ -250,9 +254,11 @@ fn run_job(
             let (traced, panics) = mark::count_internal(chunk, tracer, !share);
             totals.traced += traced;
             totals.panics += panics;
+            pacing::note_background_bytes(allocated_bytes(chunk, true));
         }),
         JobKind::Roots => for_each_chunk(spans, |chunk, totals| {
             totals.roots += mark::shade_roots(chunk, local);
+            pacing::note_background_bytes(allocated_bytes(chunk, false));
         }),
         JobKind::Drain => drain(local, tracer),
         JobKind::Reclaim => JobTotals {
@@ -262,6 +268,18 @@ fn run_job(
     };
     totals.busy = started.elapsed();
     totals
+}
+
+/// The allocated bytes of `chunk`'s spans (scannable spans only if `scan_only`: the count
+/// pass skips the others), the pass's scan work (`pacing.rs`).
+fn allocated_bytes(chunk: &[NonNull<Span>], scan_only: bool) -> usize {
+    chunk
+        .iter()
+        // SAFETY: as in `mark::count_internal`: snapshot spans stay valid while frozen.
+        .map(|span| unsafe { span.as_ref() })
+        .filter(|span| !scan_only || !span.span_class().is_noscan())
+        .map(|span| span.alloc_count() * span.elem_bytes())
+        .sum()
 }
 
 /// Claims chunks of the snapshot until none is left.
@@ -287,9 +305,16 @@ fn for_each_chunk(
 fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> JobTotals {
     let mut totals = JobTotals::default();
     loop {
-        let (scanned, panics) = mark::drain(local, tracer);
-        totals.traced += scanned;
-        totals.panics += panics;
+        // In slices, so that assists waiting for credit see the progress (`pacing.rs`).
+        loop {
+            let (scanned, panics) = mark::drain(local, tracer, DRAIN_SLICE);
+            totals.traced += scanned;
+            totals.panics += panics;
+            pacing::note_background_work(pacing::scanned_work(scanned));
+            if scanned < DRAIN_SLICE {
+                break;
+            }
+        }
         // Idle: leave the active set, and come back if work appears before everyone left.
         // SeqCst: with the re-check of the global list, so that the last worker to leave
         // cannot miss work another worker published before leaving.

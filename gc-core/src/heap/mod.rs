@@ -228,6 +228,9 @@ fn alloc_large(
     accounting::add_in_use(span_ref.elem_bytes());
     central(class, managed).list_large(span);
     check_trigger();
+    if managed {
+        note_managed_refill(span_ref.elem_bytes());
+    }
     Ok(p)
 }
 
@@ -329,19 +332,20 @@ pub(crate) unsafe fn free_managed(op: &Op, object: NonNull<u8>) -> usize {
 }
 
 /// Called (inside the op) when a thread cache takes a new span for managed objects.
-static REFILL_HOOK: OnceLock<fn()> = OnceLock::new();
+static REFILL_HOOK: OnceLock<fn(usize)> = OnceLock::new();
 
 /// Sets the function a thread cache calls, inside its op, each time it takes a new span
-/// for managed objects (once; it must only note the event: `reclaim/` asks the thread to
-/// reclaim its buffer after the op, so memory is reused before more is taken).
-pub(crate) fn set_refill_hook(hook: fn()) {
+/// for managed objects or allocates a large managed object, with the bytes it took (once;
+/// it must only note the event: after the op the thread reclaims its count-zero buffer,
+/// so memory is reused before more is taken, and assists a running cycle).
+pub(crate) fn set_refill_hook(hook: fn(usize)) {
     REFILL_HOOK.get_or_init(|| hook);
 }
 
 #[inline]
-fn note_managed_refill() {
+fn note_managed_refill(bytes: usize) {
     if let Some(hook) = REFILL_HOOK.get() {
-        hook();
+        hook(bytes);
     }
 }
 

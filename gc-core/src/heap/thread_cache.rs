@@ -124,12 +124,12 @@ impl ThreadCache {
             }
         };
         self.alloc[slot] = next;
-        if managed {
-            super::note_managed_refill();
-        }
         // SAFETY: the span is owned by this cache.
         let span = unsafe { next.as_ref() };
         self.check_owned(span);
+        if managed {
+            super::note_managed_refill(span.free_slots() * span.elem_bytes());
+        }
         span.refill_alloc_cache();
         Ok(span
             .try_alloc_fast()

@@ -72,38 +72,6 @@ pub(crate) fn reclaiming() -> bool {
     RECLAIMING.try_with(|r| r.get()).unwrap_or(true)
 }
 
-thread_local! {
-    /// Set (inside an op) when this thread's cache took a new span for managed objects;
-    /// `Gc::new` then reclaims this thread's buffer after its op (`assist_if_wanted`).
-    static REFILLED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// The heap's refill hook (`heap::set_refill_hook`): only notes the refill.
-pub(crate) fn on_refill() {
-    let _ = REFILLED.try_with(|r| r.set(true));
-}
-
-/// Reclaims this thread's buffer if its cache took a new span since the last call: a
-/// thread that is about to use more memory first frees its own garbage (the roots of dead
-/// trees wait in the buffer until a batch runs their drop glue, and a buffer of a few
-/// roots may hold most of the heap). Called by `Gc::new` outside its op.
-#[inline]
-pub(crate) fn assist_if_wanted() {
-    // A load on `Gc::new`'s path; the store only after a refill.
-    let refilled = REFILLED
-        .try_with(|r| {
-            let set = r.get();
-            if set {
-                r.set(false);
-            }
-            set
-        })
-        .unwrap_or(false);
-    if refilled {
-        assist_own();
-    }
-}
-
 /// Frees what this thread's buffer holds now, with the assist loop (nothing if the thread
 /// is already reclaiming). `collect()` calls it first, so the caller's own garbage is
 /// freed by counts instead of waiting for the cycle's sweep.

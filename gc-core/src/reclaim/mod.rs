@@ -102,8 +102,8 @@ mod queue;
 
 #[cfg(not(tricolor_loom))]
 pub(crate) use drain::{
-    assist_if_wanted, assist_own, drain, drop_panics, help_during_sweep, on_refill,
-    set_collector_thread, while_parked,
+    assist_own, drain, drop_panics, help_during_sweep, reclaiming, set_collector_thread,
+    while_parked,
 };
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};

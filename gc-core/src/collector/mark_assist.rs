@@ -1,0 +1,189 @@
+//! Mark assists (Go's `gcAssistAlloc`): a thread that allocates while a cycle runs pays
+//! for it in cycle work, so that no mutator can outrun the collector and grow the heap
+//! past its goal without bound.
+//!
+//! # When
+//! The allocator reports each span a thread cache takes for managed objects, and each large
+//! object, with its bytes (`heap::set_refill_hook`); `Gc::new` then calls [`assist`] after
+//! its op (`collector::after_refill`). That is once per span (8 KiB or more), never on the
+//! allocation fast path. Between cycles nothing is charged: the published ratio says no
+//! cycle runs.
+//!
+//! # What
+//! 1. The bytes are charged to the thread's [`AssistCredit`] at the published assist ratio
+//!    (F7-F8 of `pacer.rs`). No debt: done.
+//! 2. In debt, under the pacer's lock: the credit steals background credit (the scan work
+//!    the collector's threads did beyond what earlier assists took) and says how much work
+//!    is still owed.
+//! 3. While marking runs (`pacing::draining`), the thread takes grey objects from the
+//!    global work list (where the collector shares its surplus, `workers.rs`) and scans up
+//!    to what it owes, inside an op: mark termination stops the world, so it cannot look
+//!    for grey objects while an assist holds some, and the assist hands what is left of its
+//!    stack back to the global list before its op ends (`LocalWork::flush`).
+//! 4. Owing work and finding none (counting, roots, the sweep, or an empty list), the thread
+//!    waits for the collector's threads to do it (Go parks such an assist on the assist
+//!    queue until background credit arrives): until the background work counter has grown
+//!    by what it owes, the cycle ends, or `MAX_WAIT` passes. Then back to step 2.
+//! 5. The time from step 2 on is the thread's assist time (`Stats::assist_time`). The
+//!    scanning is reported to the pacer, whose CPU limiter counts it as collection time,
+//!    and so is the waiting while the live heap alone exceeds the memory limit
+//!    (`pay_debt`): while the limiter limits, step 2 asks for no work, so a live heap
+//!    above the limit slows the program down to about half its speed instead of stopping
+//!    it.
+//!
+//! # Who never assists
+//! The collector thread and the mark workers (the cycle waits for them), a thread running
+//! a count-zero batch (a requested cycle's start may wait for that batch, R5b, which would
+//! wait for the assist) or the sweep's drop glue, and a thread already in an assist (a
+//! `Trace` impl that allocates).
+
+use core::cell::{Cell, RefCell};
+use std::time::{Duration, Instant};
+
+use super::assist::AssistCredit;
+use super::mark;
+use super::pacing;
+use super::phase::{phase_in_op, Phase};
+use super::work::LocalWork;
+use crate::heap;
+use crate::trace::Tracer;
+
+/// Longest an assist waits for background credit before it re-checks its debt.
+const MAX_WAIT: Duration = Duration::from_millis(10);
+/// Longest one assist call lasts: after it the thread goes on with its debt kept, so that a
+/// stalled collector (a descheduled worker on an overloaded machine) cannot stall it for
+/// long. The next span it takes assists again.
+const MAX_ASSIST: Duration = Duration::from_millis(50);
+/// Most objects an assist scans inside one op: mark termination's stop waits for it.
+const OP_SLICE: usize = 256;
+
+thread_local! {
+    static CREDIT: RefCell<AssistCredit> = const { RefCell::new(AssistCredit::new()) };
+    /// Set while this thread assists, or may never assist (module docs).
+    static EXEMPT: Cell<bool> = const { Cell::new(false) };
+    /// Bytes of spans this thread took since its last assist check (set inside the op).
+    static PENDING_BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The heap's refill hook: notes `bytes` taken (inside the op; only notes).
+pub(crate) fn note_refill(bytes: usize) {
+    let _ = PENDING_BYTES.try_with(|p| p.set(p.get().saturating_add(bytes)));
+}
+
+/// Takes the bytes noted since the last call (a load on `Gc::new`'s path, a store only
+/// after a refill).
+#[inline]
+pub(crate) fn take_pending() -> usize {
+    PENDING_BYTES
+        .try_with(|p| {
+            let bytes = p.get();
+            if bytes != 0 {
+                p.set(0);
+            }
+            bytes
+        })
+        .unwrap_or(0)
+}
+
+/// Marks the calling thread as one that never assists (the collector's threads).
+pub(crate) fn set_exempt() {
+    EXEMPT.with(|e| e.set(true));
+}
+
+/// Charges `bytes` just taken and assists if the thread is in debt (module docs). Outside
+/// any op.
+#[cold]
+#[inline(never)]
+pub(crate) fn assist(bytes: usize) {
+    let Some(ratio) = pacing::published_ratio() else {
+        return;
+    };
+    if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
+        || crate::reclaim::reclaiming()
+        || super::sweep::in_sweep_drop()
+    {
+        return;
+    }
+    let in_debt = CREDIT.with(|c| c.borrow_mut().charge(ratio, bytes));
+    if !in_debt {
+        return;
+    }
+    EXEMPT.with(|e| e.set(true));
+    let started = Instant::now();
+    let scanned = pay_debt(started);
+    let spent = started.elapsed();
+    EXEMPT.with(|e| e.set(false));
+    pacing::note_assist(spent, scanned);
+}
+
+/// Steps 2-4 of the module docs. Returns the objects this thread scanned.
+///
+/// The limiter counts the time spent scanning as collection CPU. Time spent waiting uses no
+/// CPU (the collector's threads run meanwhile), so it counts only while the live heap
+/// alone exceeds the memory limit (`Pacer::live_heap_over_limit`): then the debt can never
+/// be paid by the heap's growth, every allocation would wait, and the limiter must cap the
+/// waits to keep the program going. Below the limit, counting waits made a program that
+/// allocates as fast as the collector frees fill the limiter's bucket in two seconds and
+/// then run past the limit.
+fn pay_debt(started: Instant) -> u64 {
+    let mut scanned_total = 0u64;
+    let mut waited = Duration::ZERO;
+    loop {
+        // Step 2.
+        let (owed, cycle) = pacing::with_pacer(|pacer| {
+            CREDIT.with(|c| {
+                let mut credit = c.borrow_mut();
+                if !waited.is_zero() && pacer.live_heap_over_limit() {
+                    credit.repay(pacer, 0, waited);
+                }
+                (credit.on_allocate(pacer, 0), pacer.cycle_count())
+            })
+        });
+        waited = Duration::ZERO;
+        if owed == 0 || started.elapsed() >= MAX_ASSIST {
+            return scanned_total;
+        }
+        // Step 3.
+        let objects = owed.div_ceil(pacing::scanned_work(1)) as usize;
+        let scan_started = Instant::now();
+        let scanned = if pacing::draining() {
+            scan_some(objects.min(OP_SLICE))
+        } else {
+            0
+        };
+        if scanned > 0 {
+            scanned_total += scanned as u64;
+            let spent = scan_started.elapsed();
+            pacing::with_pacer(|pacer| {
+                CREDIT.with(|c| {
+                    c.borrow_mut()
+                        .repay(pacer, pacing::scanned_work(scanned), spent)
+                })
+            });
+            continue;
+        }
+        // Step 4.
+        let wait_started = Instant::now();
+        let target = pacing::background_work().saturating_add(owed);
+        pacing::wait_for_background_work(target, cycle, MAX_WAIT);
+        waited = wait_started.elapsed();
+    }
+}
+
+/// Scans up to `budget` grey objects from the global list inside an op (step 3). Returns
+/// the objects scanned.
+fn scan_some(budget: usize) -> usize {
+    let op = heap::enter_op();
+    if phase_in_op() != Phase::Mark {
+        return 0;
+    }
+    let mut local = LocalWork::new(true);
+    let mut tracer = Tracer::new();
+    let (scanned, panics) = mark::drain(&mut local, &mut tracer, budget);
+    local.flush();
+    if panics > 0 {
+        pacing::note_assist_trace_panics(panics);
+    }
+    drop(op);
+    scanned
+}
