@@ -5,7 +5,7 @@
 //! "dead", but an object allocated after mark termination is unmarked and live: a `Drop` in
 //! a `#[gc(skip)]` field that makes and drops a `Gc`, or that releases the last reference
 //! to an `Arc` holding handles to such objects, left each of them with a count of 1 and no
-//! handle, a root forever. The rule now (collector/sweep.rs, docs/collector.md "Sweep"): a
+//! handle, a root forever. The rule now (sweep/mod.rs, docs/collector.md "Sweep"): a
 //! handle released by sweep drop glue skips its decrement exactly when its target dies in
 //! this sweep (unmarked, in a span being swept) and decrements otherwise.
 //!

@@ -16,7 +16,7 @@
 //!   in it may be freed, M1; the rest is sorted at mark termination, R1b). On the sweeper's thread,
 //!   while it runs drop glue, a handle must not touch a target that this sweep frees
 //!   (unmarked, in a span being swept); it decrements every other target, survivors and
-//!   objects allocated after mark termination alike (`collector/sweep.rs`).
+//!   objects allocated after mark termination alike (`sweep/`).
 //!
 //! Outside a cycle, `clone` is one atomic add and one load with a predictable branch;
 //! `drop` is one atomic subtract and one load (plus an op and a push for the last handle).
@@ -35,10 +35,11 @@ use core::ops::Deref;
 use core::ptr::{addr_of, addr_of_mut, NonNull};
 
 use crate::collector::header::{self, GcBox, DEBUG_HEAP, MAX_HANDLES};
+use crate::collector::mark;
 use crate::collector::phase::{phase_in_op, phase_seqcst, phase_word, Phase};
-use crate::collector::{mark, sweep};
 use crate::heap;
 use crate::reclaim;
+use crate::sweep;
 use crate::sync::Ordering;
 use crate::trace::{Trace, Tracer};
 
@@ -229,7 +230,7 @@ impl<T> Drop for Gc<T> {
             // Released by the sweep's drop glue, pointing at an object this sweep frees,
             // which may already be dropped: touch nothing. Any other target (a survivor,
             // or an object allocated after mark termination) is decremented below
-            // (collector/sweep.rs, "The rule for handles released by drop glue").
+            // (sweep/mod.rs, "The rule for handles released by drop glue").
             return;
         }
         self.check_target("drop");

@@ -47,6 +47,8 @@ mod os;
 #[cfg(not(tricolor_loom))]
 pub mod pool;
 mod reclaim;
+#[cfg(not(tricolor_loom))]
+mod sweep;
 mod sync;
 #[cfg(not(tricolor_loom))]
 pub mod trace;

@@ -19,9 +19,11 @@
 //!    empty, flush every thread cache, advance the sweep generation and set `Sweep`;
 //!    otherwise restart the world and drain again. Only this step stops the world; its
 //!    length depends on the number of threads, not on the heap.
-//! 5. Sweep (`sweep.rs`) while the mark workers free published count-zero objects
-//!    (`reclaim::help_during_sweep`), thaw span frees, set `Off`, publish the count-zero
-//!    objects the sweep's drop glue queued, compute the next heap goal. (Drops during the
+//! 5. Sweep (`sweep/`: a drop pass, then a free pass, each shared with the mark workers and
+//!    with allocating threads; the workers then free published count-zero objects,
+//!    `reclaim::help_during_sweep`), thaw span frees, set `Off`, publish the count-zero
+//!    objects the sweep's drop glue queued, end the pacer's cycle (`pacing.rs`: the next
+//!    goal and trigger). (Drops during the
 //!    cycle are freed by the dropping threads where rule M1 allows: in `Mark` the objects
 //!    born in it, in `Sweep` all; the final termination stop takes what else `Mark` queued
 //!    and keeps for reclamation what the cycle marked, R1b.)
@@ -60,11 +62,11 @@ use super::mark_assist;
 use super::pacing;
 use super::phase::{set_phase, Phase};
 use super::stats::{CycleTrace, COUNTERS};
-use super::sweep;
 use super::work;
 use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
 use crate::reclaim::{self, ZERO_QUEUE};
+use crate::sweep;
 use crate::sync::{AtomicBool, Ordering};
 
 /// How long the collector thread sleeps between checks when idle.
@@ -406,8 +408,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     // 5. Sweep, while the mark workers free what `Mark` queued and the cycle kept (R1b)
     // and whatever else is published (reclaim/drain.rs, `help_during_sweep`).
     let t = Instant::now();
-    workers.post(JobKind::Reclaim, None);
-    let report = sweep::sweep();
+    let report = sweep::sweep(workers);
     trace.sweep = t.elapsed();
     trace.reclaimed_by_workers = workers.wait().traced;
     trace.freed = report.freed_objects;
@@ -420,9 +421,12 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     // look at the queue drains them instead of waiting for more.
     reclaim::flush(&heap::enter_op());
 
-    // The live heap is what the sweep kept (Go's heapMarked), not the in-use total, which
-    // also counts everything allocated since termination and whole cached spans.
-    let end = pacing::end_cycle(report.live_bytes, trace.mark_cpu);
+    // The live heap the next goal is computed from: what the sweep kept and this cycle's
+    // marking found reachable, not the objects allocated black during its `Mark`
+    // (`pacing::end_cycle`), nor the in-use total, which also counts everything allocated
+    // since termination and whole cached spans.
+    trace.live = (report.live_bytes, report.born_live_bytes);
+    let end = pacing::end_cycle(report.live_bytes - report.born_live_bytes, trace.mark_cpu);
     let assist_after = (pacing::assist_time(), pacing::assist_scanned());
     trace.heap_after = heap::totals().in_use_bytes;
     trace.heap_goal = end.armed.goal;

@@ -20,7 +20,13 @@
 //!    to what it owes, inside an op: mark termination stops the world, so it cannot look
 //!    for grey objects while an assist holds some, and the assist hands what is left of its
 //!    stack back to the global list before its op ends (`LocalWork::flush`).
-//! 4. Owing work and finding none (counting, roots, the sweep, or an empty list), the thread
+//!    While the cycle counts or finds roots, the thread claims chunks of spans of that pass
+//!    like a worker (`workers::join`: the collector waits for joiners before its next step,
+//!    and counts with atomic adds since joiners may count beside it). During the sweep it
+//!    runs a chunk of the drop pass, or sweeps spans of the free pass (`sweep::assist`),
+//!    outside any op (drop glue is user code): allocation pays for the sweep in
+//!    proportion, Go's proportional sweep.
+//! 4. Owing work and finding none (counting, roots, an empty list, no sweep work left), the thread
 //!    waits for the collector's threads to do it (Go parks such an assist on the assist
 //!    queue until background credit arrives): until the background work counter has grown
 //!    by what it owes, the cycle ends, or `MAX_WAIT` passes. Then back to step 2.
@@ -56,6 +62,11 @@ const MAX_WAIT: Duration = Duration::from_millis(10);
 const MAX_ASSIST: Duration = Duration::from_millis(50);
 /// Most objects an assist scans inside one op: mark termination's stop waits for it.
 const OP_SLICE: usize = 256;
+/// The span size an assist's debt is converted at, for passes that work by span (a
+/// small-object span).
+const SPAN_BYTES: u64 = 8 << 10;
+/// Most spans one assist step takes in such a pass.
+const MAX_SPANS: usize = 32;
 
 thread_local! {
     static CREDIT: RefCell<AssistCredit> = const { RefCell::new(AssistCredit::new()) };
@@ -100,7 +111,7 @@ pub(crate) fn assist(bytes: usize) {
     };
     if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
         || crate::reclaim::reclaiming()
-        || super::sweep::in_sweep_drop()
+        || crate::sweep::in_sweep_drop()
     {
         return;
     }
@@ -151,15 +162,22 @@ fn pay_debt(started: Instant) -> u64 {
         } else {
             0
         };
-        if scanned > 0 {
+        // Step 3b: chunks of the count or roots pass; during the sweep, a chunk of its drop
+        // pass or spans of its free pass.
+        let spans = ((owed * pacing::PASSES).div_ceil(SPAN_BYTES) as usize).clamp(1, MAX_SPANS);
+        let other_work = if scanned == 0 && !pacing::draining() {
+            match super::workers::join(spans.div_ceil(super::workers::CHUNK_SPANS)) {
+                0 => crate::sweep::assist(spans) as u64 / pacing::PASSES,
+                work => work,
+            }
+        } else {
+            0
+        };
+        if scanned > 0 || other_work > 0 {
             scanned_total += scanned as u64;
+            let work = pacing::scanned_work(scanned) + other_work;
             let spent = scan_started.elapsed();
-            pacing::with_pacer(|pacer| {
-                CREDIT.with(|c| {
-                    c.borrow_mut()
-                        .repay(pacer, pacing::scanned_work(scanned), spent)
-                })
-            });
+            pacing::with_pacer(|pacer| CREDIT.with(|c| c.borrow_mut().repay(pacer, work, spent)));
             continue;
         }
         // Step 4.

@@ -7,7 +7,6 @@
 //! | `mark` | counting, roots, marking, shading | `mgcmark.go` |
 //! | `work` | grey-object buffers: mutators', workers', the global list | `mgcwork.go`, `mwbbuf.go` |
 //! | `workers` | background mark workers and the jobs they run | `gcBgMarkWorker` |
-//! | `sweep` | drop glue and freeing of unmarked objects | `mgcsweep.go` |
 //! | `cycle` | the collector thread, triggers, `collect()` | `mgc.go`, `proc.go` forcegc |
 //! | `config` | GC percent, memory limit, env vars | `debug.SetGCPercent`, GOMEMLIMIT |
 //! | `pacer` | heap goal, trigger, assist ratio, mark workers (a pure state machine on an injected clock) | `mgcpacer.go` |
@@ -18,7 +17,9 @@
 //! | `stats` | `Stats`, pause history, the trace line | `MemStats`, gctrace |
 //! | `fatal` | internal errors on collector threads abort with a message | `throw` |
 //!
-//! Count-zero reclamation, which the cycle driver schedules, is its own module (`reclaim/`).
+//! Count-zero reclamation, which the cycle driver schedules, is its own module (`reclaim/`),
+//! and so is the sweeper (`sweep/`: drop glue and freeing of unmarked objects, Go's
+//! `mgcsweep.go`).
 //! The argument that no reachable object is freed is in `docs/collector.md`.
 
 mod assist;
@@ -30,10 +31,9 @@ mod limiter;
 pub(crate) mod mark;
 mod mark_assist;
 mod pacer;
-mod pacing;
+pub(crate) mod pacing;
 pub(crate) mod phase;
 mod stats;
-pub(crate) mod sweep;
 mod work;
 mod workers;
 

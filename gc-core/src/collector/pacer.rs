@@ -64,11 +64,10 @@
 //!   [`trigger`].
 //! - (F7) Assist ratio (scan work owed per byte allocated during mark): `remaining work /
 //!   remaining heap` = `max(W − done, 1000) / max(goal − heap_live, 1)`. When more than `W`
-//!   was already done, the heap is growing: the goal is extrapolated to
-//!   `triggered + (goal − triggered) × heap_live / W`, at most `(1 + p/100) × goal`
-//!   (`p = 100000` when off), and the work to `heap_live` (every in-use byte may be live).
-//!   When `heap_live` is already past the goal, the goal becomes `1.1 × goal` and the work
-//!   `heap_live` [`revise`].
+//!   was already done, the work becomes `heap_live` (every in-use byte may need work; Go
+//!   also extrapolates the goal here, see "Deliberately different"). When `heap_live` is
+//!   already past the goal, the goal becomes `1.1 × goal` and the work `heap_live`
+//!   [`revise`].
 //! - (F8) Assist credit: allocating `b` bytes adds `⌈b × F7⌉` of debt to the thread's
 //!   balance. A thread in debt takes `max(debt, MIN_ASSIST_WORK)` (64 KiB, over-assisting to
 //!   amortise the call) from the background pool first, and scans what the pool could not
@@ -107,18 +106,27 @@
 //!   finds no grey objects does.
 //! - No minimum sweep distance (Go's `sweepDistMinTrigger`): a cycle starts only after the
 //!   sweep finished (DESIGN §6), so `should_trigger` is false until `end_cycle`.
-//! - The extrapolated goal of F7 never drops below the goal (Go can shrink it when the heap
-//!   is smaller than the work done), and a goal that the memory limit sets (F2 below F1) is
-//!   not extrapolated at all: with a high GC percent, Go's hard goal `(1 + p/100) × goal`
-//!   would let a mark that found more work than the last one run the heap far past the
-//!   limit (at p = 10,000, a hundred times the goal); here the work is taken to be the
-//!   whole in-use heap instead, so assists rise.
+//! - F7 never extrapolates the goal. Go, when a mark has done more work than the last one,
+//!   pushes the goal back toward a hard goal of `(1 + p/100) × goal`, because its scan work
+//!   follows the live heap and more work means a live heap that grew. Here the count and
+//!   roots passes visit every object, garbage included, so a mark does more work whenever
+//!   more garbage waits: the extrapolation let the heap grow, which made the next mark's
+//!   work larger still (measured with three mutators churning cyclic garbage: the heap
+//!   reached 2.2x the goal, 5-7x the live heap). When the work done passes the estimate,
+//!   the work left is taken to be the whole in-use heap, against the unchanged goal, so
+//!   assists rise as the heap nears the goal.
 //! - The limiter stays on until the bucket drained 100 ms per CPU; Go's turns off at the
 //!   first update that drains it at all. When refused assists leave every thread in debt,
 //!   the next update's assists then take all the mutator's CPU and refill the bucket, and
 //!   the alternation loses that update's excess each time: in the simulator below (live
 //!   heap over the limit, allocating as fast as it scans) Go's rule held GC CPU at 0.633,
 //!   this one at 0.516 over 30 s (0.5 plus the bucket's first filling).
+//! - The limiter refuses assists only while a memory limit is set. Its purpose is to keep a
+//!   program whose live heap does not fit under the limit from collecting forever; a goal
+//!   set by the GC percent alone always leaves room to meet it. Refusing assists there let
+//!   three mutators that allocate faster than one collector thread frees outrun the goal
+//!   as soon as their assists (counting and marking beside the collector) passed half the
+//!   CPU: the heap reached 3-7x the live heap where the goal was 2x.
 //! - The limiter counts no idle time and no stop-the-world time (there are no idle workers
 //!   and the stops do not depend on the heap, DESIGN §5).
 //! - When the driver reports no mark CPU (`Duration::ZERO`), F4 assumes Go's `u = 0.25 +
@@ -178,8 +186,7 @@ const CONS_MARK_HISTORY: usize = 4;
 const MIN_SCAN_WORK_REMAINING: f64 = 1000.0;
 /// How far past the goal the assist ratio aims once the heap passed it.
 const MAX_OVERSHOOT: f64 = 1.1;
-/// The GC percent the hard goal of F7 assumes while the percent is negative.
-const OFF_PERCENT_FOR_MARK: f64 = 100_000.0;
+
 /// Memory-limit headroom: this percent of the room, at least `LIMIT_MIN_HEADROOM`.
 const LIMIT_HEADROOM_PERCENT: usize = 3;
 const LIMIT_MIN_HEADROOM: usize = 1 << 20;
@@ -585,29 +592,17 @@ impl Pacer {
     /// `Mark`.
     #[doc(alias = "assistWorkPerByte")]
     pub(crate) fn assist_ratio(&self) -> f64 {
-        let Some(triggered) = self.triggered_bytes else {
+        if self.triggered_bytes.is_none() {
             return 0.0;
-        };
-        let percent = if self.gc_percent < 0 {
-            OFF_PERCENT_FOR_MARK
-        } else {
-            self.gc_percent as f64
-        };
+        }
         let heap_live = self.heap_live_bytes as f64;
         let done = self.scan_work_done as f64;
         let max_scan_work = heap_live;
         let mut expected = self.expected_scan_work() as f64;
         let mut goal = self.goal_internal() as f64;
-        // A goal set by the memory limit is not pushed back (module docs, "Deliberately
-        // different").
-        let limit_bound = self.memory_limit_goal() < self.percent_goal();
-        if done > expected && !limit_bound {
-            let triggered = triggered as f64;
-            let extrapolated = triggered + (goal - triggered) / expected * max_scan_work;
-            let hard_goal = (1.0 + percent / 100.0) * goal;
-            goal = extrapolated.max(goal).min(hard_goal);
-            expected = max_scan_work;
-        } else if done > expected {
+        // The goal is not pushed back toward Go's hard goal (module docs, "Deliberately
+        // different"): the work left is taken to be the whole in-use heap instead.
+        if done > expected {
             expected = max_scan_work;
         }
         if heap_live > goal {
@@ -651,10 +646,12 @@ impl Pacer {
             || self.fractional_share(now, worked) > FRACTIONAL_EXIT_SLACK * self.workers.fractional
     }
 
-    /// Whether the CPU limiter is limiting (F10): GC CPU filled its bucket, so assists are
-    /// refused until mutator time drains it.
+    /// Whether the CPU limiter is limiting (F10): GC CPU filled its bucket while a memory
+    /// limit is set, so assists are refused until mutator time drains it. Without a limit
+    /// the goal is the GC percent's, which assists hold at any CPU cost (module docs,
+    /// "Deliberately different").
     pub(crate) fn gc_cpu_limited(&self) -> bool {
-        self.limiter.enabled
+        self.limiter.enabled && self.memory_limit_bytes != usize::MAX
     }
 
     /// The cons/mark estimate (F4), `None` before the first measurement.
@@ -1463,8 +1460,11 @@ mod tests {
     fn limiter_fills_with_gc_time_and_drains_with_mutator_time() {
         let clock = ManualClock::default();
         let tick = LIMITER_UPDATE_PERIOD;
-        // 2 CPUs: capacity 2 CPU-seconds.
-        let mut pacer = Pacer::new(100, usize::MAX, 2, clock.now());
+        // 2 CPUs: capacity 2 CPU-seconds. The limiter refuses assists only under a memory
+        // limit (one far above the heap here, so the goals are the GC percent's).
+        let mut pacer = Pacer::new(100, 1 << 40, 2, clock.now());
+        let mut unlimited = Pacer::new(100, usize::MAX, 2, clock.now());
+        unlimited.start_cycle(clock.now(), 0);
         let mut credit = AssistCredit::new();
         pacer.start_cycle(clock.now(), 0);
         // Background marking alone (25%) never fills it.
@@ -1477,10 +1477,16 @@ mod tests {
         // mutator time, so 2 s fill it on the 100th tick.
         for round in 1..=100 {
             credit.repay(&mut pacer, 1, tick * 2 * 3 / 4);
+            unlimited.record_assist(1, tick * 2 * 3 / 4);
             clock.advance(tick);
             pacer.tick(clock.now());
+            unlimited.tick(clock.now());
             assert_eq!(pacer.gc_cpu_limited(), round == 100, "tick {round}");
         }
+        assert!(
+            !unlimited.gc_cpu_limited(),
+            "without a memory limit assists are never refused"
+        );
         // Limiting: assists are refused though the thread is in debt.
         pacer.note_allocated(1);
         assert_eq!(credit.on_allocate(&mut pacer, 64 * MIB), 0);
@@ -1545,23 +1551,20 @@ mod tests {
     }
 
     #[test]
-    fn growing_heap_extrapolates_the_goal_up_to_the_hard_goal() {
+    fn more_work_than_expected_takes_the_whole_heap_as_work_left_and_keeps_the_goal() {
         let t = Duration::ZERO;
         let mut pacer = Pacer::new(100, usize::MAX, 2, t);
         complete_cycle(&mut pacer, t, 64 * MIB);
         pacer.start_cycle(t, 100 * MIB);
         let goal = pacer.heap_goal() as f64;
-        // Twice the expected work done: the heap is growing.
-        pacer.mark_progress(128 * MIB as u64);
+        // Twice the expected work done (Go would push the goal toward twice itself here).
+        pacer.mark_progress(96 * MIB as u64);
         let heap = pacer.heap_live_bytes() as f64;
-        let extrapolated = (100.0 * MIB as f64
-            + (goal - 100.0 * MIB as f64) / (64.0 * MIB as f64) * heap)
-            .max(goal)
-            .min(2.0 * goal);
-        let expected = (heap - 128.0 * MIB as f64).max(1000.0) / (extrapolated - heap);
+        assert_eq!(pacer.heap_goal() as f64, goal, "the goal does not move");
+        let expected = (heap - 96.0 * MIB as f64).max(1000.0) / (goal - heap);
         assert!(
             (pacer.assist_ratio() - expected).abs() < 1e-12,
-            "{}",
+            "{} against {expected}",
             pacer.assist_ratio()
         );
     }

@@ -24,6 +24,14 @@
 //!   next one may start (DESIGN §6), and a thread that allocates while it runs takes fresh
 //!   spans exactly as during marking, so the sweep is paced with the mark, its work counted
 //!   in the same units (objects visited, below).
+//! - **The live heap** the goal is computed from is what the cycle's marking found
+//!   reachable, without the objects allocated black during its mark (Go's `heapMarked`
+//!   includes them). Black allocation is a survivor by construction, not a measurement of
+//!   the live heap, and a cycle here is long for its heap (its count and roots passes visit
+//!   every object, garbage included), so it was most of the total: on W3 at 64 MiB live,
+//!   115-130 MiB were kept per cycle, and a goal of twice that let the heap reach 4-5
+//!   times the live set. Those objects are in the in-use heap after the sweep, so the next
+//!   trigger comes sooner: the cost is more frequent cycles, the heap follows the live set.
 //! - **Scan work** is counted in bytes visited, divided by [`PASSES`]: Go's unit is a byte
 //!   scanned, and the pacer relies on a cycle's work never exceeding the heap (F7 takes
 //!   the in-use bytes as the most work a mark can have left). A cycle here visits an
@@ -272,8 +280,10 @@ pub(crate) struct CycleEnd {
     pub(crate) cons_mark: Option<f64>,
 }
 
-/// The cycle's sweep finished: `marked_bytes` survived it, the collector's threads spent
-/// `mark_cpu` on it. Assists end; the next goal and trigger are armed.
+/// The cycle's sweep finished: `marked_bytes` survived it and were found reachable by its
+/// marking (objects allocated black during the mark are not included, module docs), the
+/// collector's threads spent `mark_cpu` on it. Assists end; the next goal and trigger are
+/// armed.
 pub(crate) fn end_cycle(marked_bytes: usize, mark_cpu: Duration) -> CycleEnd {
     with_driver(|driver| {
         let now = driver.clock.now();

@@ -156,8 +156,10 @@ pub(crate) struct CycleTrace {
     pub(crate) cons_mark: Option<f64>,
     /// Mark assists during the cycle: time (working or waiting) and objects scanned.
     pub(crate) mark_assist: (Duration, u64),
-    /// Dead objects the sweep visited with drop glue, and spans it swept.
+    /// Spans the sweep swept.
     pub(crate) swept_spans: usize,
+    /// Bytes the sweep kept, and of those the bytes allocated black during `Mark`.
+    pub(crate) live: (usize, usize),
     pub(crate) roots_found: usize,
     pub(crate) scanned: usize,
     pub(crate) freed: usize,
@@ -204,7 +206,7 @@ impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
             "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
-             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans); heap {} -> {} KiB, goal {} KiB, \
+             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
              trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
@@ -220,6 +222,8 @@ impl CycleTrace {
             self.swept_spans,
             self.heap_before / 1024,
             self.heap_after / 1024,
+            self.live.0 / 1024,
+            self.live.1 / 1024,
             self.heap_goal / 1024,
             kib_or_off(self.trigger),
             kib_or_off(self.started_at_trigger),

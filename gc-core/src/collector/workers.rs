@@ -9,7 +9,11 @@
 //!   chunks of `CHUNK_SPANS` spans with one `fetch_add` on a shared cursor. Counting adds
 //!   to headers' `internal` counts with atomic adds, so workers may count the same target.
 //!   The roots step reads those counts, so it starts only after every worker finished
-//!   counting (the job hand-off through `JOBS`' mutex orders them).
+//!   counting (the job hand-off through `JOBS`' mutex orders them). Allocating threads in
+//!   debt join these two jobs too (`join`, from `mark_assist.rs`): the job is open to them
+//!   while it runs, and the collector closes it and waits for every joiner before the next
+//!   step, so joiners' counts are complete before the roots step and the roots they shade
+//!   are on the global list before marking.
 //! - `Drain` marks: every worker pops from its own stack (`work::LocalWork`) or takes a
 //!   buffer from the global list, traces, and shades into its stack. A worker that finds
 //!   no work decrements `active` and polls: new global work brings it back; `active == 0`
@@ -22,13 +26,16 @@
 //! runs, and the same steps one after the other (each ends before `run` returns), minus
 //! the two thread wake-ups per step (post, finish), measured at 9 us per step on an idle
 //! 2-core VM and 55 us on a busy one: 27 to 165 us per cycle. The worker thread then runs
-//! only `Reclaim`, the one job that overlaps the collector's own work (its sweep). The CPU
-//! spent marking is unchanged: one thread.
+//! only the sweep's jobs, which overlap the collector's own work: `SweepDrop` (chunks of the
+//! drop pass) and `SweepFree` (the free pass, then freeing published count-zero objects).
+//! The collector thread counts with atomic adds even alone, since joiners may count beside
+//! it (measured on W3: 5% of the count pass).
 //!
 //! The number of workers is fixed when the collector starts: `TRICOLOR_MARK_WORKERS`, or
 //! a quarter of the CPUs, at least one (DESIGN §5). In the marking jobs workers run user
 //! `Trace` impls; a panic there is caught per object (`mark.rs`) and reported in the job's
-//! totals. `Reclaim` runs drop glue, whose panics `reclaim/` catches and counts. Any other
+//! totals. The sweep jobs run drop glue, whose panics `sweep/` and `reclaim/` catch and
+//! count. Any other
 //! panic on a worker (or in a marking job the collector thread runs) aborts the process
 //! (`fatal.rs`) instead of leaving the collector waiting for the worker forever.
 
@@ -47,7 +54,7 @@ use crate::sync::{AtomicUsize, Ordering};
 use crate::trace::Tracer;
 
 /// Spans a worker claims at a time in `Count` and `Roots`.
-const CHUNK_SPANS: usize = 8;
+pub(crate) const CHUNK_SPANS: usize = 8;
 /// Objects a worker marks between two progress reports to the pacer.
 const DRAIN_SLICE: usize = 256;
 
@@ -71,9 +78,12 @@ pub(crate) enum JobKind {
     Roots,
     /// Mark until no worker finds grey objects.
     Drain,
-    /// Free published count-zero objects while the collector sweeps
-    /// (`reclaim::help_during_sweep`); posted with [`Workers::post`].
-    Reclaim,
+    /// The sweep's drop pass (`sweep::help_drop_pass`); posted with [`Workers::post`].
+    SweepDrop,
+    /// The sweep's free pass (`sweep::help_free_pass`), then free published count-zero
+    /// objects while the collector sweeps (`reclaim::help_during_sweep`); posted with
+    /// [`Workers::post`].
+    SweepFree,
 }
 
 /// What a job found, summed over the workers.
@@ -129,6 +139,72 @@ static FINISHED: Condvar = Condvar::new();
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
 /// Workers still looking for work in the current `Drain`.
 static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+/// The `Count` or `Roots` job that allocating threads may join now (`join`), with its
+/// snapshot; `None` outside those jobs.
+static JOINABLE: Mutex<Option<(JobKind, Arc<SpanSnapshot>)>> = Mutex::new(None);
+/// Threads inside a joined job (counted under `JOINABLE`'s lock).
+static JOINERS: AtomicUsize = AtomicUsize::new(0);
+
+/// Opens `kind` over `spans` to joiners (before the job runs).
+fn open_to_joiners(kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) {
+    if let (JobKind::Count | JobKind::Roots, Some(spans)) = (kind, spans) {
+        *JOINABLE.lock() = Some((kind, spans.clone()));
+    }
+}
+
+/// Closes the job to joiners and waits for those inside it, so that the job's effects
+/// (every count, every root shaded and published) are complete when the job returns.
+fn close_to_joiners() {
+    *JOINABLE.lock() = None;
+    let mut spins = 0u32;
+    // SeqCst: pairs with the joiner's decrement after its last chunk, so its counts and
+    // the buffers it published happen-before what the collector does next.
+    while JOINERS.load(Ordering::SeqCst) != 0 {
+        if spins < 64 {
+            core::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+        spins = spins.saturating_add(1);
+    }
+}
+
+/// A mark assist's share of a running `Count` or `Roots` job (`mark_assist.rs`): claims up
+/// to `max_chunks` chunks from the job's cursor and runs them like a worker. Returns the
+/// job's scan work done (`pacing.rs`), 0 if no such job runs or none is left. Outside any
+/// op: the collector waits for joiners before the next job (`close_to_joiners`), and the
+/// roots a joiner shades go to the global list before it leaves.
+pub(crate) fn join(max_chunks: usize) -> u64 {
+    let job = {
+        let joinable = JOINABLE.lock();
+        let Some((kind, spans)) = joinable.as_ref() else {
+            return 0;
+        };
+        JOINERS.fetch_add(1, Ordering::SeqCst);
+        (*kind, spans.clone())
+    };
+    let (kind, spans) = job;
+    let mut bytes = 0;
+    let mut panics = 0;
+    let mut local = LocalWork::new(true);
+    let mut tracer = Tracer::new();
+    claim_chunks(Some(&spans), max_chunks, |chunk, _| match kind {
+        JobKind::Count => {
+            panics += mark::count_internal(chunk, &mut tracer, false).1;
+            bytes += allocated_bytes(chunk, true);
+        }
+        _ => {
+            mark::shade_roots(chunk, &mut local);
+            bytes += allocated_bytes(chunk, false);
+        }
+    });
+    local.flush();
+    if panics > 0 {
+        pacing::note_assist_trace_panics(panics);
+    }
+    JOINERS.fetch_sub(1, Ordering::SeqCst);
+    bytes as u64 / pacing::PASSES
+}
 
 /// The collector's handle on its workers.
 #[derive(Debug)]
@@ -175,18 +251,30 @@ impl Workers {
     /// runs `Count`, `Roots` and `Drain` on the calling (collector) thread instead (module
     /// docs).
     pub(crate) fn run(&self, kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) -> JobTotals {
-        if let Some(own) = self.own.as_ref().filter(|_| kind != JobKind::Reclaim) {
+        if let Some(own) = self
+            .own
+            .as_ref()
+            .filter(|_| !matches!(kind, JobKind::SweepDrop | JobKind::SweepFree))
+        {
             let mut own = own.lock();
             let OwnWork { tracer, local } = &mut *own;
-            // Relaxed: the job runs on this thread only.
+            // Relaxed: the job runs on this thread (and joiners, which claim through the
+            // `JOINABLE` lock taken after this store).
             CURSOR.store(0, Ordering::Relaxed);
             ACTIVE.store(1, Ordering::Relaxed);
-            return fatal::abort_on_panic("a mark worker", || {
-                run_job(kind, spans.map(|spans| &**spans), tracer, local, false)
+            open_to_joiners(kind, spans);
+            // Not the sole counter: allocating threads may join (`join`).
+            let totals = fatal::abort_on_panic("a mark worker", || {
+                run_job(kind, spans.map(|spans| &**spans), tracer, local, true)
             });
+            close_to_joiners();
+            return totals;
         }
         self.post(kind, spans);
-        self.wait()
+        open_to_joiners(kind, spans);
+        let totals = self.wait();
+        close_to_joiners();
+        totals
     }
 
     /// Posts `kind` to every worker and returns at once; [`Workers::wait`] collects it. At
@@ -261,10 +349,17 @@ fn run_job(
             pacing::note_background_bytes(allocated_bytes(chunk, false));
         }),
         JobKind::Drain => drain(local, tracer),
-        JobKind::Reclaim => JobTotals {
-            traced: crate::reclaim::help_during_sweep(),
-            ..JobTotals::default()
-        },
+        JobKind::SweepDrop => {
+            crate::sweep::help_drop_pass();
+            JobTotals::default()
+        }
+        JobKind::SweepFree => {
+            crate::sweep::help_free_pass();
+            JobTotals {
+                traced: crate::reclaim::help_during_sweep(),
+                ..JobTotals::default()
+            }
+        }
     };
     totals.busy = started.elapsed();
     totals
@@ -285,13 +380,22 @@ fn allocated_bytes(chunk: &[NonNull<Span>], scan_only: bool) -> usize {
 /// Claims chunks of the snapshot until none is left.
 fn for_each_chunk(
     spans: Option<&SpanSnapshot>,
+    per_chunk: impl FnMut(&[NonNull<Span>], &mut JobTotals),
+) -> JobTotals {
+    claim_chunks(spans, usize::MAX, per_chunk)
+}
+
+/// Claims up to `max_chunks` chunks of the snapshot (fewer if none is left).
+fn claim_chunks(
+    spans: Option<&SpanSnapshot>,
+    max_chunks: usize,
     mut per_chunk: impl FnMut(&[NonNull<Span>], &mut JobTotals),
 ) -> JobTotals {
     let mut totals = JobTotals::default();
     let Some(spans) = spans else {
         return totals;
     };
-    loop {
+    for _ in 0..max_chunks {
         let start = CURSOR.fetch_add(CHUNK_SPANS, Ordering::Relaxed);
         if start >= spans.0.len() {
             return totals;
@@ -299,6 +403,7 @@ fn for_each_chunk(
         let end = (start + CHUNK_SPANS).min(spans.0.len());
         per_chunk(&spans.0[start..end], &mut totals);
     }
+    totals
 }
 
 /// A worker's share of a `Drain` job (module docs).
@@ -336,5 +441,19 @@ fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> JobTotals {
             }
             spins = spins.saturating_add(1);
         }
+    }
+}
+
+impl crate::sweep::SweepHelpers for Workers {
+    fn start_drop_pass(&self) {
+        self.post(JobKind::SweepDrop, None);
+    }
+
+    fn finish_drop_pass(&self) {
+        self.wait();
+    }
+
+    fn start_free_pass(&self) {
+        self.post(JobKind::SweepFree, None);
     }
 }

@@ -46,6 +46,10 @@ use super::size_class::SpanClass;
 use super::span::{ListId, Span};
 use super::{accounting, page_heap, AllocError};
 
+/// Unswept spans `cache_span` sweeps before it gives up on them (each one it cannot use
+/// is filed: full, or empty and on the empty list, which it then takes).
+const LAZY_SWEEP_TRIES: usize = 4;
+
 /// What sweeping a set of spans did.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct SweepTotals {
@@ -55,17 +59,8 @@ pub(crate) struct SweepTotals {
     pub(crate) spans: usize,
     /// Bytes of the objects that survived (the marked heap: Go's `heapMarked`).
     pub(crate) live_bytes: usize,
-}
-
-impl core::ops::Add for SweepTotals {
-    type Output = SweepTotals;
-    fn add(self, other: SweepTotals) -> SweepTotals {
-        SweepTotals {
-            freed_objects: self.freed_objects + other.freed_objects,
-            spans: self.spans + other.spans,
-            live_bytes: self.live_bytes + other.live_bytes,
-        }
-    }
+    /// Of those, the bytes of objects allocated black during the cycle's `Mark`.
+    pub(crate) born_live_bytes: usize,
 }
 
 /// An intrusive list head.
@@ -219,6 +214,36 @@ impl Central {
                 span_ref.note_filed();
                 lists.push(span, ListId::Full, half);
             }
+        }
+        // Go's `mcentral.cacheSpan`: while the sweep's free pass is open, sweep an unswept
+        // span of this class before taking an empty one or growing the heap, and use it if
+        // the sweep left a free slot (allocator rule 6). A thread that allocates during
+        // the sweep so reuses the memory the cycle freed instead of growing the heap.
+        if self.managed && super::sweep_state::free_pass_open() {
+            for _ in 0..LAZY_SWEEP_TRIES {
+                let Some(span) = self.pop_unswept() else {
+                    break;
+                };
+                // SAFETY: popped under the lock: the span is ours alone until filed or
+                // cached.
+                let span_ref = unsafe { span.as_ref() };
+                let _ = Self::sweep_popped(span_ref);
+                let mut lists = self.lists.lock();
+                if span_ref.free_slots() > 0 {
+                    span_ref.set_list(ListId::Cached);
+                    accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
+                    drop(lists);
+                    super::sweep_state::end_one();
+                    super::check_trigger();
+                    return Ok(span);
+                }
+                self.file(&mut lists, span, span_ref);
+                drop(lists);
+                super::sweep_state::end_one();
+            }
+        }
+        {
+            let mut lists = self.lists.lock();
             for age in [EMPTY_OLD, EMPTY_NEW] {
                 if let Some(span) = lists.pop(ListId::Empty, age) {
                     // SAFETY: span structs live for the process; we own it under the lock.
@@ -342,7 +367,8 @@ impl Central {
     }
 
     /// The spans on the unswept halves of the partial and full lists (pointers taken under
-    /// the lock; the spans stay listed). Nobody but the sweeper takes unswept spans.
+    /// the lock; the spans stay listed). Unswept spans are taken only to be swept: by the
+    /// sweep's free pass, and by `cache_span` once that pass is open.
     pub(crate) fn unswept_spans(&self, out: &mut Vec<NonNull<Span>>) {
         debug_assert!(self.managed);
         let mut lists = self.lists.lock();
@@ -356,39 +382,59 @@ impl Central {
         }
     }
 
-    /// Sweeps every unswept span with the collector's mark bits, calling `on_dead(span,
-    /// slot)` for each slot that dies, and files the span in the swept half (or returns it
-    /// to the heap when empty).
-    pub(crate) fn sweep_unswept(&self, mut on_dead: impl FnMut(&Span, usize)) -> SweepTotals {
+    /// Sweeps up to `max_spans` unswept spans with the collector's mark bits and files each
+    /// in the swept half (or returns it to the heap when empty). Returns the spans swept
+    /// (fewer than `max_spans`: none is left) and the bytes their objects held before. Any
+    /// thread may call it while the sweep's free pass is open (`super::sweep_state`); the
+    /// totals go to the sweep's counters.
+    pub(crate) fn sweep_unswept(&self, max_spans: usize) -> (usize, usize) {
         debug_assert!(self.managed);
-        let mut totals = SweepTotals::default();
-        loop {
-            let span = {
-                let mut lists = self.lists.lock();
-                let unswept = 1 - self.swept_half();
-                match lists
-                    .pop(ListId::Partial, unswept)
-                    .or_else(|| lists.pop(ListId::Full, unswept))
-                {
-                    Some(span) => span,
-                    None => return totals,
-                }
+        let (mut swept, mut bytes) = (0, 0);
+        while swept < max_spans {
+            let Some(span) = self.pop_unswept() else {
+                break;
             };
             // SAFETY: popped under the lock: the span is ours alone until filed.
             let span_ref = unsafe { span.as_ref() };
-            span_ref.check_unchanged_since_filed("the sweeper");
-            let before = span_ref.alloc_count();
-            // SAFETY: exclusive ownership (above); marking of this cycle has terminated.
-            let outcome = unsafe { span_ref.sweep(true, 0, |slot| on_dead(span_ref, slot)) };
-            // Only the slots that died now: explicitly freed ones (prompt reclamation)
-            // were counted when they were freed.
-            totals.freed_objects += outcome.dead_slots;
-            totals.spans += 1;
-            totals.live_bytes += outcome.live_slots * span_ref.elem_bytes();
-            accounting::sub_in_use((before - outcome.live_slots) * span_ref.elem_bytes());
+            bytes += Self::sweep_popped(span_ref);
             let mut lists = self.lists.lock();
             self.file(&mut lists, span, span_ref);
+            drop(lists);
+            super::sweep_state::end_one();
+            swept += 1;
         }
+        (swept, bytes)
+    }
+
+    /// Pops an unswept span (counted as being swept, `sweep_state::begin_one`), if any.
+    fn pop_unswept(&self) -> Option<NonNull<Span>> {
+        let mut lists = self.lists.lock();
+        let unswept = 1 - self.swept_half();
+        let span = lists
+            .pop(ListId::Partial, unswept)
+            .or_else(|| lists.pop(ListId::Full, unswept))?;
+        super::sweep_state::begin_one();
+        Some(span)
+    }
+
+    /// Sweeps a span popped from an unswept list with the mark bits and counts it; returns
+    /// the bytes its objects held before.
+    fn sweep_popped(span_ref: &Span) -> usize {
+        span_ref.check_unchanged_since_filed("the sweeper");
+        let before = span_ref.alloc_count();
+        // SAFETY: the caller popped the span under the lock (exclusive ownership), and
+        // marking of this cycle has terminated.
+        let outcome = unsafe { span_ref.sweep(true, 0, |_| {}) };
+        // Only the slots that died now: explicitly freed ones (count-zero reclamation)
+        // were counted when they were freed.
+        super::sweep_state::add(SweepTotals {
+            freed_objects: outcome.dead_slots,
+            spans: 1,
+            live_bytes: outcome.live_slots * span_ref.elem_bytes(),
+            born_live_bytes: outcome.born_live_slots * span_ref.elem_bytes(),
+        });
+        accounting::sub_in_use((before - outcome.live_slots) * span_ref.elem_bytes());
+        before * span_ref.elem_bytes()
     }
 
     /// Spans on this class's lists: (partial, full, empty).

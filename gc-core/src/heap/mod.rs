@@ -32,6 +32,7 @@ pub(crate) mod safepoint;
 mod scavenger;
 pub(crate) mod size_class;
 mod span;
+mod sweep_state;
 mod thread_cache;
 
 use core::fmt;
@@ -44,7 +45,6 @@ pub use size_class::{
 };
 
 use central::Central;
-pub(crate) use central::SweepTotals;
 use page_heap::PageHeap;
 pub(crate) use scavenger::set_heap_goal;
 pub(crate) use span::Span;
@@ -435,13 +435,36 @@ pub(crate) fn is_being_swept(span: &Span) -> bool {
     span.is_being_swept(sweep_gen())
 }
 
-/// Sweeps every unswept managed span (see `Central::sweep_unswept`).
-pub(crate) fn sweep_managed(mut on_dead: impl FnMut(&Span, usize)) -> SweepTotals {
-    centrals()[NUM_SPAN_CLASSES..]
-        .iter()
-        .map(|c| c.sweep_unswept(&mut on_dead))
-        .fold(SweepTotals::default(), |a, b| a + b)
+/// Sweeps every unswept managed span (see `Central::sweep_unswept`); several threads may
+/// do so at once. The totals go to the sweep's counters ([`take_sweep_totals`]).
+pub(crate) fn sweep_managed() {
+    for c in &centrals()[NUM_SPAN_CLASSES..] {
+        c.sweep_unswept(usize::MAX);
+    }
 }
+
+/// Sweeps up to `max_spans` unswept managed spans (an allocating thread's share of the
+/// free pass); returns the bytes their objects held (0: none was left).
+pub(crate) fn sweep_managed_some(max_spans: usize) -> usize {
+    // Relaxed: only spreads threads over the classes.
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let managed = &centrals()[NUM_SPAN_CLASSES..];
+    let start = NEXT.fetch_add(1, Ordering::Relaxed);
+    let (mut swept, mut bytes) = (0, 0);
+    for i in 0..managed.len() {
+        if swept >= max_spans {
+            break;
+        }
+        let (spans, held) = managed[(start + i) % managed.len()].sweep_unswept(max_spans - swept);
+        swept += spans;
+        bytes += held;
+    }
+    bytes
+}
+
+pub(crate) use sweep_state::{
+    close_free_pass, free_pass_open, open_free_pass, take as take_sweep_totals, wait_for_sweepers,
+};
 
 /// The span and slot of the managed object starting at `addr`, without validating that
 /// the slot is allocated (the caller holds a handle to it).

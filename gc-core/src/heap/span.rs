@@ -116,6 +116,9 @@ pub(crate) struct SweepOutcome {
     pub(crate) dead_slots: usize,
     /// Slots still allocated.
     pub(crate) live_slots: usize,
+    /// Of those, the slots allocated black during the cycle's `Mark` (born): survivors by
+    /// construction, not found reachable (a sweep with mark bits only; else 0).
+    pub(crate) born_live_slots: usize,
 }
 
 /// A run of pages holding objects of one size class. See the module docs.
@@ -756,6 +759,7 @@ impl Span {
         let mut freed_slots = 0;
         let mut dead_slots = 0;
         let mut live_slots = 0;
+        let mut born_live_slots = 0;
         let mut taken_frees = 0u32;
         for word in 0..self.words() {
             let valid = below_mask(count, word);
@@ -785,6 +789,8 @@ impl Span {
             live_slots += live.count_ones() as usize;
             if use_marks {
                 Self::word(marks, word).store(live, Ordering::Relaxed);
+                born_live_slots +=
+                    (Self::word(born, word).load(Ordering::Relaxed) & live).count_ones() as usize;
                 // The cycle that set these is over: nothing is "born in `Mark`" any more.
                 Self::word(born, word).store(0, Ordering::Relaxed);
             } else {
@@ -812,6 +818,7 @@ impl Span {
             freed_slots,
             dead_slots,
             live_slots,
+            born_live_slots,
         }
     }
 
@@ -918,7 +925,8 @@ mod tests {
             SweepOutcome {
                 freed_slots: 4,
                 dead_slots: 0,
-                live_slots: n - 4
+                live_slots: n - 4,
+                born_live_slots: 0,
             }
         );
         assert_eq!(span.pending_frees(), 0);

@@ -101,6 +101,16 @@ pub(crate) fn assist_own() {
     }
 }
 
+/// Runs `f` with this thread's reclaim assists held off: a buffer that fills meanwhile is
+/// published for other threads instead of starting a batch here (the sweep's drop pass,
+/// `sweep/`, runs no batch inside itself).
+pub(crate) fn without_assists<R>(f: impl FnOnce() -> R) -> R {
+    let was = RECLAIMING.with(|r| r.replace(true));
+    let result = f();
+    RECLAIMING.with(|r| r.set(was));
+    result
+}
+
 /// Marks the calling thread as the collector's (its drains and sweeps never assist).
 pub(crate) fn set_collector_thread() {
     RECLAIMING.with(|r| r.set(true));

@@ -103,7 +103,7 @@ mod queue;
 #[cfg(not(tricolor_loom))]
 pub(crate) use drain::{
     assist_own, drain, drop_panics, help_during_sweep, reclaiming, set_collector_thread,
-    while_parked,
+    while_parked, without_assists,
 };
 #[cfg(not(tricolor_loom))]
 pub(crate) use queue::{count_reached_zero, flush, flush_stale_buffers, set_enabled, ZERO_QUEUE};

@@ -1,0 +1,149 @@
+//! The sweep's drop pass (step 1 of `sweep/mod.rs`): the unswept spans of one cycle, cut
+//! into chunks that any thread claims with one `fetch_add` on a cursor, and a count of the
+//! chunks finished, which says when the pass is over.
+//!
+//! Each chunk is claimed by exactly one thread (the cursor), and each span is in exactly
+//! one chunk, so every dead object's drop glue runs once. The collector waits for the
+//! finished count to reach the number of chunks before it opens the free pass; the
+//! `SeqCst` increment after a chunk's last drop and the collector's `SeqCst` load order
+//! every drop (and every header it nulled) before the free pass makes any slot reusable.
+
+use core::ptr::NonNull;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::collector::header::{self, Header, DEBUG_HEAP};
+use crate::collector::pacing;
+use crate::heap::Span;
+use crate::sync::{AtomicUsize, Ordering};
+
+/// Spans a thread claims at a time.
+const CHUNK_SPANS: usize = 16;
+
+/// One cycle's drop pass.
+#[derive(Debug)]
+pub(crate) struct DropPass {
+    spans: Vec<NonNull<Span>>,
+    chunks: usize,
+    /// The next chunk to claim.
+    cursor: AtomicUsize,
+    /// Chunks whose drops all ran.
+    finished: AtomicUsize,
+    drop_panics: AtomicUsize,
+}
+
+// SAFETY: span metadata lives for the process (heap `meta.rs`), and the spans of the pass
+// stay listed on unswept lists, untouched by allocation, until the free pass takes them
+// (after the drop pass ended); threads only read their bitmaps and the headers of their
+// dead objects, each object by the one thread that claimed its chunk.
+unsafe impl Send for DropPass {}
+// SAFETY: as above.
+unsafe impl Sync for DropPass {}
+
+fn header_at(span: &Span, slot: usize) -> &'static Header {
+    // SAFETY: the slot is allocated in a span of the pass, so it holds a header (see
+    // `mark::header_at`); the span's pages stay mapped while the pass runs.
+    unsafe { &*(span.slot_addr(slot) as *const Header) }
+}
+
+impl DropPass {
+    /// A pass over `spans` (the cycle's unswept spans, marked as being swept).
+    pub(crate) fn new(spans: Vec<NonNull<Span>>) -> DropPass {
+        DropPass {
+            chunks: spans.len().div_ceil(CHUNK_SPANS),
+            spans,
+            cursor: AtomicUsize::new(0),
+            finished: AtomicUsize::new(0),
+            drop_panics: AtomicUsize::new(0),
+        }
+    }
+
+    /// The spans of the pass.
+    pub(crate) fn spans(&self) -> &[NonNull<Span>] {
+        &self.spans
+    }
+
+    /// Destructors that panicked in this pass.
+    pub(crate) fn drop_panics(&self) -> usize {
+        // Relaxed: read after `wait_until_done`.
+        self.drop_panics.load(Ordering::Relaxed)
+    }
+
+    /// Claims and runs up to `max_chunks` chunks on the calling thread (which has set its
+    /// sweep-drop flag, `sweep::in_sweep_drop`); returns the bytes of the spans it ran.
+    pub(crate) fn run_chunks(&self, max_chunks: usize) -> usize {
+        let mut bytes = 0;
+        for _ in 0..max_chunks {
+            // Relaxed: the claim only needs to be unique (an RMW is).
+            let chunk = self.cursor.fetch_add(1, Ordering::Relaxed);
+            if chunk >= self.chunks {
+                break;
+            }
+            let start = chunk * CHUNK_SPANS;
+            let end = (start + CHUNK_SPANS).min(self.spans.len());
+            for span in &self.spans[start..end] {
+                // SAFETY: see the `Send` impl: the span stays valid and unswept until the
+                // free pass, which waits for this chunk.
+                let span = unsafe { span.as_ref() };
+                let held = span.alloc_count() * span.elem_bytes();
+                self.drop_span(span);
+                pacing::note_background_bytes(held);
+                bytes += held;
+            }
+            // SeqCst: module docs (the drops happen before the free pass).
+            self.finished.fetch_add(1, Ordering::SeqCst);
+        }
+        bytes
+    }
+
+    /// Waits until every chunk finished (the collector, after it ran out of chunks).
+    pub(crate) fn wait_until_done(&self) {
+        let mut spins = 0u32;
+        while self.finished.load(Ordering::SeqCst) < self.chunks {
+            if spins < 64 {
+                crate::sync::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+            spins = spins.saturating_add(1);
+        }
+    }
+
+    /// Drops every published, unmarked object of `span` and nulls its header.
+    fn drop_span(&self, span: &Span) {
+        span.for_each_allocated(|slot| {
+            if span.is_marked(slot) {
+                return;
+            }
+            let header = header_at(span, slot);
+            let Some(info) = header.info() else {
+                return;
+            };
+            if info.needs_drop {
+                let object = NonNull::from(header);
+                // SAFETY: the object is unmarked after mark termination: unreachable, and
+                // only the thread that claimed this chunk visits the slot, once, so the
+                // value is dropped exactly once.
+                let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.drop_value)(object) }));
+                if result.is_err() {
+                    // Relaxed: a count read after the pass.
+                    self.drop_panics.fetch_add(1, Ordering::Relaxed);
+                    eprintln!(
+                        "tricolor-gc: a destructor of {} panicked during sweeping; the object was freed and sweeping went on",
+                        (info.name)()
+                    );
+                }
+            }
+            // Relaxed: the slot is unreachable; the free pass, which makes it reusable,
+            // starts after this chunk's SeqCst finish (module docs), and the span's
+            // hand-over to allocation goes through the central lock.
+            header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+            if DEBUG_HEAP {
+                // SAFETY: the object's value was dropped above (or needs no drop), its
+                // `info` is null, and nothing reads it any more: a handle released by drop
+                // glue touches nothing of an object that dies in this sweep (`sweep/`),
+                // and the slot is reused only after the free pass.
+                unsafe { header::poison_freed(header, info) };
+            }
+        });
+    }
+}
