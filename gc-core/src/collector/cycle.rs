@@ -408,7 +408,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     // 5. Sweep, while the mark workers free what `Mark` queued and the cycle kept (R1b)
     // and whatever else is published (reclaim/drain.rs, `help_during_sweep`).
     let t = Instant::now();
-    let report = sweep::sweep(workers);
+    let report = sweep::sweep(|| workers.post(JobKind::Sweep, None));
     trace.sweep = t.elapsed();
     trace.reclaimed_by_workers = workers.wait().traced;
     trace.freed = report.freed_objects;

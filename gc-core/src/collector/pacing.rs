@@ -39,7 +39,7 @@
 //!   its bytes: the count pass, the roots pass and the sweep count the allocated bytes of
 //!   each span they walk, marking counts [`SCANNED_OBJECT_BYTES`] per object it scans (its
 //!   size is not at hand; the heap's typical object). The cycle's background threads add
-//!   their work to `BG_WORK` as they go (a chunk of spans, 256 scanned objects, a span), so
+//!   their work to `BG_WORK` as they go (a chunk of spans, 2048 scanned objects, a span), so
 //!   assists waiting for credit see it move.
 //! - **The assist ratio** is recomputed under the lock whenever an assist or the collector
 //!   reports, and published as (cycle, ratio) atomics for `AssistCredit::charge`.

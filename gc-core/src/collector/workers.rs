@@ -26,8 +26,8 @@
 //! runs, and the same steps one after the other (each ends before `run` returns), minus
 //! the two thread wake-ups per step (post, finish), measured at 9 us per step on an idle
 //! 2-core VM and 55 us on a busy one: 27 to 165 us per cycle. The worker thread then runs
-//! only the sweep's jobs, which overlap the collector's own work: `SweepDrop` (chunks of the
-//! drop pass) and `SweepFree` (the free pass, then freeing published count-zero objects).
+//! only `Sweep`, which overlaps the collector's own work: chunks of the sweep's drop pass, its
+//! free pass, then freeing published count-zero objects.
 //! The collector thread counts with atomic adds even alone, since joiners may count beside
 //! it (measured on W3: 5% of the count pass).
 //!
@@ -56,7 +56,7 @@ use crate::trace::Tracer;
 /// Spans a worker claims at a time in `Count` and `Roots`.
 pub(crate) const CHUNK_SPANS: usize = 8;
 /// Objects a worker marks between two progress reports to the pacer.
-const DRAIN_SLICE: usize = 256;
+const DRAIN_SLICE: usize = 2048;
 
 /// A cycle's snapshot of the managed spans, shared with the workers.
 #[derive(Debug)]
@@ -78,12 +78,10 @@ pub(crate) enum JobKind {
     Roots,
     /// Mark until no worker finds grey objects.
     Drain,
-    /// The sweep's drop pass (`sweep::help_drop_pass`); posted with [`Workers::post`].
-    SweepDrop,
-    /// The sweep's free pass (`sweep::help_free_pass`), then free published count-zero
-    /// objects while the collector sweeps (`reclaim::help_during_sweep`); posted with
+    /// The sweep's passes (`sweep::help_sweep`), then free published count-zero objects
+    /// while the collector sweeps (`reclaim::help_during_sweep`); posted with
     /// [`Workers::post`].
-    SweepFree,
+    Sweep,
 }
 
 /// What a job found, summed over the workers.
@@ -251,11 +249,7 @@ impl Workers {
     /// runs `Count`, `Roots` and `Drain` on the calling (collector) thread instead (module
     /// docs).
     pub(crate) fn run(&self, kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) -> JobTotals {
-        if let Some(own) = self
-            .own
-            .as_ref()
-            .filter(|_| !matches!(kind, JobKind::SweepDrop | JobKind::SweepFree))
-        {
+        if let Some(own) = self.own.as_ref().filter(|_| kind != JobKind::Sweep) {
             let mut own = own.lock();
             let OwnWork { tracer, local } = &mut *own;
             // Relaxed: the job runs on this thread (and joiners, which claim through the
@@ -349,12 +343,8 @@ fn run_job(
             pacing::note_background_bytes(allocated_bytes(chunk, false));
         }),
         JobKind::Drain => drain(local, tracer),
-        JobKind::SweepDrop => {
-            crate::sweep::help_drop_pass();
-            JobTotals::default()
-        }
-        JobKind::SweepFree => {
-            crate::sweep::help_free_pass();
+        JobKind::Sweep => {
+            crate::sweep::help_sweep();
             JobTotals {
                 traced: crate::reclaim::help_during_sweep(),
                 ..JobTotals::default()
@@ -441,19 +431,5 @@ fn drain(local: &mut LocalWork, tracer: &mut Tracer) -> JobTotals {
             }
             spins = spins.saturating_add(1);
         }
-    }
-}
-
-impl crate::sweep::SweepHelpers for Workers {
-    fn start_drop_pass(&self) {
-        self.post(JobKind::SweepDrop, None);
-    }
-
-    fn finish_drop_pass(&self) {
-        self.wait();
-    }
-
-    fn start_free_pass(&self) {
-        self.post(JobKind::SweepFree, None);
     }
 }

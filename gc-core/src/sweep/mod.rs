@@ -87,7 +87,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::heap;
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, AtomicU8, Ordering};
 use drop_pass::DropPass;
 
 /// Set while some thread may run the drop pass's drop glue (checked first by `Gc::drop`).
@@ -134,38 +134,37 @@ pub(crate) struct SweepReport {
     pub(crate) born_live_bytes: usize,
 }
 
-/// How the collector's mark workers take part in a sweep (`workers.rs` posts the jobs).
-pub(crate) trait SweepHelpers {
-    /// Starts the helpers on the drop pass (they call [`help_drop_pass`]).
-    fn start_drop_pass(&self);
-    /// Waits for the helpers to leave the drop pass.
-    fn finish_drop_pass(&self);
-    /// Starts the helpers on the free pass (they call [`help_free_pass`]) and on whatever
-    /// else they do during the sweep.
-    fn start_free_pass(&self);
-}
+/// Where the running sweep is, for its helpers (`help_sweep`).
+static STAGE: AtomicU8 = AtomicU8::new(STAGE_DONE);
+const STAGE_DROPPING: u8 = 0;
+const STAGE_FREEING: u8 = 1;
+const STAGE_DONE: u8 = 2;
 
-/// Runs both passes of the module docs (the collector thread, in `Sweep`). Returns when
-/// every unswept span is swept; the caller then collects its helpers.
-pub(crate) fn sweep(helpers: &impl SweepHelpers) -> SweepReport {
+/// Runs both passes of the module docs (the collector thread, in `Sweep`), after calling
+/// `start_helpers` (which posts [`help_sweep`] to the mark workers). Returns when every
+/// unswept span is swept; the caller then waits for its helpers, which are done with the
+/// sweep's passes by then (at most they still free count-zero objects).
+pub(crate) fn sweep(start_helpers: impl FnOnce()) -> SweepReport {
     let spans = heap::unswept_managed_spans();
     heap::begin_sweeping(&spans);
     let pass = Arc::new(DropPass::new(spans));
     *CURRENT.lock() = Some(pass.clone());
     DROPPING.store(true, Ordering::Relaxed);
-    helpers.start_drop_pass();
+    // Release: a helper that sees this stage finds the pass in `CURRENT`.
+    STAGE.store(STAGE_DROPPING, Ordering::Release);
+    start_helpers();
     run_drop_chunks(&pass, usize::MAX);
-    helpers.finish_drop_pass();
     *CURRENT.lock() = None;
-    // Chunks that allocating threads took may still run.
+    // Chunks that helpers and allocating threads took may still run.
     pass.wait_until_done();
     DROPPING.store(false, Ordering::Relaxed);
 
     heap::open_free_pass();
-    helpers.start_free_pass();
+    STAGE.store(STAGE_FREEING, Ordering::Release);
     heap::sweep_managed();
     heap::wait_for_sweepers();
     heap::close_free_pass();
+    STAGE.store(STAGE_DONE, Ordering::Release);
     // The span structs stay valid (process-lifetime metadata, and span frees are deferred
     // until the cycle thaws them); no drop glue runs any more.
     heap::end_sweeping(pass.spans());
@@ -188,17 +187,34 @@ fn run_drop_chunks(pass: &DropPass, max_chunks: usize) -> usize {
     bytes
 }
 
-/// A mark worker's share of the drop pass.
-pub(crate) fn help_drop_pass() {
+/// A mark worker's share of the sweep: chunks of the drop pass, then, once the collector
+/// opened it, the free pass. The collector waits for the worker's job before its next
+/// cycle, so the stages a helper sees are those of the sweep it was posted for: a helper
+/// that wakes late finds the drop pass without chunks, or the sweep done.
+pub(crate) fn help_sweep() {
     let pass = CURRENT.lock().clone();
     if let Some(pass) = pass {
         run_drop_chunks(&pass, usize::MAX);
     }
-}
-
-/// A mark worker's share of the free pass.
-pub(crate) fn help_free_pass() {
-    heap::sweep_managed();
+    let mut spins = 0u32;
+    loop {
+        // Acquire: pairs with the collector's stage stores.
+        match STAGE.load(Ordering::Acquire) {
+            STAGE_DROPPING => {}
+            STAGE_FREEING => {
+                heap::sweep_managed();
+                return;
+            }
+            _ => return,
+        }
+        // The collector (and maybe assists) finish the last chunks: briefly.
+        if spins < 64 {
+            crate::sync::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+        spins = spins.saturating_add(1);
+    }
 }
 
 /// An allocating thread's sweep assist (`collector/mark_assist.rs`), outside any op: one
