@@ -1719,3 +1719,107 @@ fn counts_reaching_zero_during_sweep_are_freed_by_the_dropping_thread() {
 fn control_unmarked_objects_queued_during_sweep_fail() {
     model(|| zero_during_sweep_body(false));
 }
+
+// ===== Model 13: a mark assist's scanning vs mark termination ==============================
+
+/// Where the assist of model 13 hands its stack back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AssistFlush {
+    /// The shipped order (`mark_assist::scan_some`): the whole scan, the `LocalWork::flush`
+    /// included, inside one op (rule A1).
+    InOp,
+    /// The stack handed back after the op ended (the control).
+    AfterOp,
+}
+
+/// The body of model 13. The collector shared a grey object `Y` (whose child is `Z`)
+/// through the global list; an allocating thread's assist takes it inside an op, scans it
+/// (shading `Z` onto its own stack) and hands its stack back with the shipped
+/// `LocalWork::flush`, while the collector's drain and mark termination (the shipped
+/// `WorkList::try_terminate` in a stopped world) run.
+fn assist_scan_vs_termination(flush: AssistFlush) {
+    let phase = Arc::new(PhaseCell::new());
+    phase.set(Phase::Mark);
+    let sp = Arc::new(Safepoint::new());
+    let mutator = Arc::new(Mutator::new());
+    let work = Arc::new(WorkList::new());
+    let objects = Arc::new([Object::new(Y, 1, 0), Object::new(Z, 1, 0)]);
+    assert!(objects[0].mark_grey());
+    work.publish(vec![Y]);
+
+    // restated: tracing `Y` reports `Z`, tracing `Z` reports nothing.
+    fn trace(objects: &[Object; 2], object: usize, local: &mut LocalWork<'_>) {
+        if object == Y {
+            shade_into(local, &objects[1]);
+        }
+    }
+
+    let thread = {
+        let (phase, sp, mutator, work, objects) = (
+            phase.clone(),
+            sp.clone(),
+            mutator.clone(),
+            work.clone(),
+            objects.clone(),
+        );
+        thread::spawn(move || {
+            let mut scanned = Vec::new();
+            let op = ModelOp::enter(&sp, &mutator);
+            let mut local = LocalWork::on(&work, true);
+            if phase.in_op() == Phase::Mark {
+                // A budget of one object: the child stays on the assist's stack.
+                if let Some(object) = local.pop() {
+                    scanned.push(object);
+                    trace(&objects, object, &mut local);
+                }
+            }
+            if flush == AssistFlush::InOp {
+                local.flush();
+                drop(op);
+            } else {
+                drop(op);
+                local.flush();
+            }
+            scanned
+        })
+    };
+
+    let drained = mark_termination(
+        &phase,
+        &sp,
+        &work,
+        &[&mutator],
+        true,
+        |object, local| trace(&objects, object, local),
+        || {},
+    );
+    let mut traced = thread.join().unwrap();
+    traced.extend(drained);
+    traced.sort_unstable();
+    assert!(
+        work.is_empty(),
+        "a grey object was handed back after termination"
+    );
+    assert_eq!(
+        traced,
+        [Y, Z],
+        "a grey object was not traced before termination, or twice"
+    );
+}
+
+/// **Model 13: a mark assist's scanning vs mark termination** (rule A1, docs/collector.md
+/// "Pacing and mark assists"). Property: every grey object is traced once before the phase
+/// becomes `Sweep`, and nothing is left on the global list: an assist holds grey objects
+/// only inside an op, which the termination stop excludes.
+#[test]
+fn mark_assist_scanning_vs_mark_termination() {
+    model(|| assist_scan_vs_termination(AssistFlush::InOp));
+}
+
+/// Control for model 13: an assist that hands its stack back after its op ended lets
+/// termination end marking while it holds a grey object. Must keep failing.
+#[test]
+#[should_panic]
+fn control_assist_flushing_outside_its_op_fails() {
+    model(|| assist_scan_vs_termination(AssistFlush::AfterOp));
+}

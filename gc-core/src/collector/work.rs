@@ -228,8 +228,7 @@ impl<'w> LocalWork<'w> {
     }
 
     /// Hands the whole stack to the global list (a mark assist's stack, before its op ends:
-    /// termination only looks at the global list and mutators' buffers).
-    #[cfg(not(tricolor_loom))]
+    /// termination only looks at the global list and mutators' buffers; loom model 13).
     pub(crate) fn flush(&mut self) {
         if !self.stack.is_empty() {
             self.list.full.push(mem::take(&mut self.stack));
