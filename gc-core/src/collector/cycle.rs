@@ -428,7 +428,13 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.live = (report.live_bytes, report.born_live_bytes);
     let end = pacing::end_cycle(report.live_bytes - report.born_live_bytes, trace.mark_cpu);
     let assist_after = (pacing::assist_time(), pacing::assist_scanned());
-    trace.heap_after = heap::totals().in_use_bytes;
+    let totals = heap::totals();
+    trace.heap_after = totals.in_use_bytes;
+    trace.pages = (
+        totals.span_bytes,
+        totals.free_bytes - totals.released_bytes,
+        totals.released_bytes,
+    );
     trace.heap_goal = end.armed.goal;
     trace.trigger = end.armed.trigger;
     trace.started_at_trigger = end.last_trigger;

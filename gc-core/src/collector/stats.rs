@@ -158,6 +158,9 @@ pub(crate) struct CycleTrace {
     pub(crate) mark_assist: (Duration, u64),
     /// Spans the sweep swept.
     pub(crate) swept_spans: usize,
+    /// After the cycle: bytes of pages in spans, of free pages still resident, and of free
+    /// pages given back to the OS.
+    pub(crate) pages: (usize, usize, usize),
     /// Bytes the sweep kept, and of those the bytes allocated black during `Mark`.
     pub(crate) live: (usize, usize),
     pub(crate) roots_found: usize,
@@ -207,7 +210,7 @@ impl CycleTrace {
         format!(
             "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
-             trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
+             pages: {} KiB in spans, {} KiB free resident, {} KiB released; trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
             self.reason,
@@ -225,6 +228,9 @@ impl CycleTrace {
             self.live.0 / 1024,
             self.live.1 / 1024,
             self.heap_goal / 1024,
+            self.pages.0 / 1024,
+            self.pages.1 / 1024,
+            self.pages.2 / 1024,
             kib_or_off(self.trigger),
             kib_or_off(self.started_at_trigger),
             self.scan_work.0,
