@@ -12,13 +12,15 @@
 //! count and roots passes visit every object, live or not, so a heap that followed the
 //! garbage would make every `collect()` slower the longer the churn ran.
 //!
-//! The bound allows 2.5 times the live heap plus 8 MiB: the spans five threads' caches hold
-//! whole (counted in `heap_bytes`), and the 4 MiB floor of the heap goal.
+//! The bound allows 2.5 times the live heap plus 4 MiB (the spans the threads' caches hold
+//! whole, counted in `heap_bytes`, and the gaps between cycles, when no assist runs).
+//! Measured on 2 cores: 2.04-2.58x the live heap (24.7 MiB), the largest peaks in the
+//! first second, while the pacer's estimates still come from the quiet setup.
 //! `TRICOLOR_CHURN_SECS` sets the churn time (default 3 s).
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -107,14 +109,24 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
     let bound = live * 5 / 2 + 4 * MIB;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let peak = Arc::new(AtomicUsize::new(0));
+    let churn_started = Instant::now();
     let sampler = {
-        let (stop, peak) = (stop.clone(), peak.clone());
+        let stop = stop.clone();
         thread::spawn(move || {
+            // (peak heap, ms into the churn, cycles completed then)
+            let mut peak = (0, 0, 0);
             while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(gc::stats().heap_bytes, Ordering::Relaxed);
+                let stats = gc::stats();
+                if stats.heap_bytes > peak.0 {
+                    peak = (
+                        stats.heap_bytes,
+                        churn_started.elapsed().as_millis(),
+                        stats.cycles,
+                    );
+                }
                 thread::sleep(Duration::from_millis(1));
             }
+            peak
         })
     };
     let spinner = {
@@ -170,10 +182,9 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
         .map(|m| m.join().expect("a mutator failed"))
         .sum();
     stop.store(true, Ordering::Relaxed);
-    sampler.join().unwrap();
+    let (peak, peak_ms, peak_cycles) = sampler.join().unwrap();
     spinner.join().unwrap();
     let runs = collector.join().unwrap();
-    let peak = peak.load(Ordering::Relaxed);
     for table in &tables {
         for slot in table.iter() {
             check_ring(&slot.lock().unwrap());
@@ -183,7 +194,7 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
     times.sort();
     let largest_heap = runs.iter().map(|r| r.1).max().unwrap_or(0);
     eprintln!(
-        "live {:.1} MiB: {made} rings churned, peak heap {:.1} MiB ({:.2}x live, bound {:.1} MiB); {} collect() calls: median {:?}, max {:?} (quiet heap: {quiet_collect:?}), largest heap at a call {:.1} MiB",
+        "live {:.1} MiB: {made} rings churned, peak heap {:.1} MiB ({:.2}x live, bound {:.1} MiB, at {peak_ms} ms, {peak_cycles} cycles); {} collect() calls: median {:?}, max {:?} (quiet heap: {quiet_collect:?}), largest heap at a call {:.1} MiB",
         live as f64 / MIB as f64,
         peak as f64 / MIB as f64,
         peak as f64 / live as f64,
@@ -200,7 +211,7 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
     );
     assert!(
         peak <= bound,
-        "peak heap {peak} bytes over 2.5x the live heap ({live} bytes) + 8 MiB"
+        "peak heap {peak} bytes over 2.5x the live heap ({live} bytes) + 4 MiB"
     );
     drop(tables);
     gc::collect();

@@ -521,6 +521,14 @@ impl Pacer {
             .min(self.marked_bytes);
     }
 
+    /// Sets the in-use estimate to a measured in-use total (after `note_allocated` and
+    /// `note_reclaimed` for the same interval, which attribute the change). The driver's
+    /// heap applies some frees late (a remotely freed slot stays in use until its span
+    /// merges), so the sum of events drifts above the heap; the measurement wins.
+    pub(crate) fn set_heap_live(&mut self, bytes: usize) {
+        self.heap_live_bytes = bytes;
+    }
+
     /// Brings the CPU limiter up to `now`; call at least every [`LIMITER_UPDATE_PERIOD`].
     pub(crate) fn tick(&mut self, now: Duration) {
         self.limiter.update(now);

@@ -208,6 +208,10 @@ fn sync_counters(driver: &mut Driver) {
     if reclaimed_now > 0 {
         driver.pacer.note_reclaimed(reclaimed_now);
     }
+    // The events attribute the change (young or old, allocated during mark); the total is
+    // the heap's own (a remotely freed slot stays in use until its span merges, when the
+    // total drops without an event).
+    driver.pacer.set_heap_live(totals.in_use_bytes);
     driver.synced_in_use = totals.in_use_bytes;
     driver.synced_reclaimed = reclaimed;
 }
