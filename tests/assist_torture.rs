@@ -102,13 +102,6 @@ fn check(ledger: &Ledger, n: &Node) {
     n.blob.check(n.seed);
 }
 
-fn secs() -> u64 {
-    std::env::var("TRICOLOR_ASSIST_TORTURE_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4)
-}
-
 #[test]
 fn assists_scan_while_mutators_rewire_and_allocate() {
     let ledger = Ledger::new(1 << 27);
@@ -122,16 +115,7 @@ fn assists_scan_while_mutators_rewire_and_allocate() {
             .collect(),
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let spinner = {
-        let stop = stop.clone();
-        thread::spawn(move || {
-            let mut x = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                x = mix(x);
-            }
-            x
-        })
-    };
+    let spinner = common::spawn_spinner(stop.clone());
     let collector = {
         let stop = stop.clone();
         thread::spawn(move || {
@@ -141,7 +125,8 @@ fn assists_scan_while_mutators_rewire_and_allocate() {
             }
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(secs());
+    let deadline = Instant::now()
+        + Duration::from_secs(common::secs_from_env("TRICOLOR_ASSIST_TORTURE_SECS", 4));
     let mutators: Vec<_> = (0..3u64)
         .map(|t| {
             let live = live.clone();

@@ -75,13 +75,6 @@ fn check_ring(first: &Gc<Node>) {
     assert!(Gc::ptr_eq(&at, first), "a ring does not close");
 }
 
-fn secs() -> u64 {
-    std::env::var("TRICOLOR_CHURN_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3)
-}
-
 #[test]
 fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
     let ledger = Ledger::new(1 << 28);
@@ -129,16 +122,7 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
             peak
         })
     };
-    let spinner = {
-        let stop = stop.clone();
-        thread::spawn(move || {
-            let mut x = 1u64;
-            while !stop.load(Ordering::Relaxed) {
-                x = mix(x);
-            }
-            x
-        })
-    };
+    let spinner = common::spawn_spinner(stop.clone());
     let collector = {
         let stop = stop.clone();
         thread::spawn(move || {
@@ -152,7 +136,8 @@ fn the_heap_follows_the_live_graph_under_cyclic_churn_and_a_collect_loop() {
             runs
         })
     };
-    let deadline = Instant::now() + Duration::from_secs(secs());
+    let deadline =
+        Instant::now() + Duration::from_secs(common::secs_from_env("TRICOLOR_CHURN_SECS", 3));
     let mutators: Vec<_> = tables
         .iter()
         .enumerate()

@@ -17,35 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use gc::{Gc, GcCell, Trace};
+mod common;
+
+use common::pairs::{pair, Pair, PAIR_BYTES};
+use gc::Gc;
 
 static LOCK: Mutex<()> = Mutex::new(());
 
 const MIB: usize = 1 << 20;
-
-#[derive(Trace)]
-struct Pair {
-    payload: [u64; 12],
-    other: GcCell<Option<Gc<Pair>>>,
-}
-
-/// Two nodes pointing at each other: garbage only a cycle frees once both handles drop.
-fn pair(seed: u64) -> Gc<Pair> {
-    let a = Gc::new(Pair {
-        payload: [seed; 12],
-        other: GcCell::new(None),
-    });
-    let b = Gc::new(Pair {
-        payload: [!seed; 12],
-        other: GcCell::new(Some(a.clone())),
-    });
-    *a.other.borrow_mut() = Some(b);
-    a
-}
-
-/// About the bytes of one pair on the heap: two objects of 96 bytes of payload and cell
-/// plus a header, each in a 112- or 128-byte size class.
-const PAIR_BYTES: usize = 2 * 120;
 
 /// A live set of `bytes` in pairs, kept until the returned vector drops.
 fn live_set(bytes: usize) -> Vec<Gc<Pair>> {

@@ -15,36 +15,19 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use gc::{Gc, GcCell, Trace};
+mod common;
+
+use common::pairs::{pair, PAIR_BYTES};
 
 const MIB: usize = 1 << 20;
-
-#[derive(Trace)]
-struct Pair {
-    payload: [u64; 12],
-    other: GcCell<Option<Gc<Pair>>>,
-}
-
-fn pair(seed: u64) -> Gc<Pair> {
-    let a = Gc::new(Pair {
-        payload: [seed; 12],
-        other: GcCell::new(None),
-    });
-    let b = Gc::new(Pair {
-        payload: [!seed; 12],
-        other: GcCell::new(Some(a.clone())),
-    });
-    *a.other.borrow_mut() = Some(b);
-    a
-}
 
 #[test]
 fn a_live_set_above_the_limit_still_makes_progress() {
     let limit = 8 * MIB;
     gc::set_gc_percent(10_000);
     gc::set_memory_limit(limit);
-    // About 16 MiB: pairs of two ~120-byte objects.
-    let live: Vec<_> = (0..16 * MIB / 240).map(|i| pair(i as u64)).collect();
+    // About 16 MiB of pairs.
+    let live: Vec<_> = (0..16 * MIB / PAIR_BYTES).map(|i| pair(i as u64)).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let pairs = Arc::new(AtomicU64::new(0));
     let threads: Vec<_> = (0..2)

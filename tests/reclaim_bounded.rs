@@ -93,10 +93,7 @@ fn checksum(node: &Gc<Node>) -> u64 {
 #[test]
 fn three_busy_mutators_keep_the_heap_near_the_live_set() {
     let _serial = common::serial();
-    let secs: u64 = std::env::var("TRICOLOR_BOUNDED_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
+    let secs = common::secs_from_env("TRICOLOR_BOUNDED_SECS", 3);
     let ledger = Ledger::new(1 << 30);
     let baseline = common::quiet_objects();
 

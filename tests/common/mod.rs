@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod ledger;
+pub(crate) mod pairs;
 pub(crate) mod rng;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -67,6 +68,33 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// cycle, or change process-wide settings (a failed test does not poison it).
 pub(crate) fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A thread that keeps a core busy until `stop` is set (so that the machine has more busy
+/// threads than cores, where races show); joined, it returns its result so that the work
+/// is not optimised away.
+pub(crate) fn spawn_spinner(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        let mut x = 1u64;
+        while !stop.load(Ordering::Relaxed) {
+            x = rng::mix(x);
+        }
+        x
+    })
+}
+
+/// A test's duration in seconds from the environment variable `var` (a whole number), or
+/// `default` when it is unset; a bad value panics naming the variable.
+pub(crate) fn secs_from_env(var: &str, default: u64) -> u64 {
+    match std::env::var(var) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{var} must be a whole number of seconds; got {text:?}")),
+        Err(_) => default,
+    }
 }
 
 /// The heap's object count after a full cycle.

@@ -154,17 +154,9 @@ fn open_to_joiners(kind: JobKind, spans: Option<&Arc<SpanSnapshot>>) {
 /// (every count, every root shaded and published) are complete when the job returns.
 fn close_to_joiners() {
     *JOINABLE.lock() = None;
-    let mut spins = 0u32;
     // SeqCst: pairs with the joiner's decrement after its last chunk, so its counts and
     // the buffers it published happen-before what the collector does next.
-    while JOINERS.load(Ordering::SeqCst) != 0 {
-        if spins < 64 {
-            core::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-        spins = spins.saturating_add(1);
-    }
+    crate::sync::spin_until(|| JOINERS.load(Ordering::SeqCst) == 0);
 }
 
 /// A mark assist's share of a running `Count` or `Roots` job (`mark_assist.rs`): claims up

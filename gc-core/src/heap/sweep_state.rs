@@ -67,15 +67,7 @@ pub(crate) fn add(totals: SweepTotals) {
 
 /// Waits until no thread is sweeping a span (module docs).
 pub(crate) fn wait_for_sweepers() {
-    let mut spins = 0u32;
-    while IN_PROGRESS.load(Ordering::SeqCst) != 0 {
-        if spins < 64 {
-            crate::sync::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-        spins = spins.saturating_add(1);
-    }
+    crate::sync::spin_until(|| IN_PROGRESS.load(Ordering::SeqCst) == 0);
 }
 
 /// Takes the totals of the sweep so far and resets them (after `wait_for_sweepers`).

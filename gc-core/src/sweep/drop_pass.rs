@@ -100,15 +100,7 @@ impl DropPass {
 
     /// Waits until every chunk finished (the collector, after it ran out of chunks).
     pub(crate) fn wait_until_done(&self) {
-        let mut spins = 0u32;
-        while self.finished.load(Ordering::SeqCst) < self.chunks {
-            if spins < 64 {
-                crate::sync::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-            spins = spins.saturating_add(1);
-        }
+        crate::sync::spin_until(|| self.finished.load(Ordering::SeqCst) >= self.chunks);
     }
 
     /// Drops every published, unmarked object of `span` and nulls its header.

@@ -196,24 +196,11 @@ pub(crate) fn help_sweep() {
     if let Some(pass) = pass {
         run_drop_chunks(&pass, usize::MAX);
     }
-    let mut spins = 0u32;
-    loop {
-        // Acquire: pairs with the collector's stage stores.
-        match STAGE.load(Ordering::Acquire) {
-            STAGE_DROPPING => {}
-            STAGE_FREEING => {
-                heap::sweep_managed();
-                return;
-            }
-            _ => return,
-        }
-        // The collector (and maybe assists) finish the last chunks: briefly.
-        if spins < 64 {
-            crate::sync::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-        spins = spins.saturating_add(1);
+    // The collector (and maybe assists) finish the last chunks: briefly. Acquire: pairs
+    // with the collector's stage stores.
+    crate::sync::spin_until(|| STAGE.load(Ordering::Acquire) != STAGE_DROPPING);
+    if STAGE.load(Ordering::Acquire) == STAGE_FREEING {
+        heap::sweep_managed();
     }
 }
 
