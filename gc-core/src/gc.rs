@@ -51,8 +51,12 @@ use crate::trace::{Trace, Tracer};
 /// through [`GcCell`](crate::GcCell)). The value is dropped after it becomes unreachable:
 /// when the last handle goes, by the thread that dropped it (at once for a type without
 /// drop glue, else in that thread's next batch of up to 256 such objects) or by a collector
-/// thread; a cyclic object, by a collector thread's sweep. That thread may not be the one
-/// that made the value, which is why `T: Send`.
+/// thread; a cyclic object, by a cycle's sweep, which runs on the collector's threads and on
+/// threads that allocate while it runs (they pay for their allocation with a share of the
+/// sweep, as Go's allocation does). That thread may not be the one that made the value,
+/// which is why `T: Send`; and a `Drop` of a managed value may run inside any `Gc::new`
+/// during a sweep, so it must not wait for a lock that a thread may hold while it
+/// allocates (as a destructor run by a finalizer thread must not, on the JVM).
 ///
 /// # Panics
 /// In debug builds and with the `debug-heap` feature, dereferencing, cloning or dropping a
