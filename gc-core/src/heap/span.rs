@@ -798,6 +798,16 @@ impl Span {
                 // A freed slot's next object is born anew (or not at all).
                 let kept = Self::word(born, word).load(Ordering::Relaxed) & live;
                 Self::word(born, word).store(kept, Ordering::Relaxed);
+                // ... and unmarked: a born object freed during `Mark` left its mark bit,
+                // and a span this merge empties goes to the empty list, which no sweep
+                // walks, so the bit would outlive the cycle and make the slot's next
+                // object look marked to the next one (kept a cycle late: a garbage ring
+                // made after such frees survived its `collect()`). An atomic AND: markers
+                // may set other bits of the word meanwhile; nobody marks a freed object.
+                let freed_now = allocated & !live;
+                if freed_now != 0 {
+                    Self::word(marks, word).fetch_and(!freed_now, Ordering::Relaxed);
+                }
             }
         }
         if use_marks {
