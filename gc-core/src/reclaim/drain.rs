@@ -76,11 +76,11 @@ pub(crate) fn reclaiming() -> bool {
 /// is already reclaiming). `collect()` calls it first, so the caller's own garbage is
 /// freed by counts instead of waiting for the cycle's sweep.
 ///
-/// Only in phase `Off`. Measured, not yet explained: with these assists also in `Mark`
-/// and `Sweep`, tests/model.rs found objects, unreachable when `collect()` was called,
-/// that its cycle left to the next one (the next sweep freed them a few milliseconds
-/// later: never twice, never while reachable), in every run; in `Off` only, it passes
-/// every run. The assists of full buffers run in every phase.
+/// In every phase, under the same rules as the full-buffer assists (M1 in `Mark`). Until
+/// the stale mark bits of merged spans were cleared (heap/span.rs, `Span::sweep`;
+/// tests/regress_stale_mark.rs), these assists ran in `Off` only: in `Mark`, the born
+/// objects they freed left mark bits in spans the merge emptied, and tests/model.rs found
+/// objects that a `collect()`'s cycle left to the next one, in every run.
 #[cold]
 #[inline(never)]
 pub(crate) fn assist_own() {
@@ -89,9 +89,6 @@ pub(crate) fn assist_own() {
     }
     let op = heap::enter_op();
     let phase = phase_in_op();
-    if phase != crate::collector::phase::Phase::Off {
-        return;
-    }
     let batch = ZERO_QUEUE
         .take_own(&op, phase, &Shipped)
         .or_else(|| ZERO_QUEUE.take_published(&op, phase, BACKLOG, SHARE));
