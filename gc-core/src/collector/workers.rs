@@ -180,7 +180,7 @@ pub(crate) fn join(max_chunks: usize) -> u64 {
     let mut tracer = Tracer::new();
     claim_chunks(Some(&spans), max_chunks, |chunk, _| match kind {
         JobKind::Count => {
-            panics += mark::count_internal(chunk, &mut tracer, false).1;
+            panics += mark::count_internal(chunk, &mut tracer).1;
             bytes += allocated_bytes(chunk, true);
         }
         _ => {
@@ -249,9 +249,8 @@ impl Workers {
             CURSOR.store(0, Ordering::Relaxed);
             ACTIVE.store(1, Ordering::Relaxed);
             open_to_joiners(kind, spans);
-            // Not the sole counter: allocating threads may join (`join`).
             let totals = fatal::abort_on_panic("a mark worker", || {
-                run_job(kind, spans.map(|spans| &**spans), tracer, local, true)
+                run_job(kind, spans.map(|spans| &**spans), tracer, local)
             });
             close_to_joiners();
             return totals;
@@ -304,7 +303,7 @@ fn worker_main(share: bool) {
             (state.kind, state.spans.clone())
         };
         let totals = fatal::abort_on_panic("a mark worker", || {
-            run_job(kind, spans.as_deref(), &mut tracer, &mut local, share)
+            run_job(kind, spans.as_deref(), &mut tracer, &mut local)
         });
         drop(spans);
         let mut state = JOBS.lock();
@@ -314,18 +313,17 @@ fn worker_main(share: bool) {
     }
 }
 
-/// One worker's share of a job (`share`: other workers run it too), with its busy time.
+/// One worker's share of a job, with its busy time.
 fn run_job(
     kind: JobKind,
     spans: Option<&SpanSnapshot>,
     tracer: &mut Tracer,
     local: &mut LocalWork,
-    share: bool,
 ) -> JobTotals {
     let started = Instant::now();
     let mut totals = match kind {
         JobKind::Count => for_each_chunk(spans, |chunk, totals| {
-            let (traced, panics) = mark::count_internal(chunk, tracer, !share);
+            let (traced, panics) = mark::count_internal(chunk, tracer);
             totals.traced += traced;
             totals.panics += panics;
             pacing::note_background_bytes(allocated_bytes(chunk, true));
