@@ -3,9 +3,11 @@
 //! when the merge that freed them emptied their span. An empty span goes to the empty list,
 //! which no sweep walks, so the bits outlived the cycle; the next objects in those slots
 //! looked marked to the next cycle, and a garbage ring made there survived the `collect()`
-//! that should have freed it (it went one cycle later). A merge now clears the mark bits of
-//! the slots it frees (heap/span.rs, `Span::sweep`; docs/allocator.md, span rule 5).
-//! On the code before the fix this test found all 500 nodes of the ring alive.
+//! that should have freed it (it went one cycle later). A thread cache that takes an empty
+//! span outside `Mark` now clears its mark and born bits (`Central::cache_span`;
+//! docs/allocator.md, span rule 5; the first fix cleared them in the merge, which let a
+//! marker with a stale edge shade a freed born slot during `Mark`). Without either fix
+//! this test finds all 500 nodes of the ring alive.
 
 mod common;
 

@@ -45,6 +45,7 @@ use parking_lot::Mutex;
 use super::size_class::SpanClass;
 use super::span::{ListId, Span};
 use super::{accounting, page_heap, AllocError};
+use crate::collector::phase::{phase_in_op, Phase};
 
 /// Unswept spans `cache_span` sweeps before it gives up on them (each one it cannot use
 /// is filed: full, or empty and on the empty list, which it then takes).
@@ -249,6 +250,10 @@ impl Central {
                     // SAFETY: span structs live for the process; we own it under the lock.
                     let span_ref = unsafe { span.as_ref() };
                     span_ref.check_unchanged_since_filed("cache_span (empty)");
+                    if self.managed && phase_in_op() != Phase::Mark {
+                        // SAFETY: ours under the lock, and empty (it was on the empty list).
+                        unsafe { span_ref.clear_marks_of_empty() };
+                    }
                     span_ref.set_list(ListId::Cached);
                     accounting::add_in_use(span_ref.free_slots() * span_ref.elem_bytes());
                     drop(lists);

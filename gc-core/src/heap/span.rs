@@ -621,6 +621,26 @@ impl Span {
         Self::word(marks, index / 64).fetch_or(bit, Ordering::Relaxed) & bit == 0
     }
 
+    /// Clears the mark and born bitmaps of an empty span taken for allocation outside
+    /// `Mark` (`Central::cache_span`): a born object freed during a `Mark` left its bits,
+    /// and an empty span is never swept, so they would make the slot's next object look
+    /// marked to the next cycle (tests/regress_stale_mark.rs). Never during `Mark`, where a
+    /// freed born slot must stay marked (docs/collector.md, R6).
+    ///
+    /// # Safety
+    /// The caller owns the span (central lock held, not cached) and it holds no object.
+    pub(crate) unsafe fn clear_marks_of_empty(&self) {
+        debug_assert_eq!(self.alloc_count(), 0);
+        let marks = self.mark_bits.load(Ordering::Relaxed);
+        let born = self.born_bits.load(Ordering::Relaxed);
+        for word in 0..self.words() {
+            // Relaxed: no marker runs outside `Mark`, and the span reaches its next owner
+            // through the central lock.
+            Self::word(marks, word).store(0, Ordering::Relaxed);
+            Self::word(born, word).store(0, Ordering::Relaxed);
+        }
+    }
+
     /// Marks slot `index` as allocated black during `Mark` (`Gc::new`, before the object
     /// is published): its mark bit and its born bit.
     #[inline]
@@ -798,16 +818,11 @@ impl Span {
                 // A freed slot's next object is born anew (or not at all).
                 let kept = Self::word(born, word).load(Ordering::Relaxed) & live;
                 Self::word(born, word).store(kept, Ordering::Relaxed);
-                // ... and unmarked: a born object freed during `Mark` left its mark bit,
-                // and a span this merge empties goes to the empty list, which no sweep
-                // walks, so the bit would outlive the cycle and make the slot's next
-                // object look marked to the next one (kept a cycle late: a garbage ring
-                // made after such frees survived its `collect()`). An atomic AND: markers
-                // may set other bits of the word meanwhile; nobody marks a freed object.
-                let freed_now = allocated & !live;
-                if freed_now != 0 {
-                    Self::word(marks, word).fetch_and(!freed_now, Ordering::Relaxed);
-                }
+                // Mark bits stay: a born object freed during `Mark` keeps its mark bit,
+                // so that no walk or marker takes its slot for a white object (rule R6 of
+                // docs/collector.md). A span this merge empties goes to the empty list,
+                // which no sweep walks: `clear_marks_of_empty` clears such bits when the
+                // span is next taken outside `Mark` (tests/regress_stale_mark.rs).
             }
         }
         if use_marks {
