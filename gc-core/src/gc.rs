@@ -37,7 +37,7 @@ use core::ptr::{addr_of, addr_of_mut, NonNull};
 use crate::collector::header::{self, GcBox, DEBUG_HEAP, MAX_HANDLES};
 use crate::collector::mark;
 use crate::collector::phase::{phase_in_op, phase_seqcst, phase_word, Phase};
-use crate::heap;
+use crate::heap::{self, NewSlot};
 use crate::reclaim;
 use crate::sweep;
 use crate::sync::Ordering;
@@ -102,13 +102,16 @@ impl<T: Trace + Send + 'static> Gc<T> {
         crate::collector::ensure_started();
         let layout = Layout::new::<GcBox<T>>();
         let op = heap::enter_op();
-        let raw = heap::alloc_managed(&op, layout.size(), layout.align(), T::NEEDS_TRACE)
+        let new = NewSlot {
+            // Black allocation during `Mark`, recorded before the slot is published: a walk
+            // that finds the slot allocated finds it marked, and never takes this object for
+            // a pre-existing one (collector/mark.rs, step 1), whatever its header holds.
+            born: phase_in_op() == Phase::Mark,
+            // Spans whose objects have no drop glue are swept by bitmap alone (`sweep/`).
+            drop_glue: core::mem::needs_drop::<T>(),
+        };
+        let raw = heap::alloc_managed(&op, layout.size(), layout.align(), T::NEEDS_TRACE, new)
             .unwrap_or_else(|_| std::alloc::handle_alloc_error(layout));
-        if phase_in_op() == Phase::Mark {
-            // Black allocation, before publication: the collector never takes this object
-            // for a pre-existing one (collector/mark.rs, step 1).
-            mark::mark_new(raw);
-        }
         let boxed = raw.cast::<GcBox<T>>().as_ptr();
         // Debug heap only: an extra load on the allocation fast path.
         if DEBUG_HEAP {
@@ -119,10 +122,13 @@ impl<T: Trace + Send + 'static> Gc<T> {
                 "tricolor-gc: the allocator returned slot {raw:p}, which still holds an object"
             );
         }
-        // SAFETY: `raw` is a fresh slot of at least `layout`'s size and alignment. Its
-        // header's `info` word is null (heap zeroes managed slots; the sweeper nulls
-        // freed ones), so the collector reads nothing else of it until the Release store
-        // below. The counts are atomics written through references to their own bytes.
+        // SAFETY: `raw` is a fresh slot of at least `layout`'s size and alignment. No
+        // collector walk reads more of it than its header's atomics: outside `Mark` none
+        // runs over a slot allocated then, and during `Mark` the slot was marked before
+        // the allocator published it (`new.born`), so a walk traces nothing of it even if
+        // `info` still names the slot's previous object (a bitmap-only sweep leaves it,
+        // `sweep/`); a marker traces only what it shaded from white. The counts are
+        // atomics written through references to their own bytes.
         unsafe {
             (*addr_of!((*boxed).header.handles)).store(1, Ordering::Relaxed);
             (*addr_of!((*boxed).header.internal)).store(0, Ordering::Relaxed);

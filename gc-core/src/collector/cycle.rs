@@ -412,7 +412,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     trace.sweep = t.elapsed();
     trace.reclaimed_by_workers = workers.wait().traced;
     trace.freed = report.freed_objects;
-    trace.swept_spans = report.spans_swept;
+    trace.swept_spans = (report.spans_swept, report.bitmap_only_spans);
     trace.drop_panics = report.drop_panics;
     heap::thaw_spans();
     set_phase(Phase::Off);
@@ -453,6 +453,8 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         counters.trigger_bytes = end.armed.trigger;
         counters.mark_time += trace.count + trace.roots + trace.mark;
         counters.sweep_time += trace.sweep;
+        counters.swept_spans += report.spans_swept as u64;
+        counters.bitmap_swept_spans += report.bitmap_only_spans as u64;
         counters.mark_cpu += trace.mark_cpu;
         if reason == Reason::Periodic {
             counters.forced_cycles += 1;

@@ -67,15 +67,20 @@
 //!
 //! # Rules the walks keep (docs/collector.md, M1 and R6)
 //! 1. A walk may read a stale bitmap word and visit a slot that was free, or was freed
-//!    and reused during the cycle: such a slot holds a null `info` or a marked object, so
-//!    every walk skips null `info` and no walk traces a marked object.
+//!    and reused during the cycle: such a slot holds a null `info` (count-zero
+//!    reclamation nulls what it frees) or is marked (a slot allocated during `Mark` is
+//!    marked before the allocator publishes it, `heap::NewSlot`), so every walk skips
+//!    null `info` and no walk traces a marked object. A slot a bitmap-only sweep freed
+//!    keeps its old `info` (`sweep/`), but a walk sees it allocated only once it is
+//!    reused, and then marked.
 //! 2. Step 1 traces an object only if its mark bit, read after the Acquire load that
 //!    found `info` non-null, is clear: an object born in this `Mark` (which reclamation
-//!    may be freeing) has its bit set before its `info` is published, so it is never
-//!    traced. The word read before the loads only filters.
+//!    may be freeing) has its bit set before its slot is published, so before its `info`,
+//!    and it is never traced. The word read before the loads only filters.
 //! 3. Step 2 reads nothing of a marked object but its header counts, and writes only a
-//!    non-zero `internal`, which a born object does not have (`Gc::new` stores zero, and
-//!    counting skips marked targets; only the debug heap's poison, written into a born
+//!    non-zero `internal`, which a born object does not have (`Gc::new` stores zero, a
+//!    stale header left by a bitmap-only sweep holds the zero its last roots pass wrote,
+//!    and counting skips marked targets; only the debug heap's poison, written into a born
 //!    object that reclamation frees under the walk, reads non-zero, and zeroing the count
 //!    of that slot changes nothing: its next object's `Gc::new` stores zero too). It
 //!    shades through the OR, which reports the bits it set; a freed born slot keeps its
@@ -143,16 +148,6 @@ pub(crate) fn shade(op: &Op, object: NonNull<u8>) {
 fn shade_into(local: &mut LocalWork, object: NonNull<u8>) {
     if mark_grey(object) {
         local.push(object.as_ptr() as usize);
-    }
-}
-
-/// Marks a freshly allocated object black (before it is published), and as born in this
-/// `Mark` (`Span::mark_born`): no pass of this cycle traces it, so count-zero reclamation
-/// may free it before the cycle ends (docs/collector.md, rule M1).
-#[inline]
-pub(crate) fn mark_new(object: NonNull<u8>) {
-    if let Some((span, slot)) = heap::managed_object(object.as_ptr() as usize) {
-        span.mark_born(slot);
     }
 }
 

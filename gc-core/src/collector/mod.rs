@@ -85,6 +85,8 @@ pub fn stats() -> Stats {
         total_pause: counters.total_pause,
         pauses: counters.pauses.iter().copied().collect(),
         forced_cycles: counters.forced_cycles,
+        swept_spans: counters.swept_spans,
+        bitmap_swept_spans: counters.bitmap_swept_spans,
         assist_time: pacing::assist_time(),
         assist_scanned_objects: pacing::assist_scanned(),
         mark_time: counters.mark_time,

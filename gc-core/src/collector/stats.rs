@@ -50,6 +50,12 @@ pub struct Stats {
     pub mark_time: Duration,
     /// Wall time of all sweeps so far.
     pub sweep_time: Duration,
+    /// Spans the sweeps swept, summed over cycles.
+    pub swept_spans: u64,
+    /// Of those, spans swept by bitmap alone: none of their objects has drop glue (a
+    /// `Gc<[u64; 8]>`, a `Gc<f64>`), so the sweep flipped their bitmaps without visiting a
+    /// dead object (a span holding one object with drop glue is visited whole).
+    pub bitmap_swept_spans: u64,
     /// CPU time the mark workers spent counting, finding roots and marking, summed over
     /// workers and cycles (Go's `gcController` background mark time).
     pub mark_cpu: Duration,
@@ -88,6 +94,8 @@ pub(crate) struct Counters {
     pub(crate) pause_count: u64,
     pub(crate) mark_time: Duration,
     pub(crate) sweep_time: Duration,
+    pub(crate) swept_spans: u64,
+    pub(crate) bitmap_swept_spans: u64,
     pub(crate) mark_cpu: Duration,
     pub(crate) trigger_bytes: usize,
     pub(crate) forced_cycles: u64,
@@ -110,6 +118,8 @@ pub(crate) static COUNTERS: Mutex<Counters> = Mutex::new(Counters {
     pause_count: 0,
     mark_time: Duration::ZERO,
     sweep_time: Duration::ZERO,
+    swept_spans: 0,
+    bitmap_swept_spans: 0,
     mark_cpu: Duration::ZERO,
     trigger_bytes: usize::MAX,
     forced_cycles: 0,
@@ -156,8 +166,8 @@ pub(crate) struct CycleTrace {
     pub(crate) cons_mark: Option<f64>,
     /// Mark assists during the cycle: time (working or waiting) and objects scanned.
     pub(crate) mark_assist: (Duration, u64),
-    /// Spans the sweep swept.
-    pub(crate) swept_spans: usize,
+    /// Spans the sweep swept, and of those the ones swept by bitmap alone (no drop glue).
+    pub(crate) swept_spans: (usize, usize),
     /// After the cycle: bytes of pages in spans, of free pages still resident, and of free
     /// pages given back to the OS.
     pub(crate) pages: (usize, usize, usize),
@@ -209,7 +219,7 @@ impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
             "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
-             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
+             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans, {} by bitmap alone); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
              pages: {} KiB in spans, {} KiB free resident, {} KiB released; trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
@@ -222,7 +232,8 @@ impl CycleTrace {
             ms(self.termination),
             self.stop_attempts,
             ms(self.sweep),
-            self.swept_spans,
+            self.swept_spans.0,
+            self.swept_spans.1,
             self.heap_before / 1024,
             self.heap_after / 1024,
             self.live.0 / 1024,

@@ -47,7 +47,7 @@ pub use size_class::{
 use central::Central;
 use page_heap::PageHeap;
 pub(crate) use scavenger::set_heap_goal;
-pub(crate) use span::Span;
+pub(crate) use span::{NewSlot, Span};
 pub(crate) use thread_cache::{
     counter_totals, enter_op, for_each_reclaim_age, set_mark_buffer_sink, stop_the_world, Op,
     StoppedWorld,
@@ -173,19 +173,21 @@ pub fn alloc(bytes: usize, align: usize, scan: bool) -> Result<NonNull<u8>, Allo
         return Err(AllocError::TooLarge);
     }
     let op = thread_cache::enter_op();
-    alloc_in(&op, bytes, align, scan, false)
+    alloc_in(&op, bytes, align, scan, false, NewSlot::default())
 }
 
-/// Allocates a collector-managed object inside `op` (never freed explicitly: the sweeper
-/// frees it). Otherwise like [`alloc`].
+/// Allocates a collector-managed object inside `op` (freed by the sweeper or by count-zero
+/// reclamation), recording `new` in its span before the slot is published. Otherwise like
+/// [`alloc`].
 #[inline]
 pub(crate) fn alloc_managed(
     op: &Op,
     bytes: usize,
     align: usize,
     scan: bool,
+    new: NewSlot,
 ) -> Result<NonNull<u8>, AllocError> {
-    alloc_in(op, bytes, align, scan, true)
+    alloc_in(op, bytes, align, scan, true, new)
 }
 
 /// [`alloc`] inside an op the caller holds, from raw or managed span classes.
@@ -196,10 +198,11 @@ fn alloc_in(
     align: usize,
     scan: bool,
     managed: bool,
+    new: NewSlot,
 ) -> Result<NonNull<u8>, AllocError> {
     match SizeClass::for_request(bytes, align) {
-        Some(class) => op.alloc(SpanClass::new(class, !scan), managed),
-        None => alloc_large(bytes, align, scan, managed),
+        Some(class) => op.alloc(SpanClass::new(class, !scan), managed, new),
+        None => alloc_large(bytes, align, scan, managed, new),
     }
 }
 
@@ -210,6 +213,7 @@ fn alloc_large(
     align: usize,
     scan: bool,
     managed: bool,
+    new: NewSlot,
 ) -> Result<NonNull<u8>, AllocError> {
     let pages = bytes
         .max(1)
@@ -223,7 +227,7 @@ fn alloc_large(
     let span_ref = unsafe { span.as_ref() };
     span_ref.set_managed(managed);
     let p = span_ref
-        .try_alloc_fast()
+        .try_alloc_fast(new)
         .expect("tricolor-gc: fresh large span has no free slot");
     accounting::add_in_use(span_ref.elem_bytes());
     central(class, managed).list_large(span);

@@ -121,6 +121,19 @@ pub(crate) struct SweepOutcome {
     pub(crate) born_live_slots: usize,
 }
 
+/// What an allocation records in its span before it publishes the slot (the Release
+/// store of `free_index`, fact 2), so that every thread that finds the slot allocated also
+/// finds these bits. `NewSlot::default()` records nothing (raw allocation).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct NewSlot {
+    /// Allocated during `Mark` (black allocation): set the slot's mark and born bits. A walk
+    /// of the cycle that sees the slot allocated sees it marked, whatever its header holds.
+    pub(crate) born: bool,
+    /// The object has drop glue: the sweep's drop pass must visit the span
+    /// ([`Span::has_drop_glue`]).
+    pub(crate) drop_glue: bool,
+}
+
 /// A run of pages holding objects of one size class. See the module docs.
 ///
 /// Cache-line aligned: the owner writes `free_index`, `alloc_count` and the local-free
@@ -138,6 +151,10 @@ pub(crate) struct Span {
     /// 1 if the span holds collector-managed objects (see `heap::centrals`).
     managed: AtomicU8,
     in_use: AtomicU8,
+    /// 1 if some object allocated since the span was last empty has drop glue. Set by the
+    /// owner before it publishes that object's slot; cleared by a sweep or merge that
+    /// leaves the span empty. A span without it is swept by bitmap alone (`sweep/`).
+    drop_glue: AtomicU8,
     // -- bitmaps: `3 * bitmap_words` words from `meta::alloc_bitmaps` --
     bitmap_block: AtomicPtr<AtomicU64>,
     alloc_bits: AtomicPtr<AtomicU64>,
@@ -206,6 +223,7 @@ impl Span {
             span_class: AtomicU8::new(0),
             managed: AtomicU8::new(0),
             in_use: AtomicU8::new(0),
+            drop_glue: AtomicU8::new(0),
             bitmap_block: AtomicPtr::new(core::ptr::null_mut()),
             alloc_bits: AtomicPtr::new(core::ptr::null_mut()),
             mark_bits: AtomicPtr::new(core::ptr::null_mut()),
@@ -274,6 +292,7 @@ impl Span {
         self.freed_count.store(0, Ordering::Relaxed);
         self.local_freed_count.store(0, Ordering::Relaxed);
         self.list.store(ListId::Nowhere as u8, Ordering::Relaxed);
+        self.drop_glue.store(0, Ordering::Relaxed);
         // A fresh span has every slot free: the first word's inverted bits are all ones.
         self.alloc_cache.with_mut(|cache| {
             // SAFETY: we are the only user of an unpublished span.
@@ -342,6 +361,14 @@ impl Span {
     #[inline]
     pub(crate) fn is_managed(&self) -> bool {
         self.managed.load(Ordering::Relaxed) == 1
+    }
+    /// Whether some object allocated since the span was last empty has drop glue (then the
+    /// sweep's drop pass visits its dead objects; otherwise it is swept by bitmap alone).
+    /// Exact for the sweeper: the flag is set before the object's slot is published, and
+    /// the span reaches the sweeper through mark termination's stop and the central lock.
+    #[inline]
+    pub(crate) fn has_drop_glue(&self) -> bool {
+        self.drop_glue.load(Ordering::Relaxed) != 0
     }
     /// Records whether the span holds managed objects; before any slot is allocated.
     /// A managed span's slots start with a null first word (the object header's type
@@ -465,7 +492,7 @@ impl Span {
 
     /// Takes the next free slot if the allocation cache has one. Owner only.
     #[inline(always)]
-    pub(crate) fn try_alloc_fast(&self) -> Option<NonNull<u8>> {
+    pub(crate) fn try_alloc_fast(&self, new: NewSlot) -> Option<NonNull<u8>> {
         self.alloc_cache.with_mut(|cache_ptr| {
             // SAFETY: only the span's owner calls this (module docs, "Ownership").
             let cache = unsafe { *cache_ptr };
@@ -479,7 +506,15 @@ impl Span {
             }
             // SAFETY: as above.
             unsafe { *cache_ptr = (cache >> bit) >> 1 };
-            // Release: fact (2).
+            if new.born {
+                self.mark_born(index as usize);
+            }
+            // Relaxed load first: the flag's line is the one `free_index` is on, but a
+            // store only when it changes keeps the fast path free of needless writes.
+            if new.drop_glue && self.drop_glue.load(Ordering::Relaxed) == 0 {
+                self.drop_glue.store(1, Ordering::Relaxed);
+            }
+            // Release: fact (2); also publishes the bits `new` set.
             self.free_index.store(index + 1, Ordering::Release);
             let count = self.alloc_count.load(Ordering::Relaxed);
             self.alloc_count.store(count + 1, Ordering::Relaxed);
@@ -837,6 +872,11 @@ impl Span {
         self.freed_count.fetch_sub(taken_frees, Ordering::Relaxed);
         self.local_freed_count.store(0, Ordering::Relaxed);
         self.alloc_count.store(live_slots as u32, Ordering::Relaxed);
+        if live_slots == 0 {
+            // No object left, so none with drop glue (the owner's store; the next owner
+            // gets the span through the central lock).
+            self.drop_glue.store(0, Ordering::Relaxed);
+        }
         self.free_index.store(0, Ordering::Release);
         self.refill_alloc_cache();
         SweepOutcome {
@@ -907,9 +947,9 @@ mod tests {
     }
 
     fn alloc_index(span: &Span) -> Option<usize> {
-        let p = span.try_alloc_fast().or_else(|| {
+        let p = span.try_alloc_fast(NewSlot::default()).or_else(|| {
             span.refill_alloc_cache()
-                .then(|| span.try_alloc_fast())
+                .then(|| span.try_alloc_fast(NewSlot::default()))
                 .flatten()
         })?;
         span.slot_of(p.as_ptr() as usize)
@@ -993,6 +1033,55 @@ mod tests {
         let mut seen = Vec::new();
         span.for_each_allocated(|i| seen.push(i));
         assert_eq!(seen, (0..130).step_by(2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn allocation_records_born_and_drop_glue_before_publishing_and_an_empty_sweep_forgets_them() {
+        let (span, _mem) = test_span(32);
+        let take = |new: NewSlot| {
+            let p = span.try_alloc_fast(new).expect("slot");
+            span.slot_of(p.as_ptr() as usize).unwrap()
+        };
+        let plain = take(NewSlot::default());
+        assert!(!span.is_marked(plain) && !span.is_born(plain));
+        assert!(!span.has_drop_glue(), "a drop-free object set the flag");
+        let born = take(NewSlot {
+            born: true,
+            drop_glue: false,
+        });
+        assert!(
+            span.is_marked(born) && span.is_born(born),
+            "black allocation"
+        );
+        assert!(!span.has_drop_glue());
+        let dropping = take(NewSlot {
+            born: false,
+            drop_glue: true,
+        });
+        assert!(!span.is_marked(dropping));
+        assert!(span.has_drop_glue());
+        // A merge that keeps objects keeps the flag (it is per span, not per object).
+        // SAFETY: the slot is allocated; the test owns the span.
+        unsafe { span.free_local(dropping) };
+        // SAFETY: the test owns the span; no cycle runs.
+        unsafe { span.sweep(false, 0, |_| {}) };
+        assert!(
+            span.has_drop_glue(),
+            "a merge that leaves objects cleared the flag"
+        );
+        // A sweep or merge that empties the span forgets it.
+        // SAFETY: both slots are allocated; the test owns the span.
+        unsafe {
+            span.free_local(plain);
+            span.free_local(born);
+        }
+        // SAFETY: as above.
+        let outcome = unsafe { span.sweep(false, 0, |_| {}) };
+        assert_eq!(outcome.live_slots, 0);
+        assert!(
+            !span.has_drop_glue(),
+            "an empty span kept its drop-glue flag"
+        );
     }
 
     #[test]

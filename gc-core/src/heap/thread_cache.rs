@@ -45,7 +45,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use super::safepoint::{self, InOp, Mutator, Stopped, SAFEPOINT};
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
-use super::span::{ListId, Span};
+use super::span::{ListId, NewSlot, Span};
 use super::{cache_index, central, central_of, AllocError};
 use crate::reclaim::{BufferAge, ThreadBuffer};
 use crate::sync::{AtomicU64, Ordering};
@@ -99,7 +99,12 @@ impl ThreadCache {
 
     /// The slow path: make the current span of `slot` able to allocate, then allocate.
     #[cold]
-    fn alloc_slow(&mut self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
+    fn alloc_slow(
+        &mut self,
+        class: SpanClass,
+        managed: bool,
+        new: NewSlot,
+    ) -> Result<NonNull<u8>, AllocError> {
         let slot = cache_index(class, managed);
         let current = self.alloc[slot];
         if current != empty_span() {
@@ -107,7 +112,7 @@ impl ThreadCache {
             let span = unsafe { current.as_ref() };
             self.check_owned(span);
             if span.refill_alloc_cache() {
-                if let Some(p) = span.try_alloc_fast() {
+                if let Some(p) = span.try_alloc_fast(new) {
                     return Ok(p);
                 }
             }
@@ -132,7 +137,7 @@ impl ThreadCache {
         }
         span.refill_alloc_cache();
         Ok(span
-            .try_alloc_fast()
+            .try_alloc_fast(new)
             .expect("tricolor-gc: a span with free slots had no free slot"))
     }
 
@@ -206,12 +211,17 @@ impl ThreadCache {
 
     /// Allocates one object of `class` (managed or raw).
     #[inline(always)]
-    fn alloc(&mut self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
+    fn alloc(
+        &mut self,
+        class: SpanClass,
+        managed: bool,
+        new: NewSlot,
+    ) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: cached spans (and EMPTY_SPAN) are live span structs owned by this cache.
         let span = unsafe { self.alloc[cache_index(class, managed)].as_ref() };
-        match span.try_alloc_fast() {
+        match span.try_alloc_fast(new) {
             Some(p) => Ok(p),
-            None => self.alloc_slow(class, managed),
+            None => self.alloc_slow(class, managed, new),
         }
     }
 
@@ -431,10 +441,15 @@ impl Op {
 
     /// Allocates one object of span class `class`.
     #[inline(always)]
-    pub(crate) fn alloc(&self, class: SpanClass, managed: bool) -> Result<NonNull<u8>, AllocError> {
+    pub(crate) fn alloc(
+        &self,
+        class: SpanClass,
+        managed: bool,
+        new: NewSlot,
+    ) -> Result<NonNull<u8>, AllocError> {
         // SAFETY: inside an op the cache is used only by this thread (or, for the orphan,
         // by the holder of its lock, which we are), and no other reference to it is live.
-        unsafe { (*self.cache).alloc(class, managed) }
+        unsafe { (*self.cache).alloc(class, managed, new) }
     }
 
     /// Whether this op's cache owns `span` (then frees into it may be local).

@@ -32,6 +32,8 @@ pub(crate) struct DropPass {
     /// Chunks whose drops all ran.
     finished: AtomicUsize,
     drop_panics: AtomicUsize,
+    /// Spans the pass left to the free pass because none of their objects has drop glue.
+    bitmap_only: AtomicUsize,
 }
 
 // SAFETY: span metadata lives for the process (heap `meta.rs`), and the spans of the pass
@@ -57,6 +59,7 @@ impl DropPass {
             cursor: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
             drop_panics: AtomicUsize::new(0),
+            bitmap_only: AtomicUsize::new(0),
         }
     }
 
@@ -69,6 +72,12 @@ impl DropPass {
     pub(crate) fn drop_panics(&self) -> usize {
         // Relaxed: read after `wait_until_done`.
         self.drop_panics.load(Ordering::Relaxed)
+    }
+
+    /// Spans swept by bitmap alone (no drop glue): read after the pass.
+    pub(crate) fn bitmap_only_spans(&self) -> usize {
+        // Relaxed: read after `wait_until_done`.
+        self.bitmap_only.load(Ordering::Relaxed)
     }
 
     /// Claims and runs up to `max_chunks` chunks on the calling thread (which has set its
@@ -103,8 +112,16 @@ impl DropPass {
         crate::sync::spin_until(|| self.finished.load(Ordering::SeqCst) >= self.chunks);
     }
 
-    /// Drops every published, unmarked object of `span` and nulls its header.
+    /// Drops every published, unmarked object of `span` and nulls its header. A span none
+    /// of whose objects has drop glue is left to the free pass (bitmap only): its dead
+    /// headers keep their `info` (`sweep/`, "Bitmap-only spans"), except under the debug
+    /// heap, which poisons every freed object.
     fn drop_span(&self, span: &Span) {
+        if !span.has_drop_glue() && !DEBUG_HEAP {
+            // Relaxed: a statistic read after the pass.
+            self.bitmap_only.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         span.for_each_allocated(|slot| {
             if span.is_marked(slot) {
                 return;

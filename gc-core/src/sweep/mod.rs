@@ -15,9 +15,9 @@
 //!    the collector thread, the mark workers, and threads that allocate during the sweep
 //!    (their assists, `collector/mark_assist.rs`): for each published, unmarked object of
 //!    a chunk, run its drop glue (if `T` needs drop), then null its header's `info` (and
-//!    poison the slot in debug-heap builds) so that the collector never takes the slot for
-//!    an object again. Mark bits are untouched; no slot becomes reusable. The pass ends
-//!    when every chunk is done, whoever ran it.
+//!    poison the slot in debug-heap builds). Mark bits are untouched; no slot becomes
+//!    reusable. The pass ends when every chunk is done, whoever ran it. A span none of
+//!    whose objects has drop glue is skipped (below, "Bitmap-only spans").
 //! 2. **Free pass** (`heap/sweep_state.rs`), opened only after the drop pass ended: the
 //!    collector and the mark workers sweep every unswept span by bitmap (`Span::sweep`: the
 //!    mark bits become the allocation bits, O(1)) and file it on the swept lists, or return
@@ -32,6 +32,20 @@
 //! drop glue may still run, no dead slot may be reused, or that handle would reach the new
 //! object in it. Go has no drop glue, so it sweeps span by span; here a span's slots become
 //! reusable only once no drop glue of this sweep is left to run.
+//!
+//! # Bitmap-only spans
+//! A span records whether any object allocated in it since it was last empty has drop
+//! glue (`Span::has_drop_glue`, set by the allocation before it publishes the slot,
+//! cleared by the sweep or merge that empties the span). The drop pass skips a span
+//! without it: its dead objects have nothing to run and hold no handle, so the free pass's
+//! bitmap swap frees them without a single header being read (Go sweeps every span this
+//! way). Their headers keep their `info`; nothing reads it, because every reader of a
+//! header reads only slots the bitmaps show allocated, and a slot allocated again is
+//! either published before any walk of a cycle starts (`Off`, `Sweep`) or marked before
+//! the allocator publishes it (`Mark`: `NewSlot::born`), so a walk traces nothing of it
+//! (collector/mark.rs, rules 1-3). Count-zero reclamation still nulls the headers it
+//! frees: a walk of the running cycle may see such a slot through its old bitmap word.
+//! The debug heap visits every span, to poison every freed object.
 //!
 //! # The rule for handles released by drop glue (DESIGN §3)
 //! A `Gc` handle dropped while a thread runs the drop pass's drop glue (`in_sweep_drop()`,
@@ -128,6 +142,9 @@ pub(crate) struct SweepReport {
     pub(crate) freed_objects: usize,
     pub(crate) spans_swept: usize,
     pub(crate) drop_panics: usize,
+    /// Spans of `spans_swept` that the drop pass left alone: none of their objects has
+    /// drop glue ("Bitmap-only spans" in the module docs).
+    pub(crate) bitmap_only_spans: usize,
     /// Bytes of the objects that survived the sweep (the marked heap).
     pub(crate) live_bytes: usize,
     /// Of those, the bytes of objects allocated black during the cycle's `Mark`.
@@ -173,6 +190,7 @@ pub(crate) fn sweep(start_helpers: impl FnOnce()) -> SweepReport {
         freed_objects: totals.freed_objects,
         spans_swept: totals.spans,
         drop_panics: pass.drop_panics(),
+        bitmap_only_spans: pass.bitmap_only_spans(),
         live_bytes: totals.live_bytes,
         born_live_bytes: totals.born_live_bytes,
     }
