@@ -20,6 +20,12 @@
 //!   The group's throughput is in nodes; each measured `collect()` is also timed on its
 //!   own, and a last line prints their median (warm-up included) in ns per live object.
 //!
+//! - `collect/garbage_leaves_64k`: one `gc::collect()` that frees cyclic garbage built
+//!   before it (outside the measurement): 8,192 nodes in rings of 8, each holding eight
+//!   drop-free leaves (`Gc<[u64; 8]>`), so 65,536 of the 73,728 dead objects need no drop
+//!   glue and their spans are swept by bitmap alone (issue #11 item 1); the live heap is
+//!   the quiet graph above. Throughput in dead objects.
+//!
 //! Run: `cargo bench -p tricolor-gc-bench --bench gc`
 
 use std::cell::RefCell;
@@ -179,8 +185,60 @@ fn collect_group(c: &mut Criterion) {
             median.as_secs_f64() * 1e9 / live.max(1) as f64,
         );
     }
+    garbage_leaves(c);
     drop(black_box(root));
     gc::set_gc_percent(old);
+}
+
+/// A garbage ring's node: eight drop-free leaves and the next node.
+#[derive(Trace)]
+struct LeafNode {
+    leaves: [Gc<[u64; 8]>; 8],
+    next: GcCell<Option<Gc<LeafNode>>>,
+}
+
+/// Rings of garbage for `collect/garbage_leaves_64k`.
+const LEAF_RINGS: usize = 1024;
+const LEAF_RING_LEN: usize = 8;
+
+fn leaf_garbage() {
+    for ring in 0..LEAF_RINGS {
+        let make = |i: usize| {
+            Gc::new(LeafNode {
+                leaves: core::array::from_fn(|j| Gc::new([(ring * 64 + i * 8 + j) as u64; 8])),
+                next: GcCell::new(None),
+            })
+        };
+        let first = make(0);
+        let mut last = first.clone();
+        for i in 1..LEAF_RING_LEN {
+            let n = make(i);
+            *last.next.borrow_mut() = Some(n.clone());
+            last = n;
+        }
+        *last.next.borrow_mut() = Some(first);
+    }
+}
+
+/// `collect/garbage_leaves_64k` (module docs), with the quiet graph live.
+fn garbage_leaves(c: &mut Criterion) {
+    let mut group = c.benchmark_group("collect");
+    group.throughput(Throughput::Elements(
+        (LEAF_RINGS * LEAF_RING_LEN * 9) as u64,
+    ));
+    group.bench_function("garbage_leaves_64k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                leaf_garbage();
+                let t = Instant::now();
+                gc::collect();
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
 }
 
 criterion_group! {
