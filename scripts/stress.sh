@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs a test binary K copies at a time, R rounds, beside a CPU hog, and keeps the logs of
 # the runs that failed: races that an idle 2-core machine hides show up under this load
-# (docs/collector.md, "Known defect"). Build the binary first, e.g.
+# (docs/collector.md, "A sweep assist that straddled cycles"). Build the binary first, e.g.
 #   cargo test --release --test sweep_threads --no-run
 # then: scripts/stress.sh target/release/deps/sweep_threads-<hash> 150 4
 set -u

@@ -447,27 +447,32 @@ pub(crate) fn sweep_managed() {
     }
 }
 
-/// Sweeps up to `max_spans` unswept managed spans (an allocating thread's share of the
-/// free pass); returns the bytes their objects held (0: none was left).
+/// Sweeps up to `max_spans` unswept managed spans if the free pass is open (an allocating
+/// thread's share of it, outside any op; `sweep_state::assist_if_open` keeps the pass from
+/// closing meanwhile); returns the bytes their objects held (0: none was left, or the pass
+/// is closed).
 pub(crate) fn sweep_managed_some(max_spans: usize) -> usize {
     // Relaxed: only spreads threads over the classes.
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let managed = &centrals()[NUM_SPAN_CLASSES..];
-    let start = NEXT.fetch_add(1, Ordering::Relaxed);
-    let (mut swept, mut bytes) = (0, 0);
-    for i in 0..managed.len() {
-        if swept >= max_spans {
-            break;
+    sweep_state::assist_if_open(|| {
+        let managed = &centrals()[NUM_SPAN_CLASSES..];
+        let start = NEXT.fetch_add(1, Ordering::Relaxed);
+        let (mut swept, mut bytes) = (0, 0);
+        for i in 0..managed.len() {
+            if swept >= max_spans {
+                break;
+            }
+            let (spans, held) =
+                managed[(start + i) % managed.len()].sweep_unswept(max_spans - swept);
+            swept += spans;
+            bytes += held;
         }
-        let (spans, held) = managed[(start + i) % managed.len()].sweep_unswept(max_spans - swept);
-        swept += spans;
-        bytes += held;
-    }
-    bytes
+        bytes
+    })
 }
 
 pub(crate) use sweep_state::{
-    close_free_pass, free_pass_open, open_free_pass, take as take_sweep_totals, wait_for_sweepers,
+    close_free_pass, open_free_pass, take as take_sweep_totals, wait_for_sweepers,
 };
 
 /// The span and slot of the managed object starting at `addr`, without validating that

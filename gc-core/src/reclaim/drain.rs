@@ -77,14 +77,10 @@ pub(crate) fn reclaiming() -> bool {
 /// freed by counts instead of waiting for the cycle's sweep.
 ///
 /// Only in phase `Off`. With these assists also in `Mark` and `Sweep` (commit 05a087a),
-/// `tests/sweep_threads.rs` fails about once in 300 runs when four copies run at once
-/// beside a CPU hog on 2 cores (`scripts/stress.sh`): a count-zero survivor's drop glue
-/// releases a handle to an object the same sweep's drop pass already freed, or a live
-/// ring is freed, or about a thousand nodes are never dropped. The shipped setting fails
-/// the same way far more rarely (docs/collector.md, "Known defect"). Diagnostic builds
-/// found no stale mark at any cycle's start, no drop-glue object in a span swept by bitmap
-/// alone, no span swept outside the drop pass and no dying object in a reclaim batch; a
-/// check of mark closure in the termination stop made the failure disappear (0 in 600).
+/// `tests/sweep_threads.rs` failed about once in 300 runs under `scripts/stress.sh`; the
+/// cause found (docs/collector.md, "A sweep assist that straddled cycles") was not theirs,
+/// but their extra sweep assists made it frequent. They stay in `Off` until stress runs
+/// with them confirm that it was the only cause.
 #[cold]
 #[inline(never)]
 pub(crate) fn assist_own() {

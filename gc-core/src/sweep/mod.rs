@@ -230,8 +230,8 @@ pub(crate) fn assist(spans: usize) -> usize {
     if let Some(pass) = pass {
         return run_drop_chunks(&pass, 1);
     }
-    if heap::free_pass_open() {
-        return heap::sweep_managed_some(spans);
-    }
-    0
+    // Checks that the free pass is open and counts this thread in it at once: an assist
+    // that checked first and swept later could sweep a span of a later cycle before its
+    // drop pass (`heap/sweep_state.rs`).
+    heap::sweep_managed_some(spans)
 }
