@@ -509,8 +509,8 @@ impl Span {
             if new.born {
                 self.mark_born(index as usize);
             }
-            // Relaxed load first: the flag's line is the one `free_index` is on, but a
-            // store only when it changes keeps the fast path free of needless writes.
+            // Load first, store only when it changes: after a span's first object with
+            // drop glue, the fast path writes nothing more for the flag.
             if new.drop_glue && self.drop_glue.load(Ordering::Relaxed) == 0 {
                 self.drop_glue.store(1, Ordering::Relaxed);
             }
