@@ -39,6 +39,7 @@ use gc::Gc;
 use crate::env::{Env, Frame};
 use crate::error::{error, Result};
 use crate::printer;
+use crate::stress;
 use crate::syntax::{Call, If, Lambda, Let, Local, Node, SetGlobal, SetLocal};
 use crate::value::{Builtin, Closure, Value};
 
@@ -106,6 +107,9 @@ pub(crate) struct Machine {
     max_depth: usize,
     /// The line of the call being evaluated, for errors that have no better location.
     line: u32,
+    /// Closure calls left before the next GC-stress checkpoint (stress.rs).
+    calls_to_checkpoint: u32,
+    checkpoints: stress::Checkpoints,
 }
 
 impl Machine {
@@ -117,6 +121,8 @@ impl Machine {
             // Relaxed: see `set_max_depth`.
             max_depth: MAX_DEPTH.load(Ordering::Relaxed),
             line: 0,
+            calls_to_checkpoint: stress::CALLS_PER_CHECKPOINT,
+            checkpoints: stress::Checkpoints::default(),
         }
     }
 
@@ -396,6 +402,11 @@ impl Machine {
             }
         };
         check_closure_arity(lambda, argc).map_err(|e| e.at(line))?;
+        self.calls_to_checkpoint -= 1;
+        if self.calls_to_checkpoint == 0 {
+            self.calls_to_checkpoint = stress::CALLS_PER_CHECKPOINT;
+            self.checkpoints.checkpoint();
+        }
         let env = if lambda.frame_size == 0 {
             parent
         } else {

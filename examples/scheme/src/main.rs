@@ -6,8 +6,9 @@
 //! terminal; plain lines from a pipe). Environment: `SCHEME_MAX_DEPTH` (pending
 //! continuation frames before "recursion too deep", default 1,000,000),
 //! `SCHEME_GC_STRESS=MS` (a background thread runs `gc::collect()` every MS
-//! milliseconds, 0 for back to back, so that cycles overlap evaluation even in programs
-//! whose heap never reaches a goal: the tests use it), and the collector's own
+//! milliseconds, 0 for back to back, and at least once every 4096 closure calls of each
+//! evaluator, so that cycles overlap evaluation even in programs whose heap never reaches
+//! a goal: the tests use it; see stress.rs), and the collector's own
 //! `TRICOLOR_GC_PERCENT`, `TRICOLOR_MEMORY_LIMIT`, `TRICOLOR_TRACE`.
 //!
 //! # Modules, in the order data flows through them
@@ -22,6 +23,7 @@
 //! | `builtins` | procedures written in Rust |
 //! | `printer` | `display` / `write`, with datum labels for cycles |
 //! | `threads` | `spawn` / `join` |
+//! | `stress` | `SCHEME_GC_STRESS`: cycles in proportion to time and to work |
 //! | `error` | the error type, with source lines |
 //! | `repl` | the interactive and piped REPL |
 //!
@@ -39,6 +41,7 @@ mod eval;
 mod printer;
 mod reader;
 mod repl;
+mod stress;
 mod symbol;
 mod syntax;
 mod threads;
@@ -58,7 +61,8 @@ const DRIVER_STACK_BYTES: usize = 256 << 20;
 const USAGE: &str = "usage: scheme [FILE.scm [ARGS...]]
   with a file: runs it; (command-line-arguments) is ARGS; exit status 1 on an error
   without one: a REPL on stdin (line editing on a terminal)
-environment: SCHEME_MAX_DEPTH (default 1000000), SCHEME_GC_STRESS=MS (collect every MS ms),
+environment: SCHEME_MAX_DEPTH (default 1000000), SCHEME_GC_STRESS=MS (collect every MS ms
+  and every 4096 closure calls),
   TRICOLOR_GC_PERCENT, TRICOLOR_MEMORY_LIMIT, TRICOLOR_TRACE=1
 ";
 
@@ -119,12 +123,7 @@ fn configure() -> std::result::Result<(), String> {
         let period = text.trim().parse::<u64>().map_err(|_| {
             format!("SCHEME_GC_STRESS must be a number of milliseconds, got {text:?}")
         })?;
-        std::thread::Builder::new()
-            .name("scheme gc stress".into())
-            .spawn(move || loop {
-                gc::collect();
-                std::thread::sleep(std::time::Duration::from_millis(period));
-            })
+        stress::start(std::time::Duration::from_millis(period))
             .map_err(|e| format!("cannot start the SCHEME_GC_STRESS thread: {e}"))?;
     }
     Ok(())
