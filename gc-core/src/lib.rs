@@ -23,7 +23,7 @@
 //! # The loom build
 //! Under `--cfg tricolor_loom` (`.ci/loom.sh`) the crate compiles only `sync` and the
 //! protocol modules: the op / stop protocol and the threads' buffers (`heap/safepoint.rs`),
-//! the phase word (`collector/phase.rs`), the mark work list and termination test
+//! the free pass's gate against straddling sweep assists (`heap/free_pass.rs`), the phase word (`collector/phase.rs`), the mark work list and termination test
 //! (`collector/work.rs`) and the count-zero hand-off (`reclaim/queue.rs`: the queueing
 //! step, the thread buffer and the global queue). Their state is in plain structs whose methods are the shipped logic; the loom
 //! models in `gc-core/tests/loom_protocol.rs` are compiled as this crate's unit tests in
@@ -65,9 +65,11 @@ pub use gc_cell::{BorrowError, BorrowMutError, GcCell, GcRef, GcRefMut};
 #[cfg(not(tricolor_loom))]
 pub use os::{process_peak_rss_bytes, process_rss_bytes};
 
-/// The loom build's heap: only the safepoint protocol (crate docs, "The loom build").
+/// The loom build's heap: only the safepoint protocol and the free pass's gate (crate docs,
+/// "The loom build").
 #[cfg(tricolor_loom)]
 mod heap {
+    pub(crate) mod free_pass;
     pub(crate) mod safepoint;
 }
 

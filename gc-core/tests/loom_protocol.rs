@@ -7,13 +7,14 @@
 //! (`lib.rs`, "The loom build"), and this file is compiled as a unit-test module of that
 //! build (`.ci/loom.sh`); in the normal build it is an empty integration test. Each model
 //! builds fresh protocol state per loom execution (a `Safepoint`, one `Mutator` per mutator
-//! thread, a `PhaseCell`, a `WorkList`, a `reclaim::ZeroQueue`) and calls the shipped methods: op
+//! thread, a `PhaseCell`, a `WorkList`, a `reclaim::ZeroQueue`, a `FreePass`) and calls the shipped methods: op
 //! entry (`Safepoint::enter`, with its wait on the restart) and exit (`Mutator::exit`),
 //! stopping and restarting the world (`Safepoint::stop`, dropping `Stopped`), taking and
 //! discarding the threads' buffers (`Stopped::take_mark_buffers`,
 //! `ZeroQueue::discard_all` over `Stopped::for_each_reclaim_buffer`), the phase word's loads and stores, the barrier's push
 //! (`WorkList::push_from_mutator`), a worker's push and pop (`LocalWork`), the termination
-//! test (`WorkList::try_terminate`), and the count-zero queueing step
+//! test (`WorkList::try_terminate`), the free pass's gate (`FreePass::open` / `close` /
+//! `assist_if_open`), and the count-zero queueing step
 //! (`reclaim/queue.rs`: `queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
 //!
 //! What is still restated is marked `restated:` with the function it mirrors: the
@@ -91,6 +92,7 @@ use loom::thread;
 
 use crate::collector::phase::{Phase, PhaseCell};
 use crate::collector::work::{LocalWork, WorkList};
+use crate::heap::free_pass::FreePass;
 use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
 use crate::reclaim::{
     claim_in_stop, discard_in_stop, queue_if_unchanged, take_in_stop, Batch, Rules, ZeroQueue,
@@ -1822,4 +1824,66 @@ fn mark_assist_scanning_vs_mark_termination() {
 #[should_panic]
 fn control_assist_flushing_outside_its_op_fails() {
     model(|| assist_scan_vs_termination(AssistFlush::AfterOp));
+}
+
+// ===== Model 14: a sweep assist vs the end of the free pass (heap/free_pass.rs, shipped) ===
+
+/// The spans a free pass sweeps, one cell per assist (each span is popped by exactly one
+/// thread, under the central lock): an assist's sweep writes its cell, and the collector
+/// writes every cell after the pass (the next cycle's mark termination makes spans
+/// unswept, its drop pass runs their drop glue). loom reports any two writes of a cell not
+/// ordered by happens-before.
+struct UnsweptSpans([UnsafeCell<u32>; 2]);
+
+// SAFETY: every access goes through loom's `with_mut`, which checks that accesses from
+// different threads are ordered; an unordered pair fails the model instead of racing.
+unsafe impl Sync for UnsweptSpans {}
+
+/// The model: one cycle's free pass (open, close), then the next cycle's termination
+/// writing the spans; one assist thread (two with `two_assists`) sweeps through the shipped
+/// `FreePass::assist_if_open` at any point.
+fn assist_vs_free_pass_end(gate: FreePass, two_assists: bool) {
+    let gate = Arc::new(gate);
+    let spans = Arc::new(UnsweptSpans([UnsafeCell::new(0), UnsafeCell::new(0)]));
+    let assist = |which: usize| {
+        let (gate, spans) = (gate.clone(), spans.clone());
+        thread::spawn(move || {
+            gate.assist_if_open(|| {
+                // SAFETY: loom checks this access against every other (`UnsweptSpans`).
+                spans.0[which].with_mut(|n| unsafe { *n += 1 });
+                1
+            })
+        })
+    };
+    let first = assist(0);
+    let second = two_assists.then(|| assist(1));
+    gate.open();
+    gate.close();
+    for span in &spans.0 {
+        // SAFETY: as above; the next cycle's mark termination and drop pass.
+        span.with_mut(|n| unsafe { *n += 100 });
+    }
+    first.join().unwrap();
+    if let Some(second) = second {
+        second.join().unwrap();
+    }
+}
+
+/// **Model 14: a sweep assist vs the end of the free pass** (`heap/free_pass.rs`; the bug
+/// of docs/collector.md, "A sweep assist that straddled cycles"). Property: an assist's
+/// sweep happens before whatever the collector does after closing the pass, or does not
+/// run: an assist that saw the pass open cannot sweep into the next cycle.
+#[test]
+fn free_pass_vs_straddling_assist() {
+    model(|| assist_vs_free_pass_end(FreePass::new(), false));
+    model(|| assist_vs_free_pass_end(FreePass::new(), true));
+}
+
+/// Control for model 14: a `close` that does not wait for assists inside the gate lets an
+/// assist that saw the pass open sweep after the collector moved on (the library before
+/// the fix, where the pass's end waited only for spans already popped). Must keep failing.
+#[test]
+#[should_panic]
+fn control_free_pass_closing_without_waiting_for_assists_fails() {
+    model(|| assist_vs_free_pass_end(FreePass::without_assist_wait(), false));
 }

@@ -10,6 +10,7 @@
 //! | `meta` | off-heap `Span` structs and bitmaps | `fixalloc`, `gcBits` |
 //! | `span` | one span: bitmaps, alloc cache, sweep | `mspan` |
 //! | `central` | per-class partial/full lists | `mcentral.go` |
+//! | `sweep_state`, `free_pass` | a cycle's free pass: who sweeps, what was swept, its gate | `sweepgen` |
 //! | `thread_cache` | per-thread current spans, the fast path | `mcache.go` |
 //!
 //! # The internal API (used by the collector, the sweeper and the pool)
@@ -26,6 +27,7 @@
 
 mod arena;
 mod central;
+mod free_pass;
 mod meta;
 mod page_heap;
 pub(crate) mod safepoint;

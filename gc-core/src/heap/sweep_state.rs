@@ -16,26 +16,17 @@
 //! added and the span filed or cached. `wait_for_sweepers` waits for the count to reach
 //! zero; only then are the totals complete.
 //!
-//! An assist runs outside any op, so nothing else keeps it from straddling cycles: one that
-//! saw the pass open and was then preempted could wake in a later cycle's `Sweep`, after
-//! mark termination made spans unswept again but before that sweep's drop pass took them,
-//! and sweep a span whose dead objects' drop glue never ran (their handles never released,
-//! their slots reused while other dead objects still held handles to them: a live object
-//! freed; `scripts/stress.sh` on tests/sweep_threads.rs found it about once in 900 runs).
-//! So an assist checks the pass inside [`assist_if_open`], which counts it, and
-//! [`close_free_pass`] waits until no assist is inside: either the assist's check (SeqCst)
-//! sees the pass closed, or the collector's wait (SeqCst) sees the assist and waits for it
-//! to leave (it finds the lists empty: nothing is filed unswept during a free pass). The
+//! An assist runs outside any op, so nothing but the pass's gate keeps it from straddling
+//! cycles (`free_pass.rs`): [`assist_if_open`] and [`close_free_pass`] go through it. The
 //! thread caches' own sweeps (`Central::cache_span`) check the pass inside an op, which no
 //! cycle's termination stop can overlap, so they cannot straddle cycles.
 
 use super::central::SweepTotals;
-use crate::sync::{AtomicBool, AtomicUsize, Ordering};
+use super::free_pass::FreePass;
+use crate::sync::{AtomicUsize, Ordering};
 
-static OPEN: AtomicBool = AtomicBool::new(false);
+static FREE_PASS: FreePass = FreePass::new();
 static IN_PROGRESS: AtomicUsize = AtomicUsize::new(0);
-/// Assists inside [`assist_if_open`].
-static ASSISTING: AtomicUsize = AtomicUsize::new(0);
 static FREED_OBJECTS: AtomicUsize = AtomicUsize::new(0);
 static SPANS: AtomicUsize = AtomicUsize::new(0);
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
@@ -44,37 +35,25 @@ static BORN_LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 /// Whether threads may sweep unswept spans now.
 #[inline]
 pub(crate) fn free_pass_open() -> bool {
-    // Acquire: pairs with `open_free_pass`, so a thread that sees the pass open also sees
-    // that every drop glue of the sweep's first pass ran (it ran before the store).
-    OPEN.load(Ordering::Acquire)
+    FREE_PASS.is_open()
 }
 
 /// Opens the free pass (collector, in `Sweep`, after the drop pass).
 pub(crate) fn open_free_pass() {
-    OPEN.store(true, Ordering::Release);
+    FREE_PASS.open();
 }
 
 /// Closes the free pass (collector, when every span is swept), and waits until no assist
-/// is inside [`assist_if_open`] (module docs).
+/// is inside [`assist_if_open`] (`free_pass.rs`).
 pub(crate) fn close_free_pass() {
-    // SeqCst: with the assist's increment and load (module docs).
-    OPEN.store(false, Ordering::SeqCst);
-    crate::sync::spin_until(|| ASSISTING.load(Ordering::SeqCst) == 0);
+    FREE_PASS.close();
 }
 
 /// Runs `sweep` (an allocating thread's share of the free pass, outside any op) if the free
 /// pass is open, counted so that the collector does not close the pass while it runs
-/// (module docs); 0 without running it if the pass is closed.
+/// (`free_pass.rs`); 0 without running it if the pass is closed.
 pub(crate) fn assist_if_open(sweep: impl FnOnce() -> usize) -> usize {
-    // SeqCst: with `close_free_pass`'s store and load (module docs).
-    ASSISTING.fetch_add(1, Ordering::SeqCst);
-    let bytes = if OPEN.load(Ordering::SeqCst) {
-        sweep()
-    } else {
-        0
-    };
-    ASSISTING.fetch_sub(1, Ordering::SeqCst);
-    bytes
+    FREE_PASS.assist_if_open(sweep)
 }
 
 /// A thread popped an unswept span to sweep it (under the central lock).
