@@ -365,6 +365,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         trace.stop_attempts += 1;
         let stop_started = Instant::now();
         let mut world = heap::stop_the_world();
+        let stopping = stop_started.elapsed();
         if !work::try_terminate(|publish| world.take_mark_buffers(publish)) {
             drop(world);
             COUNTERS.lock().record_pause(stop_started.elapsed());
@@ -385,7 +386,9 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         }
         // What was queued during `Mark`, sorted by mark bit below (R1b): O(threads) here.
         mark_zeros = ZERO_QUEUE.take_all(|each| world.for_each_reclaim_buffer(each));
+        let flush_started = Instant::now();
         world.flush_caches();
+        trace.termination_parts = (stopping, flush_started.elapsed());
         heap::advance_sweep_generation(&world);
         set_phase(Phase::Sweep);
         work::set_flush_mode(false);

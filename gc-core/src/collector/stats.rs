@@ -152,6 +152,9 @@ pub(crate) struct CycleTrace {
     pub(crate) roots: Duration,
     pub(crate) mark: Duration,
     pub(crate) termination: Duration,
+    /// Of the last (successful) termination stop: the wait for every thread's op to end,
+    /// and the flush of every thread cache.
+    pub(crate) termination_parts: (Duration, Duration),
     pub(crate) sweep: Duration,
     pub(crate) stop_attempts: u32,
     pub(crate) heap_before: usize,
@@ -219,7 +222,7 @@ impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
             "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
-             termination stw {:.3} ms ({} tries), sweep {:.3} ms ({} spans, {} by bitmap alone); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
+             termination stw {:.3} ms ({} tries; stopping {:.3} ms, cache flush {:.3} ms), sweep {:.3} ms ({} spans, {} by bitmap alone); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
              pages: {} KiB in spans, {} KiB free resident, {} KiB released; trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
             self.cycle,
@@ -231,6 +234,8 @@ impl CycleTrace {
             ms(self.mark),
             ms(self.termination),
             self.stop_attempts,
+            ms(self.termination_parts.0),
+            ms(self.termination_parts.1),
             ms(self.sweep),
             self.swept_spans.0,
             self.swept_spans.1,
