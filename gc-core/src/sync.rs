@@ -257,14 +257,13 @@ mod loom_shims {
 /// Waits until `done()` holds: spins briefly, then yields the CPU between checks. For the
 /// short waits of the collector's hand-offs (a sweep's last chunks, a span a thread is
 /// sweeping, an assist leaving a joined job), where the awaited thread is running.
-#[cfg(not(tricolor_loom))]
 pub(crate) fn spin_until(mut done: impl FnMut() -> bool) {
     let mut spins = 0u32;
     while !done() {
         if spins < 64 {
             spin_loop();
         } else {
-            std::thread::yield_now();
+            yield_now();
         }
         spins = spins.saturating_add(1);
     }

@@ -13,7 +13,7 @@
 //!   N / [`CALLS_PER_CHECKPOINT`] overlapping cycles whatever the scheduler does.
 //! - The wait is outside every collector operation (it touches no `Gc`), so it never
 //!   holds up the cycle's stop-the-world steps, which wait only for operations in flight.
-//! - Without stress, a checkpoint is one relaxed load of an unset [`STRESS`].
+//! - Without stress, a checkpoint is one load of the unset [`STRESS`], every 4096 calls.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;

@@ -20,11 +20,13 @@
 //! collector's read-modify-write comes first, the assist's increment reads from it
 //! (synchronises with it, both `SeqCst`), and so the assist's load of `open` happens after
 //! the store of `false`: it reads `false`, or the `true` of a later pass that the collector
-//! opened only after that pass's drop glue ran. The argument needs only acquire/release
+//! opened only after that pass's drop glue ran. (An assist still inside when the pass
+//! closes finds the unswept lists empty: the collector closes only after its own sweep
+//! emptied them, and nothing is filed unswept during a free pass.) The argument needs only acquire/release
 //! and the read-modify-writes' total order on `assisting`, which is also what loom checks
 //! (`tests/loom_protocol.rs`, `free_pass_vs_straddling_assist`; its control drops the wait).
 
-use crate::sync::{const_fn_unless_loom, spin_loop, yield_now, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{const_fn_unless_loom, spin_until, AtomicBool, AtomicUsize, Ordering};
 
 /// The free pass's gate (module docs).
 #[derive(Debug)]
@@ -84,19 +86,9 @@ impl FreePass {
         }
         // A read-modify-write first (module docs: it reads the latest increment); the
         // loads after it cannot read an older value (read-read coherence).
-        let mut inside = self.assisting.fetch_add(0, Ordering::SeqCst);
-        let mut spins = 0u32;
-        while inside != 0 {
-            // An assist inside is sweeping a span or two: spin briefly, then yield (it may
-            // be preempted).
-            if spins < 64 {
-                spin_loop();
-                spins += 1;
-            } else {
-                yield_now();
-            }
+        if self.assisting.fetch_add(0, Ordering::SeqCst) != 0 {
             // Acquire (SeqCst): the zero read is an assist's decrement, after its sweep.
-            inside = self.assisting.load(Ordering::SeqCst);
+            spin_until(|| self.assisting.load(Ordering::SeqCst) == 0);
         }
     }
 
