@@ -29,13 +29,35 @@
 //! 4. Owing work and finding none (counting, roots, an empty list, no sweep work left), the thread
 //!    waits for the collector's threads to do it (Go parks such an assist on the assist
 //!    queue until background credit arrives): until the background work counter has grown
-//!    by what it owes, the cycle ends, or `MAX_WAIT` passes. Then back to step 2.
+//!    by what it owes, the cycle ends, or `MAX_WAIT` passes. Then back to step 2. After
+//!    `MAX_ASSIST` in all the thread goes on with its debt, unless the in-use heap is at
+//!    the memory limit (`Pacer::at_memory_limit`): then it waits for as long as the cycle
+//!    runs, since allocating on would overrun the limit.
 //! 5. The time from step 2 on is the thread's assist time (`Stats::assist_time`). The
 //!    scanning is reported to the pacer, whose CPU limiter counts it as collection time,
 //!    and so is the waiting while the live heap alone exceeds the memory limit
 //!    (`pay_debt`): while the limiter limits, step 2 asks for no work, so a live heap
 //!    above the limit slows the program down to about half its speed instead of stopping
 //!    it.
+//!
+//! # Before the cycle starts
+//! The heap's trigger wakes the collector thread, which starts the cycle (and assists)
+//! after its starting stop. On a busy machine that thread may wait for a CPU for
+//! milliseconds while the mutators keep allocating unpaced: beside a CPU hog, cycles
+//! started up to 10 MiB past a 50 MiB trigger in `tests/memory_limit.rs`. So a thread that
+//! takes a span with the in-use heap at the goal and no cycle running waits until the
+//! cycle has started or the heap is below the goal again (polling every
+//! `CYCLE_START_POLL`, at most `MAX_ASSIST`; counted as assist time). Go has no such wait:
+//! its allocating goroutine starts the cycle itself.
+//!
+//! # The growth gate
+//! A thread cache that takes fresh pages for a managed span while the sweep's drop pass
+//! runs, with the pages in spans over the heap goal, notes it (`heap::note_growth`): the
+//! slots the cycle frees cannot be reused until that pass ends, and a heap that grew
+//! meanwhile would keep them free beside the new span, cycle after cycle. After its op the
+//! thread runs the drop pass's remaining chunks and waits for the pass to end
+//! ([`finish_drop_pass`], at most `MAX_ASSIST`), so that its next span comes from the free
+//! pass, which reuses them (docs/collector.md, "The growth gate").
 //!
 //! # Who never assists
 //! The collector thread and the mark workers (the cycle waits for them), a thread running
@@ -60,6 +82,8 @@ const MAX_WAIT: Duration = Duration::from_millis(10);
 /// stalled collector (a descheduled worker on an overloaded machine) cannot stall it for
 /// long. The next span it takes assists again.
 const MAX_ASSIST: Duration = Duration::from_millis(50);
+/// How often a thread that reached the heap goal before its cycle started checks again.
+const CYCLE_START_POLL: Duration = Duration::from_micros(50);
 /// Most objects an assist scans inside one op: mark termination's stop waits for it.
 const OP_SLICE: usize = 256;
 /// The span size an assist's debt is converted at, for passes that work by span (a
@@ -106,15 +130,18 @@ pub(crate) fn set_exempt() {
 #[cold]
 #[inline(never)]
 pub(crate) fn assist(bytes: usize) {
-    let Some(ratio) = pacing::published_ratio() else {
-        return;
-    };
     if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
         || crate::reclaim::reclaiming()
         || crate::sweep::in_sweep_drop()
     {
         return;
     }
+    let Some(ratio) = pacing::published_ratio() else {
+        if heap::at_heap_goal() {
+            wait_for_cycle_start();
+        }
+        return;
+    };
     let in_debt = CREDIT.with(|c| c.borrow_mut().charge(ratio, bytes));
     if !in_debt {
         return;
@@ -125,6 +152,51 @@ pub(crate) fn assist(bytes: usize) {
     let spent = started.elapsed();
     EXEMPT.with(|e| e.set(false));
     pacing::note_assist(spent, scanned);
+}
+
+/// The heap reached its goal while no cycle runs (module docs, "Before the cycle starts"):
+/// waits, for at most `MAX_ASSIST`, until the cycle its trigger asked for has started (and
+/// assists pace what follows) or the heap is below the goal again. Counted as assist time.
+#[cold]
+#[inline(never)]
+fn wait_for_cycle_start() {
+    let started = Instant::now();
+    while pacing::published_ratio().is_none()
+        && heap::at_heap_goal()
+        && started.elapsed() < MAX_ASSIST
+    {
+        std::thread::sleep(CYCLE_START_POLL);
+    }
+    pacing::note_assist(started.elapsed(), 0);
+}
+
+/// The thread grew the heap past its goal during the sweep's drop pass
+/// (`heap::take_growth_wait`): it helps the pass to its end before it allocates more, so
+/// that its next span reuses what the cycle freed (module docs, "The growth gate").
+/// Outside any op; counted as assist time. While the CPU limiter limits, the heap may grow
+/// instead (as assists are refused then).
+#[cold]
+#[inline(never)]
+pub(crate) fn finish_drop_pass() {
+    if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
+        || crate::reclaim::reclaiming()
+        || crate::sweep::in_sweep_drop()
+        || pacing::with_pacer(|pacer| pacer.gc_cpu_limited())
+    {
+        return;
+    }
+    EXEMPT.with(|e| e.set(true));
+    let started = Instant::now();
+    let bytes = crate::sweep::run_remaining_drop_chunks();
+    // Only the chunks are collection CPU for the limiter; the wait uses none.
+    let cpu = started.elapsed();
+    crate::sweep::wait_for_drop_pass_end(MAX_ASSIST);
+    EXEMPT.with(|e| e.set(false));
+    if pacing::published_ratio().is_some() {
+        let work = bytes as u64 / pacing::PASSES;
+        pacing::with_pacer(|pacer| CREDIT.with(|c| c.borrow_mut().repay(pacer, work, cpu)));
+    }
+    pacing::note_assist(started.elapsed(), 0);
 }
 
 /// Steps 2-4 of the module docs. Returns the objects this thread scanned.
@@ -141,17 +213,18 @@ fn pay_debt(started: Instant) -> u64 {
     let mut waited = Duration::ZERO;
     loop {
         // Step 2.
-        let (owed, cycle) = pacing::with_pacer(|pacer| {
+        let (owed, cycle, at_limit) = pacing::with_pacer(|pacer| {
             CREDIT.with(|c| {
                 let mut credit = c.borrow_mut();
                 if !waited.is_zero() && pacer.live_heap_over_limit() {
                     credit.repay(pacer, 0, waited);
                 }
-                (credit.on_allocate(pacer, 0), pacer.cycle_count())
+                let owed = credit.on_allocate(pacer, 0);
+                (owed, pacer.cycle_count(), pacer.at_memory_limit())
             })
         });
         waited = Duration::ZERO;
-        if owed == 0 || started.elapsed() >= MAX_ASSIST {
+        if owed == 0 || (started.elapsed() >= MAX_ASSIST && !at_limit) {
             return scanned_total;
         }
         // Step 3.

@@ -189,6 +189,9 @@ pub(crate) fn after_refill() {
 fn refilled(bytes: usize) {
     crate::reclaim::assist_own();
     mark_assist::assist(bytes);
+    if crate::heap::take_growth_wait() {
+        mark_assist::finish_drop_pass();
+    }
 }
 
 /// Benchmarks only: holds the next cycle in its `Mark` phase (after the roots pass) while

@@ -739,6 +739,18 @@ impl Pacer {
             >= room
     }
 
+    /// Whether the in-use heap has reached the memory limit while the limit can be met (the
+    /// live heap leaves room under it) and the CPU limiter is not limiting: an assist then
+    /// keeps waiting for the cycle instead of giving up after its longest call
+    /// (`mark_assist.rs`, step 4), since more allocation would run past the limit.
+    pub(crate) fn at_memory_limit(&self) -> bool {
+        let limit = self.memory_limit_bytes;
+        limit != usize::MAX
+            && self.heap_live_bytes.saturating_add(self.overhead_bytes) >= limit
+            && !self.live_heap_over_limit()
+            && !self.gc_cpu_limited()
+    }
+
     /// F3.
     fn goal_internal(&self) -> usize {
         let by_percent = self.percent_goal();

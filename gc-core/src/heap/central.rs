@@ -2,9 +2,11 @@
 //!
 //! # Algorithm
 //! 1. `cache_span` (a thread cache needs a span): pop a partial span of the swept half,
-//!    merging its pending explicit frees first; if the list is empty, grow: ask the page
-//!    heap for a fresh span. The span is marked `Cached`: from now on its owner is the
-//!    thread cache.
+//!    merging its pending explicit frees first; if the list is empty, sweep an unswept span
+//!    (while the sweep's free pass is open), else take an empty span, else grow: ask the
+//!    page heap for a fresh span (noting a growth during the sweep's drop pass past the
+//!    heap goal, after which the thread helps that pass to its end: `heap::note_growth`).
+//!    The span is marked `Cached`: from now on its owner is the thread cache.
 //! 2. `uncache_span` (a thread cache hands a span back, because it is full or because the
 //!    thread exits): merge pending frees; an empty span goes back to the page heap, a span
 //!    with free slots to the partial list, a full one to the full list.
@@ -263,6 +265,9 @@ impl Central {
             }
         }
         let size = self.class.size_class();
+        if self.managed {
+            super::note_growth(size.span_pages());
+        }
         let span = page_heap().alloc_span(size.span_pages(), 1, self.class)?;
         // SAFETY: fresh span, exclusively ours until published in a cache.
         let span_ref = unsafe { span.as_ref() };

@@ -355,6 +355,42 @@ fn note_managed_refill(bytes: usize) {
     }
 }
 
+thread_local! {
+    /// Set when this thread grew the heap during the sweep's drop pass with the span pages
+    /// at the heap goal; taken after the op (`take_growth_wait`).
+    static GROWTH_WAIT: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
+/// Whether the in-use heap has reached the collector's heap goal (never without a goal).
+pub(crate) fn at_heap_goal() -> bool {
+    accounting::in_use() >= scavenger::heap_goal()
+}
+
+/// A thread cache is about to take `pages` fresh pages for a managed span (no swept span
+/// with a free slot, no empty span). While the sweep's drop pass runs, the slots this
+/// cycle frees cannot be reused yet (`sweep/`, "Why two passes"), so a heap that grows
+/// then keeps those slots free beside the new span: each cycle adds what the mutators
+/// allocate during its drop pass, and the span pages drift above the in-use heap (W3 under
+/// a memory limit: 1.4-1.9x). Once the span pages reach the heap goal, the thread must
+/// help the drop pass to its end after this op before it allocates more
+/// (`take_growth_wait`, `collector::after_refill`): a thread grows the heap by at most one
+/// span per drop pass beyond the goal.
+fn note_growth(pages: usize) {
+    if !crate::sweep::drop_pass_running() {
+        return;
+    }
+    let span_bytes = (page_heap().totals().in_use_pages + pages) * PAGE_BYTES;
+    if span_bytes > scavenger::heap_goal() {
+        let _ = GROWTH_WAIT.try_with(|w| w.set(true));
+    }
+}
+
+/// Whether this thread grew the heap past the goal during a drop pass since the last call
+/// (`note_growth`); clears the flag.
+pub(crate) fn take_growth_wait() -> bool {
+    GROWTH_WAIT.try_with(|w| w.replace(false)).unwrap_or(false)
+}
+
 /// In-use bytes at which `check_trigger` calls the trigger hook.
 static TRIGGER_BYTES: AtomicUsize = AtomicUsize::new(usize::MAX);
 static TRIGGER_HOOK: OnceLock<fn()> = OnceLock::new();

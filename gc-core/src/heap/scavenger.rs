@@ -44,6 +44,12 @@ pub(crate) fn set_heap_goal(bytes: usize) {
     note_pages_freed();
 }
 
+/// The collector's current heap goal (`usize::MAX`: none).
+pub(crate) fn heap_goal() -> usize {
+    // Relaxed: see `set_heap_goal`.
+    HEAP_GOAL.load(Ordering::Relaxed)
+}
+
 /// Free memory that may always stay resident.
 pub(crate) const SCAVENGE_MIN_RETAIN_BYTES: usize = 8 << 20;
 const PERIOD: Duration = Duration::from_millis(500);

@@ -88,7 +88,10 @@
 //! # Pacing
 //! Every span swept reports its bytes to the pacer as cycle work
 //! (`pacing::note_background_bytes`), so threads waiting in an assist see the sweep move;
-//! assists that take drop-pass chunks or free-pass spans are credited for them. A cycle's
+//! assists that take drop-pass chunks or free-pass spans are credited for them. A thread
+//! that has to take fresh pages during the drop pass with the heap's spans over its goal
+//! helps the pass to its end before it allocates more (`collector/mark_assist.rs`, "The
+//! growth gate"), so that the slots this sweep frees are what it allocates from next. A cycle's
 //! `collect()` returns only after the free pass ended, and the next cycle starts only
 //! after that (the collector thread runs one cycle at a time).
 
@@ -219,6 +222,32 @@ pub(crate) fn help_sweep() {
     crate::sync::spin_until(|| STAGE.load(Ordering::Acquire) != STAGE_DROPPING);
     if STAGE.load(Ordering::Acquire) == STAGE_FREEING {
         heap::sweep_managed();
+    }
+}
+
+/// Whether the drop pass may be running (a hint: `heap::note_growth`).
+#[inline]
+pub(crate) fn drop_pass_running() -> bool {
+    // Relaxed: a policy input; a stale value lets one more span be taken or makes one
+    // thread look for chunks that are gone.
+    DROPPING.load(Ordering::Relaxed)
+}
+
+/// An allocating thread that grew the heap past its goal during the drop pass
+/// (`heap::take_growth_wait`), outside any op: runs the pass's chunks that are left.
+/// Returns the bytes of the spans it dropped from.
+pub(crate) fn run_remaining_drop_chunks() -> usize {
+    let pass = CURRENT.lock().clone();
+    pass.map_or(0, |pass| run_drop_chunks(&pass, usize::MAX))
+}
+
+/// Then waits (yielding) until the drop pass has ended, for at most `max_wait`: the free
+/// pass then lets the thread's next refill reuse what this cycle freed.
+pub(crate) fn wait_for_drop_pass_end(max_wait: std::time::Duration) {
+    let started = std::time::Instant::now();
+    // Acquire: pairs with the collector's stage stores.
+    while STAGE.load(Ordering::Acquire) == STAGE_DROPPING && started.elapsed() < max_wait {
+        std::thread::yield_now();
     }
 }
 
