@@ -55,9 +55,9 @@
 //! runs, with the pages in spans over the heap goal, notes it (`heap::note_growth`): the
 //! slots the cycle frees cannot be reused until that pass ends, and a heap that grew
 //! meanwhile would keep them free beside the new span, cycle after cycle. After its op the
-//! thread runs the drop pass's remaining chunks and waits for the pass to end
-//! ([`finish_drop_pass`], at most `MAX_ASSIST`), so that its next span comes from the free
-//! pass, which reuses them (docs/collector.md, "The growth gate").
+//! thread runs chunks of the drop pass and waits for the pass to end ([`finish_drop_pass`],
+//! at most `GROWTH_WAIT` in all), so that its next span comes from the free pass, which
+//! reuses them (docs/collector.md, "The growth gate").
 //!
 //! # Who never assists
 //! The collector thread and the mark workers (the cycle waits for them), a thread running
@@ -82,6 +82,11 @@ const MAX_WAIT: Duration = Duration::from_millis(10);
 /// stalled collector (a descheduled worker on an overloaded machine) cannot stall it for
 /// long. The next span it takes assists again.
 const MAX_ASSIST: Duration = Duration::from_millis(50);
+/// Longest a thread that grew the heap during the drop pass helps and waits for it (the
+/// growth gate): long enough to let most drop passes end, short enough that a long one
+/// (300 ms on a 1 GiB W3 heap) does not stall the mutator; a thread so grows the heap by at
+/// most one span per `GROWTH_WAIT`.
+const GROWTH_WAIT: Duration = Duration::from_millis(10);
 /// How often a thread that reached the heap goal before its cycle started checks again.
 const CYCLE_START_POLL: Duration = Duration::from_micros(50);
 /// Most objects an assist scans inside one op: mark termination's stop waits for it.
@@ -187,14 +192,18 @@ pub(crate) fn finish_drop_pass() {
     }
     EXEMPT.with(|e| e.set(true));
     let started = Instant::now();
-    let bytes = crate::sweep::run_remaining_drop_chunks();
-    // Only the chunks are collection CPU for the limiter; the wait uses none.
-    let cpu = started.elapsed();
-    crate::sweep::wait_for_drop_pass_end(MAX_ASSIST);
+    let (bytes, _running) = crate::sweep::help_drop_pass_for(GROWTH_WAIT);
     EXEMPT.with(|e| e.set(false));
     if pacing::published_ratio().is_some() {
+        // No CPU for the limiter: the drop pass is the cycle's background work, which the
+        // limiter counts as its flat background share whoever runs it; the thread only
+        // takes chunks so that the pass ends before it allocates more. (Counting them
+        // filled the bucket on W3 under a limit of 1.5x the live heap within 10 s, after
+        // which assists and this gate were refused and the heap ran to 2x the limit.)
         let work = bytes as u64 / pacing::PASSES;
-        pacing::with_pacer(|pacer| CREDIT.with(|c| c.borrow_mut().repay(pacer, work, cpu)));
+        pacing::with_pacer(|pacer| {
+            CREDIT.with(|c| c.borrow_mut().repay(pacer, work, Duration::ZERO))
+        });
     }
     pacing::note_assist(started.elapsed(), 0);
 }

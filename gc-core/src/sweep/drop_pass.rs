@@ -107,6 +107,12 @@ impl DropPass {
         bytes
     }
 
+    /// Whether some chunk is still unclaimed (a hint: another thread may claim it first).
+    pub(crate) fn has_unclaimed_chunks(&self) -> bool {
+        // Relaxed: a hint; `run_chunks` claims with its own RMW.
+        self.cursor.load(Ordering::Relaxed) < self.chunks
+    }
+
     /// Waits until every chunk finished (the collector, after it ran out of chunks).
     pub(crate) fn wait_until_done(&self) {
         crate::sync::spin_until(|| self.finished.load(Ordering::SeqCst) >= self.chunks);

@@ -234,21 +234,25 @@ pub(crate) fn drop_pass_running() -> bool {
 }
 
 /// An allocating thread that grew the heap past its goal during the drop pass
-/// (`heap::take_growth_wait`), outside any op: runs the pass's chunks that are left.
-/// Returns the bytes of the spans it dropped from.
-pub(crate) fn run_remaining_drop_chunks() -> usize {
-    let pass = CURRENT.lock().clone();
-    pass.map_or(0, |pass| run_drop_chunks(&pass, usize::MAX))
-}
-
-/// Then waits (yielding) until the drop pass has ended, for at most `max_wait`: the free
-/// pass then lets the thread's next refill reuse what this cycle freed.
-pub(crate) fn wait_for_drop_pass_end(max_wait: std::time::Duration) {
+/// (`heap::take_growth_wait`), outside any op: runs the pass's chunks, one at a time, then
+/// waits (yielding) until the pass has ended, for at most `max_wait` in all: the free pass
+/// then lets its next refill reuse what this cycle freed. Returns the bytes of the spans
+/// it dropped from and the time it spent running chunks (the rest was waiting).
+pub(crate) fn help_drop_pass_for(max_wait: std::time::Duration) -> (usize, std::time::Duration) {
     let started = std::time::Instant::now();
+    let mut bytes = 0;
+    let pass = CURRENT.lock().clone();
+    if let Some(pass) = pass {
+        while started.elapsed() < max_wait && pass.has_unclaimed_chunks() {
+            bytes += run_drop_chunks(&pass, 1);
+        }
+    }
+    let running = started.elapsed();
     // Acquire: pairs with the collector's stage stores.
     while STAGE.load(Ordering::Acquire) == STAGE_DROPPING && started.elapsed() < max_wait {
         std::thread::yield_now();
     }
+    (bytes, running)
 }
 
 /// An allocating thread's sweep assist (`collector/mark_assist.rs`), outside any op: one
