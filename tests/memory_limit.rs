@@ -102,6 +102,47 @@ fn sampled(work: impl FnOnce()) -> (usize, usize) {
     )
 }
 
+/// What one scenario measured, printed and checked against the limit + 10% (module docs).
+struct Outcome {
+    scenario: String,
+    limit: usize,
+    peak_heap: usize,
+    peak_span_pages: usize,
+    cycles: u64,
+    assist_time: Duration,
+}
+
+impl Outcome {
+    fn report_and_check(&self) {
+        let (limit, peak, span_pages, cycles) = (
+            self.limit,
+            self.peak_heap,
+            self.peak_span_pages,
+            self.cycles,
+        );
+        eprintln!(
+            "{}, limit {} MiB, allocated {} MiB: peak heap {:.1} MiB ({:.3} of the limit), peak span pages {:.1} MiB ({:.3}), {cycles} cycles, assists {:?}",
+            self.scenario,
+            limit / MIB,
+            10 * limit / MIB,
+            peak as f64 / MIB as f64,
+            peak as f64 / limit as f64,
+            span_pages as f64 / MIB as f64,
+            span_pages as f64 / limit as f64,
+            self.assist_time,
+        );
+        assert!(cycles >= 5, "the limit must start cycles: {cycles} ran");
+        assert!(
+            peak <= limit + limit / 10 + MIB,
+            "peak heap {peak} bytes over the limit {limit} + 10%"
+        );
+        assert!(
+            span_pages <= limit + limit / 10 + MIB,
+            "peak span pages {span_pages} bytes over the limit {limit} + 10%"
+        );
+    }
+}
+
 /// The scenario of the module docs at GC percent `percent`.
 fn below_the_limit(percent: i32) {
     let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
@@ -115,26 +156,15 @@ fn below_the_limit(percent: i32) {
     let stats = gc::stats();
     gc::set_memory_limit(old_limit);
     gc::set_gc_percent(old_percent);
-    let cycles = stats.cycles - cycles_before;
-    eprintln!(
-        "GC percent {percent}, limit {} MiB, live 16 MiB, allocated {} MiB: peak heap {:.1} MiB ({:.3} of the limit), peak span pages {:.1} MiB ({:.3}), {cycles} cycles, assists {:?}",
-        limit / MIB,
-        10 * limit / MIB,
-        peak as f64 / MIB as f64,
-        peak as f64 / limit as f64,
-        span_pages as f64 / MIB as f64,
-        span_pages as f64 / limit as f64,
-        stats.assist_time,
-    );
-    assert!(cycles >= 5, "the limit must start cycles: {cycles} ran");
-    assert!(
-        peak <= limit + limit / 10 + MIB,
-        "peak heap {peak} bytes over the limit {limit} + 10%"
-    );
-    assert!(
-        span_pages <= limit + limit / 10 + MIB,
-        "peak span pages {span_pages} bytes over the limit {limit} + 10%"
-    );
+    Outcome {
+        scenario: format!("GC percent {percent}, live 16 MiB"),
+        limit,
+        peak_heap: peak,
+        peak_span_pages: span_pages,
+        cycles: stats.cycles - cycles_before,
+        assist_time: stats.assist_time,
+    }
+    .report_and_check();
     assert!(live.iter().all(|p| p.other.borrow().is_some()));
 }
 
@@ -199,25 +229,16 @@ fn a_live_set_replaced_piecemeal_keeps_the_span_pages_under_the_limit() {
     let stats = gc::stats();
     gc::set_memory_limit(old_limit);
     gc::set_gc_percent(old_percent);
-    let cycles = stats.cycles - cycles_before;
-    eprintln!(
-        "GC percent off, limit {} MiB, live {} MiB replaced piecemeal, allocated {} MiB: peak heap {:.1} MiB ({:.3} of the limit), peak span pages {:.1} MiB ({:.3}), {cycles} cycles, assists {:?}",
-        limit / MIB,
-        live_bytes / MIB,
-        10 * limit / MIB,
-        peak as f64 / MIB as f64,
-        peak as f64 / limit as f64,
-        span_pages as f64 / MIB as f64,
-        span_pages as f64 / limit as f64,
-        stats.assist_time,
-    );
-    assert!(cycles >= 5, "the limit must start cycles: {cycles} ran");
-    assert!(
-        peak <= limit + limit / 10 + MIB,
-        "peak heap {peak} bytes over the limit {limit} + 10%"
-    );
-    assert!(
-        span_pages <= limit + limit / 10 + MIB,
-        "peak span pages {span_pages} bytes over the limit {limit} + 10%"
-    );
+    Outcome {
+        scenario: format!(
+            "GC percent off, live {} MiB replaced piecemeal",
+            live_bytes / MIB
+        ),
+        limit,
+        peak_heap: peak,
+        peak_span_pages: span_pages,
+        cycles: stats.cycles - cycles_before,
+        assist_time: stats.assist_time,
+    }
+    .report_and_check();
 }

@@ -135,10 +135,7 @@ pub(crate) fn set_exempt() {
 #[cold]
 #[inline(never)]
 pub(crate) fn assist(bytes: usize) {
-    if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
-        || crate::reclaim::reclaiming()
-        || crate::sweep::in_sweep_drop()
-    {
+    if never_assists_now() {
         return;
     }
     let Some(ratio) = pacing::published_ratio() else {
@@ -159,6 +156,13 @@ pub(crate) fn assist(bytes: usize) {
     pacing::note_assist(spent, scanned);
 }
 
+/// Whether the calling thread must not assist now (module docs, "Who never assists").
+fn never_assists_now() -> bool {
+    EXEMPT.try_with(|e| e.get()).unwrap_or(true)
+        || crate::reclaim::reclaiming()
+        || crate::sweep::in_sweep_drop()
+}
+
 /// The heap reached its goal while no cycle runs (module docs, "Before the cycle starts"):
 /// waits, for at most `MAX_ASSIST`, until the cycle its trigger asked for has started (and
 /// assists pace what follows) or the heap is below the goal again. Counted as assist time.
@@ -176,23 +180,19 @@ fn wait_for_cycle_start() {
 }
 
 /// The thread grew the heap past its goal during the sweep's drop pass
-/// (`heap::take_growth_wait`): it helps the pass to its end before it allocates more, so
-/// that its next span reuses what the cycle freed (module docs, "The growth gate").
-/// Outside any op; counted as assist time. While the CPU limiter limits, the heap may grow
-/// instead (as assists are refused then).
+/// (`heap::take_growth_wait`): it helps the pass and waits for its end, for at most
+/// `GROWTH_WAIT`, before it allocates more, so that its next span reuses what the cycle
+/// freed (module docs, "The growth gate"). Outside any op; counted as assist time. While
+/// the CPU limiter limits, the heap may grow instead (as assists are refused then).
 #[cold]
 #[inline(never)]
 pub(crate) fn finish_drop_pass() {
-    if EXEMPT.try_with(|e| e.get()).unwrap_or(true)
-        || crate::reclaim::reclaiming()
-        || crate::sweep::in_sweep_drop()
-        || pacing::with_pacer(|pacer| pacer.gc_cpu_limited())
-    {
+    if never_assists_now() || pacing::with_pacer(|pacer| pacer.gc_cpu_limited()) {
         return;
     }
     EXEMPT.with(|e| e.set(true));
     let started = Instant::now();
-    let (bytes, _running) = crate::sweep::help_drop_pass_for(GROWTH_WAIT);
+    let bytes = crate::sweep::help_drop_pass_for(GROWTH_WAIT);
     EXEMPT.with(|e| e.set(false));
     if pacing::published_ratio().is_some() {
         // No CPU for the limiter: the drop pass is the cycle's background work, which the

@@ -5,7 +5,8 @@
 //!    merging its pending explicit frees first; if the list is empty, sweep an unswept span
 //!    (while the sweep's free pass is open), else take an empty span, else grow: ask the
 //!    page heap for a fresh span (noting a growth during the sweep's drop pass past the
-//!    heap goal, after which the thread helps that pass to its end: `heap::note_growth`).
+//!    heap goal, after which the thread helps that pass and waits for its end, for a
+//!    bounded time: `heap::note_growth`).
 //!    The span is marked `Cached`: from now on its owner is the thread cache.
 //! 2. `uncache_span` (a thread cache hands a span back, because it is full or because the
 //!    thread exits): merge pending frees; an empty span goes back to the page heap, a span

@@ -371,10 +371,10 @@ pub(crate) fn at_heap_goal() -> bool {
 /// cycle frees cannot be reused yet (`sweep/`, "Why two passes"), so a heap that grows
 /// then keeps those slots free beside the new span: each cycle adds what the mutators
 /// allocate during its drop pass, and the span pages drift above the in-use heap (W3 under
-/// a memory limit: 1.4-1.9x). Once the span pages reach the heap goal, the thread must
-/// help the drop pass to its end after this op before it allocates more
-/// (`take_growth_wait`, `collector::after_refill`): a thread grows the heap by at most one
-/// span per drop pass beyond the goal.
+/// a memory limit: 1.4-1.9x). Once the span pages reach the heap goal, the thread helps
+/// the drop pass and waits for its end after this op, for a bounded time, before it
+/// allocates more (`take_growth_wait`, `collector::after_refill`): a thread grows the heap
+/// beyond the goal by at most one span per bounded wait.
 fn note_growth(pages: usize) {
     if !crate::sweep::drop_pass_running() {
         return;

@@ -90,10 +90,11 @@
 //! (`pacing::note_background_bytes`), so threads waiting in an assist see the sweep move;
 //! assists that take drop-pass chunks or free-pass spans are credited for them. A thread
 //! that has to take fresh pages during the drop pass with the heap's spans over its goal
-//! helps the pass to its end before it allocates more (`collector/mark_assist.rs`, "The
-//! growth gate"), so that the slots this sweep frees are what it allocates from next. A cycle's
-//! `collect()` returns only after the free pass ended, and the next cycle starts only
-//! after that (the collector thread runs one cycle at a time).
+//! helps the pass and waits for its end, for a bounded time, before it allocates more
+//! (`collector/mark_assist.rs`, "The growth gate"), so that the slots this sweep frees are
+//! what it allocates from next. A cycle's `collect()` returns only after the free pass
+//! ended, and the next cycle starts only after that (the collector thread runs one cycle
+//! at a time).
 
 mod drop_pass;
 
@@ -237,8 +238,8 @@ pub(crate) fn drop_pass_running() -> bool {
 /// (`heap::take_growth_wait`), outside any op: runs the pass's chunks, one at a time, then
 /// waits (yielding) until the pass has ended, for at most `max_wait` in all: the free pass
 /// then lets its next refill reuse what this cycle freed. Returns the bytes of the spans
-/// it dropped from and the time it spent running chunks (the rest was waiting).
-pub(crate) fn help_drop_pass_for(max_wait: std::time::Duration) -> (usize, std::time::Duration) {
+/// it dropped from.
+pub(crate) fn help_drop_pass_for(max_wait: std::time::Duration) -> usize {
     let started = std::time::Instant::now();
     let mut bytes = 0;
     let pass = CURRENT.lock().clone();
@@ -247,12 +248,11 @@ pub(crate) fn help_drop_pass_for(max_wait: std::time::Duration) -> (usize, std::
             bytes += run_drop_chunks(&pass, 1);
         }
     }
-    let running = started.elapsed();
     // Acquire: pairs with the collector's stage stores.
     while STAGE.load(Ordering::Acquire) == STAGE_DROPPING && started.elapsed() < max_wait {
         std::thread::yield_now();
     }
-    (bytes, running)
+    bytes
 }
 
 /// An allocating thread's sweep assist (`collector/mark_assist.rs`), outside any op: one
