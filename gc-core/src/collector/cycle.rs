@@ -305,6 +305,7 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     let pools;
     {
         let mut world = heap::stop_the_world();
+        trace.start_stopping = started.elapsed();
         // R5: count-zero batches that threads are freeing right now become born in this
         // `Mark`: the cycle never traces them, and the threads go on freeing them (M1).
         trace.claimed_zero =
@@ -314,13 +315,14 @@ fn run_cycle(reason: Reason, workers: &Workers) {
         pools = crate::pool::on_world_stopped(&world);
         drop(world);
     }
+    // The pause is the stopped world alone: from here on mutators run.
+    trace.start_stop = started.elapsed();
+    COUNTERS.lock().record_pause(trace.start_stop);
     if requested {
         ZERO_QUEUE.gate().open();
     }
     // Assists are on from here to the end of the sweep (`pacing.rs`).
     pacing::start_cycle();
-    trace.start_stop = started.elapsed();
-    COUNTERS.lock().record_pause(trace.start_stop);
     // 1. Pools drop their dead generations: user code, so only once the world runs.
     let pool_drop_panics = pools.drop_dead();
     COUNTERS.lock().drop_panics += pool_drop_panics;

@@ -147,7 +147,10 @@ impl Counters {
 pub(crate) struct CycleTrace {
     pub(crate) cycle: u64,
     pub(crate) reason: &'static str,
+    /// The starting stop (the world stopped until it restarts), and of it the wait for
+    /// every thread's op to end.
     pub(crate) start_stop: Duration,
+    pub(crate) start_stopping: Duration,
     pub(crate) count: Duration,
     pub(crate) roots: Duration,
     pub(crate) mark: Duration,
@@ -221,7 +224,7 @@ fn kib_or_off(bytes: usize) -> String {
 impl CycleTrace {
     pub(crate) fn line(&self) -> String {
         format!(
-            "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms, count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
+            "gc {} ({}): gate wait {:.3} ms, start stw {:.3} ms (stopping {:.3} ms), count {:.3} ms, roots {:.3} ms, mark {:.3} ms, \
              termination stw {:.3} ms ({} tries; stopping {:.3} ms, cache flush {:.3} ms), sweep {:.3} ms ({} spans, {} by bitmap alone); heap {} -> {} KiB (kept {} KiB, {} KiB of it allocated during mark), goal {} KiB, \
              pages: {} KiB in spans, {} KiB free resident, {} KiB released; trigger {} KiB (started at {} KiB); scan work {} ({} by assists), cons/mark {}, mark assists {:.3} ms ({} scanned); \
              roots {}, scanned {}, freed {} ({} left by count-zero queues, {} claimed in flight); zero during mark {} kept for the drain, {} swept; reclaimed since the last cycle {} objects, {} KiB ({} by mark workers during the sweep; assists {:.3} ms); {} threads, mark workers {} (mark cpu {:.3} ms){}{}{}",
@@ -229,6 +232,7 @@ impl CycleTrace {
             self.reason,
             ms(self.gate_wait),
             ms(self.start_stop),
+            ms(self.start_stopping),
             ms(self.count),
             ms(self.roots),
             ms(self.mark),
