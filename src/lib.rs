@@ -271,6 +271,9 @@ pub use tricolor_gc_core::{
 /// Support for the derive's expansion and for tests; not part of the API.
 #[doc(hidden)]
 pub mod __private {
+    /// Whether stops run membarrier, and the membarrier time that switched the process to
+    /// fences if it did (`gc-core/src/heap/fence_choice.rs`).
+    pub use tricolor_gc_core::heap::__fence_mode as fence_mode;
     /// The number of pools registered with the collector's cycle start (tests).
     pub use tricolor_gc_core::pool::__registered_pools;
     /// Replaces a derived type's own name in its `NEEDS_TRACE` expression.

@@ -26,13 +26,14 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-const ENV_VARS: [&str; 6] = [
+const ENV_VARS: [&str; 7] = [
     "TRICOLOR_GC_PERCENT",
     "TRICOLOR_MEMORY_LIMIT",
     "TRICOLOR_FORCE_PERIOD_MS",
     "TRICOLOR_TRACE",
     "TRICOLOR_MARK_WORKERS",
     "TRICOLOR_PROMPT_RECLAIM",
+    "TRICOLOR_MEMBARRIER_MAX_US",
 ];
 
 #[test]
@@ -294,6 +295,16 @@ fn bad_env_values_warn_once_and_keep_the_default() {
         assert!(
             !lines.is_empty() && lines.iter().all(|l| l.contains(&expect)),
             "want {expect:?} in every trace line:\n{text}"
+        );
+    }
+    // The membarrier threshold (the switch itself: tests/fence_switch.rs).
+    for bad in ["-1", "fast", "1000001", "2.5", ""] {
+        assert_child_warns(
+            "child_collects_three_times",
+            ("TRICOLOR_MEMBARRIER_MAX_US", bad),
+            &[],
+            "from 0 to 1000000 or \"off\"",
+            "10",
         );
     }
     // Count-zero reclamation stays on: dropped objects are reclaimed without a cycle.

@@ -23,7 +23,9 @@
 //! once, and `stats().heap_objects` must be back at its baseline.
 //!
 //! Runs 30 s by default; `TRICOLOR_TORTURE_SECS` sets another duration and
-//! `TRICOLOR_TORTURE_THREADS` the number of mutators (default 3).
+//! `TRICOLOR_TORTURE_THREADS` the number of mutators (default 3). With
+//! `TRICOLOR_MEMBARRIER_MAX_US=0` the process switches from membarrier to fences within its
+//! first cycles (`gc-core/src/heap/fence_choice.rs`), and the test checks that it did.
 
 mod common;
 
@@ -278,9 +280,15 @@ fn mutators_rewire_a_cyclic_graph_while_cycles_run() {
         assert!(is_dropped(id), "node {id} was never dropped");
     }
     assert_eq!(gc::stats().heap_objects, baseline, "every node freed");
+    let (membarrier, switched) = gc::__private::fence_mode();
+    if std::env::var("TRICOLOR_MEMBARRIER_MAX_US").as_deref() == Ok("0") {
+        // Every membarrier counts as slow: the run must have switched to fences (or used
+        // them throughout, without kernel support), so it tested the switch mid-run.
+        assert!(!membarrier, "TRICOLOR_MEMBARRIER_MAX_US=0 and no switch");
+    }
     eprintln!(
         "torture: {ops} ops, {created} nodes, {} cycles, {} objects reclaimed without a \
-         cycle, max pause {:?}",
+         cycle, max pause {:?}; membarrier {membarrier}, switched to fences at {switched:?}",
         gc::stats().cycles - cycles_before,
         gc::stats().reclaimed_objects,
         gc::stats().pauses.iter().max()

@@ -1,7 +1,9 @@
 //! The collector's settings: GC percent (GOGC), soft memory limit (GOMEMLIMIT), the forced
 //! cycle period (Go's `forcegcperiod`), the number of mark workers, the trace switch and
 //! the count-zero reclamation switch (`TRICOLOR_PROMPT_RECLAIM`, held by
-//! `reclaim/queue.rs`), with their environment variables.
+//! `reclaim/queue.rs`) and the safepoint's membarrier threshold
+//! (`TRICOLOR_MEMBARRIER_MAX_US`, held by `heap/fence_choice.rs`), with their environment
+//! variables.
 //!
 //! # Reading the environment
 //! 1. `init_from_env` reads the variables once per process, at the first use of the
@@ -25,6 +27,7 @@
 //! | `TRICOLOR_MARK_WORKERS` | 1 to 64 | a quarter of the CPUs, at least one |
 //! | `TRICOLOR_PROMPT_RECLAIM` | 0 or 1 | 1 |
 //! | `TRICOLOR_TRACE` | 0 or empty, or 1 | 0 |
+//! | `TRICOLOR_MEMBARRIER_MAX_US` | 0 to 1000000, or `off` | 10 (`heap/fence_choice.rs`) |
 //!
 //! # Memory ordering
 //! (1) `ENV.get_or_init` makes the stores of the one initialising call happen-before the
@@ -126,6 +129,24 @@ pub(crate) fn parse_mark_workers(text: &str) -> Result<usize, String> {
         Ok(v) if (1..=MAX_MARK_WORKERS).contains(&v) => Ok(v),
         _ => Err(format!(
             "TRICOLOR_MARK_WORKERS must be an integer from 1 to {MAX_MARK_WORKERS}; got {text:?}"
+        )),
+    }
+}
+
+/// Largest threshold `TRICOLOR_MEMBARRIER_MAX_US` accepts: one second, in microseconds.
+pub(crate) const MAX_MEMBARRIER_MAX_US: u64 = 1_000_000;
+
+/// Parses `TRICOLOR_MEMBARRIER_MAX_US`: an integer number of microseconds from 0 to
+/// `MAX_MEMBARRIER_MAX_US`, or `off` (never switch to fences; `heap/fence_choice.rs`).
+pub(crate) fn parse_membarrier_max(text: &str) -> Result<Option<Duration>, String> {
+    let text = text.trim();
+    if text == "off" {
+        return Ok(None);
+    }
+    match text.parse::<u64>() {
+        Ok(us) if us <= MAX_MEMBARRIER_MAX_US => Ok(Some(Duration::from_micros(us))),
+        _ => Err(format!(
+            "TRICOLOR_MEMBARRIER_MAX_US must be an integer number of microseconds from 0 to {MAX_MEMBARRIER_MAX_US} or \"off\"; got {text:?}"
         )),
     }
 }
@@ -241,6 +262,12 @@ pub(crate) fn init_from_env() {
         read_var("TRICOLOR_TRACE", parse_trace, "0 (off)", |on| {
             TRACE.store(on, Ordering::Relaxed)
         });
+        read_var(
+            "TRICOLOR_MEMBARRIER_MAX_US",
+            parse_membarrier_max,
+            "10",
+            crate::heap::set_membarrier_max,
+        );
     });
 }
 
@@ -393,6 +420,37 @@ mod tests {
             assert!(
                 err.contains("TRICOLOR_FORCE_PERIOD_MS")
                     && err.contains("1 to 86400000")
+                    && err.contains(&format!("got {bad:?}")),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn membarrier_max_values() {
+        assert_eq!(parse_membarrier_max("0"), Ok(Some(Duration::ZERO)));
+        assert_eq!(
+            parse_membarrier_max(" 20 "),
+            Ok(Some(Duration::from_micros(20)))
+        );
+        assert_eq!(
+            parse_membarrier_max("1000000"),
+            Ok(Some(Duration::from_secs(1)))
+        );
+        assert_eq!(parse_membarrier_max("off"), Ok(None));
+        for bad in [
+            "-1",
+            "abc",
+            "2.5",
+            "",
+            "1000001",
+            "OFF",
+            "99999999999999999999999",
+        ] {
+            let err = parse_membarrier_max(bad).unwrap_err();
+            assert!(
+                err.contains("TRICOLOR_MEMBARRIER_MAX_US")
+                    && err.contains("0 to 1000000")
                     && err.contains(&format!("got {bad:?}")),
                 "{bad:?}: {err}"
             );

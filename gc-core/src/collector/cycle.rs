@@ -477,5 +477,23 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     }
     if config::trace_enabled() {
         eprintln!("{}", trace.line());
+        report_fence_switch();
+    }
+}
+
+/// Prints, once, that the process switched its stops from membarrier to fences
+/// (`heap/fence_choice.rs`).
+fn report_fence_switch() {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    let Some(median) = heap::fences_switched_at() else {
+        return;
+    };
+    // Relaxed: only the collector thread prints trace lines.
+    if !REPORTED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "gc: a stop's membarrier took {:.1} us (median of the last stops), over \
+             TRICOLOR_MEMBARRIER_MAX_US: op entries fence from now on",
+            median.as_secs_f64() * 1e6
+        );
     }
 }

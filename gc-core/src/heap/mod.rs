@@ -27,6 +27,7 @@
 
 mod arena;
 mod central;
+mod fence_choice;
 mod free_pass;
 mod meta;
 mod page_heap;
@@ -47,6 +48,7 @@ pub use size_class::{
 };
 
 use central::Central;
+pub(crate) use fence_choice::{set_max as set_membarrier_max, switched_at as fences_switched_at};
 use page_heap::PageHeap;
 pub(crate) use scavenger::set_heap_goal;
 pub(crate) use span::{NewSlot, Span};
@@ -440,6 +442,14 @@ pub(crate) fn managed_spans() -> Vec<NonNull<Span>> {
 pub(crate) fn advance_sweep_generation(_world: &StoppedWorld) {
     // Relaxed: the stopped world orders it before every op that follows (safepoint fact 3).
     SWEEP_GEN.fetch_add(2, Ordering::Relaxed);
+}
+
+/// Tests only: whether stops currently run membarrier (false: op entries fence for real),
+/// and, if the process switched from membarrier to fences, the median membarrier time
+/// that made it (`fence_choice.rs`).
+#[doc(hidden)]
+pub fn __fence_mode() -> (bool, Option<std::time::Duration>) {
+    (safepoint::SAFEPOINT.expedited(), fences_switched_at())
 }
 
 /// Every managed span waiting to be swept.

@@ -69,9 +69,27 @@
 //!     mutex, inside an op; the drain takes it under the same mutex, so the enqueuing op
 //!     happens-before the drain (`reclaim/queue.rs`, which adds the Acquire fence that
 //!     orders every other handle's uses before the enqueuing op).
+//! (5) Switching from membarrier to fences (`fence_choice.rs` decides when;
+//!     [`Stopped::switch_to_fences`]) happens in a stopped world whose stopper holds the
+//!     registry and orphan locks: it stores `fallback_fence = true`, runs one more
+//!     membarrier, and only then stops running membarrier in its own fence. Take any op
+//!     entry E after it and a later stop S that runs no membarrier. If E's load of
+//!     `fallback_fence` comes after the barrier that the switch's membarrier put in E's
+//!     thread, it reads true (the store precedes that barrier) and E fences for real: the
+//!     symmetric pair of (1). If it comes before, so does E's `op_seq` store, and S's fence
+//!     comes after that barrier, so S's `op_seq` load sees E in flight (or its end) and
+//!     waits: (1) still holds. E cannot have passed its `STOP` check in between: the
+//!     world was stopped then (E saw `STOP` by (1) with membarrier, and waits at entry to
+//!     retry after the restart, which it synchronises with). A thread created after the
+//!     membarrier had no barrier from it, but it takes the registry lock before its first
+//!     op, after the stopper released it, so it reads true; ops of the orphan cache run
+//!     under its lock, the same way. The switch is one way: fences never slow a stop.
 
 #[cfg(not(tricolor_loom))]
 use std::sync::OnceLock;
+use std::time::Duration;
+#[cfg(not(tricolor_loom))]
+use std::time::Instant;
 
 #[cfg(not(tricolor_loom))]
 use crate::os;
@@ -85,9 +103,9 @@ use crate::sync::{
 #[cfg(not(tricolor_loom))]
 pub(crate) static SAFEPOINT: Safepoint = Safepoint::new();
 
-/// Whether the collector uses membarrier, chosen once (`init`).
+/// Set once the fence mode was first chosen (`init`).
 #[cfg(not(tricolor_loom))]
-static INIT: OnceLock<bool> = OnceLock::new();
+static INIT: OnceLock<()> = OnceLock::new();
 
 /// Chooses the fence mode once, before any thread can enter an op (every op entry goes
 /// through a cache, and installing a cache calls this first).
@@ -101,14 +119,8 @@ pub(crate) fn init() {
         SAFEPOINT
             .fallback_fence
             .store(!expedited, Ordering::Relaxed);
-        expedited
+        SAFEPOINT.membarrier.store(expedited, Ordering::Relaxed);
     });
-}
-
-/// Whether the collector is using membarrier (false: mutators use real fences).
-#[cfg(not(tricolor_loom))]
-pub(crate) fn expedited() -> bool {
-    INIT.get().copied().unwrap_or(false)
 }
 
 /// The process-wide half of the protocol (module docs).
@@ -116,9 +128,14 @@ pub(crate) struct Safepoint {
     /// Set while the world is stopped: ops wait at entry. Written by the stopping thread
     /// only (facts 1 and 3).
     stop: AtomicBool,
-    /// True when the kernel offers no expedited membarrier: mutators then fence for real.
-    /// Set once by `init` before any op (always true under loom).
+    /// True when mutators fence for real: the kernel offers no expedited membarrier, or
+    /// the collector switched to fences (fact 5). Set by `init` before any op (always true
+    /// under loom), and from false to true at most once more, in a stopped world.
     fallback_fence: AtomicBool,
+    /// True while the collector's fence runs membarrier: `!fallback_fence`, except while a
+    /// switch to fences is under way. Read and written by `init` and the stopping thread.
+    #[cfg(not(tricolor_loom))]
+    membarrier: AtomicBool,
     /// Ops that found `stop` set park here until the restart.
     wait: Mutex<()>,
     /// Signalled by the restart, under `wait`.
@@ -142,6 +159,8 @@ impl Safepoint {
             Safepoint {
                 stop: AtomicBool::new(false),
                 fallback_fence: AtomicBool::new(cfg!(tricolor_loom)),
+                #[cfg(not(tricolor_loom))]
+                membarrier: AtomicBool::new(false),
                 wait: Mutex::new(()),
                 done: Condvar::new(),
                 #[cfg(tricolor_loom)]
@@ -200,15 +219,29 @@ impl Safepoint {
         }
     }
 
-    /// The collector's half of fact (1), after storing `STOP` or the phase.
-    fn collector_fence(&self) {
+    /// Whether the collector's fence runs membarrier (false: mutators fence for real).
+    #[cfg(not(tricolor_loom))]
+    pub(crate) fn expedited(&self) -> bool {
+        // Relaxed: written only by `init` (before any stop) and by the stopping thread.
+        self.membarrier.load(Ordering::Relaxed)
+    }
+
+    /// The collector's half of fact (1), after storing `STOP` or the phase. Returns how
+    /// long the membarrier took, if it ran one (`fence_choice.rs` times them).
+    fn collector_fence(&self) -> Option<Duration> {
         fence(Ordering::SeqCst);
         #[cfg(not(tricolor_loom))]
-        if expedited() && !os::membarrier() {
-            // Registration succeeded, so this cannot fail on a sane kernel; if it does, the
-            // mutators (running on compiler fences) would be unordered: refuse to continue.
-            panic!("tricolor-gc: membarrier failed after successful registration");
+        if self.expedited() {
+            let started = Instant::now();
+            if !os::membarrier() {
+                // Registration succeeded, so this cannot fail on a sane kernel; if it
+                // does, the mutators (running on compiler fences) would be unordered:
+                // refuse to continue.
+                panic!("tricolor-gc: membarrier failed after successful registration");
+            }
+            return Some(started.elapsed());
         }
+        None
     }
 
     /// Enters an op on `mutator`, waiting while the world is stopped (`Op::enter_with`).
@@ -259,12 +292,15 @@ impl Safepoint {
         // SeqCst store + fence, then membarrier: pairs with the mutator fence in `enter`;
         // fact (1).
         self.stop.store(true, Ordering::SeqCst);
-        self.collector_fence();
+        let membarrier_time = self.collector_fence();
         for mutator in mutators() {
             // Acquire: pairs with the Release of the op's exit (fact 2).
             wait_until(|| mutator.op_seq.load(Ordering::Acquire) % 2 == 0);
         }
-        Stopped { safepoint: self }
+        Stopped {
+            safepoint: self,
+            membarrier_time,
+        }
     }
 
     /// Ends a stopped world (`Stopped::drop`).
@@ -411,6 +447,8 @@ pub(crate) unsafe trait InOp {
 #[must_use = "dropping a Stopped restarts the world"]
 pub(crate) struct Stopped<'s> {
     safepoint: &'s Safepoint,
+    /// How long this stop's membarrier took (None: fences, no membarrier ran).
+    membarrier_time: Option<Duration>,
 }
 
 impl core::fmt::Debug for Stopped<'_> {
@@ -420,6 +458,30 @@ impl core::fmt::Debug for Stopped<'_> {
 }
 
 impl Stopped<'_> {
+    /// How long this stop's membarrier took; `None` when the process uses fences.
+    pub(crate) fn membarrier_time(&self) -> Option<Duration> {
+        self.membarrier_time
+    }
+
+    /// Switches the process from membarrier to real fences at every op entry, for good
+    /// (fact 5). Does nothing if it already uses fences.
+    ///
+    /// # Safety
+    /// The caller holds the lock that every thread takes between creating its mutator and
+    /// its first op (the thread registry's), and the lock that serialises ops without a
+    /// thread of their own (the orphan cache's), until after this stop ends.
+    #[cfg(not(tricolor_loom))]
+    pub(crate) unsafe fn switch_to_fences(&mut self) {
+        let safepoint = self.safepoint;
+        if !safepoint.expedited() {
+            return;
+        }
+        // Relaxed + the membarrier below (or the caller's locks): fact (5).
+        safepoint.fallback_fence.store(true, Ordering::Relaxed);
+        safepoint.collector_fence();
+        safepoint.membarrier.store(false, Ordering::Relaxed);
+    }
+
     /// Takes every non-empty buffer of grey objects of `mutators` and passes it to `sink`;
     /// returns how many there were (Go's `wbBufFlush` + `gcw.dispose` at mark termination).
     ///

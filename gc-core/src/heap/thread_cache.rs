@@ -43,6 +43,7 @@ use std::sync::OnceLock;
 
 use parking_lot::{Mutex, MutexGuard};
 
+use super::fence_choice;
 use super::safepoint::{self, InOp, Mutator, Stopped, SAFEPOINT};
 use super::size_class::{SpanClass, NUM_SPAN_CLASSES};
 use super::span::{ListId, NewSlot, Span};
@@ -566,11 +567,17 @@ pub(crate) fn stop_the_world() -> StoppedWorld {
         // A thread registered after the snapshot entered no op without seeing STOP.
         debug_assert!(!cache.mutator().in_op());
     }
-    StoppedWorld {
+    let mut world = StoppedWorld {
         stopped,
         registry,
         orphan,
-    }
+    };
+    fence_choice::after_stop(world.stopped.membarrier_time(), || {
+        // SAFETY: `world` holds the registry and orphan locks until after its stop ends
+        // (its fields drop in order), as the switch requires (safepoint fact 5).
+        unsafe { world.stopped.switch_to_fences() }
+    });
+    world
 }
 
 /// The protocol state of every thread a stopped world covers: the registered threads (the

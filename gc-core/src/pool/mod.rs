@@ -90,8 +90,8 @@
 //! thread's `op_seq`, a compiler fence, an Acquire load of `STOP`), a Relaxed load of the
 //! cycle count, an Acquire load of a segment pointer, the slot itself, a Relaxed load +
 //! store of the owner's counter, and the op exit (a Release store): plain `mov`s on
-//! x86-64. (Where the kernel lacks expedited `membarrier`, every heap op's entry fence is a
-//! real `SeqCst` fence: safepoint fact (1).) The stop of step 3 costs one store per pool.
+//! x86-64. (Where the kernel lacks expedited `membarrier`, or the collector switched to
+//! fences, every heap op's entry fence is a real `SeqCst` fence: safepoint facts 1 and 5.) The stop of step 3 costs one store per pool.
 
 mod locals;
 mod registry;
