@@ -304,7 +304,7 @@ fn bad_env_values_warn_once_and_keep_the_default() {
             ("TRICOLOR_MEMBARRIER_MAX_US", bad),
             &[],
             "from 0 to 1000000 or \"off\"",
-            "10",
+            "\"off\" (membarrier kept)",
         );
     }
     // Count-zero reclamation stays on: dropped objects are reclaimed without a cycle.

@@ -27,7 +27,7 @@
 //! | `TRICOLOR_MARK_WORKERS` | 1 to 64 | a quarter of the CPUs, at least one |
 //! | `TRICOLOR_PROMPT_RECLAIM` | 0 or 1 | 1 |
 //! | `TRICOLOR_TRACE` | 0 or empty, or 1 | 0 |
-//! | `TRICOLOR_MEMBARRIER_MAX_US` | 0 to 1000000, or `off` | 10 (`heap/fence_choice.rs`) |
+//! | `TRICOLOR_MEMBARRIER_MAX_US` | 0 to 1000000, or `off` | off (`heap/fence_choice.rs`) |
 //!
 //! # Memory ordering
 //! (1) `ENV.get_or_init` makes the stores of the one initialising call happen-before the
@@ -265,7 +265,7 @@ pub(crate) fn init_from_env() {
         read_var(
             "TRICOLOR_MEMBARRIER_MAX_US",
             parse_membarrier_max,
-            "10",
+            "\"off\" (membarrier kept)",
             crate::heap::set_membarrier_max,
         );
     });

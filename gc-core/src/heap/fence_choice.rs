@@ -1,25 +1,28 @@
 //! Choosing the safepoint's fence mode from the stops this process measured: membarrier at
-//! each stop, or a real fence at each op entry.
+//! each stop, or a real fence at each op entry. Off unless `TRICOLOR_MEMBARRIER_MAX_US`
+//! asks for it: a trade of allocation speed for shorter stops, which only the user can
+//! weigh.
 //!
 //! Safepoint fact (1) needs a full barrier on both sides of every pair of an op entry and a
 //! stop. With membarrier the mutator's side is a compiler fence and each stop pays one
-//! round of inter-processor interrupts; with fences each op entry pays a `SeqCst` fence
-//! (1-7 ns per `Gc::new` on the VM of BENCHMARKS.md §13, nothing on clone and drop, which
-//! are no ops) and a stop pays nothing. Which is cheaper depends on the machine: on bare
-//! metal an expedited membarrier costs microseconds; under a hypervisor every interrupt
-//! exits to it, and on that 2-vCPU VM the round took 20-60 us (median 21-40 us), half or
-//! more of each stop, against DESIGN §10's stop target of 50 us at p99. Measured there
-//! with the mutators fencing, the stops' median halved and W3's allocation rate moved by
-//! less than the noise (BENCHMARKS.md §13).
+//! round of inter-processor interrupts; with fences each op entry (every `Gc::new`, every
+//! `borrow_mut`; not clone and drop, which are no ops) pays a `SeqCst` fence and a stop
+//! pays nothing. On bare metal an expedited membarrier costs microseconds; under a
+//! hypervisor every interrupt exits to it, and on the 2-vCPU VM of BENCHMARKS.md §13 the
+//! round took 12-40 us at the median, half of each stop. Measured there on W3, fences
+//! lowered the stops' median from about 34 us to 15-20 us and their p90 from 47-68 us to
+//! 32-46 us, but cost 5-13% of the allocation rate, and left the p99 and maximum to the
+//! outliers (a collector thread that loses its CPU in a stopped world) either way.
 //!
-//! So every stop that ran a membarrier reports its duration here ([`after_stop`]). When
-//! more than half of the last [`WINDOW`] took longer than `TRICOLOR_MEMBARRIER_MAX_US`
-//! (default [`DEFAULT_MAX`]; `off` never switches), the stopper switches the process to
-//! fences for good, inside that stopped world (`Stopped::switch_to_fences`, safepoint
-//! fact 5). A rolling window rather than the first stops: a membarrier interrupts only
-//! the CPUs that run this process's threads, so it is cheap while the program is single
-//! threaded or idle and grows when it gets busy. The switch is one way: a stop under
-//! fences costs nothing to measure against.
+//! So every stop that ran a membarrier reports its duration here ([`after_stop`]). When a
+//! threshold is set and more than half of the last [`WINDOW`] stops took longer, the
+//! stopper switches the process to fences for good, inside that stopped world
+//! (`Stopped::switch_to_fences`, safepoint fact 5). A rolling window rather than the first
+//! stops: a membarrier interrupts only the CPUs that run this process's threads, so it is
+//! cheap while the program is single threaded or idle and grows when it gets busy. A
+//! threshold rather than `TRICOLOR_NO_MEMBARRIER`: the same setting keeps membarrier on the
+//! machines where it is cheap. The switch is one way: a stop under fences costs nothing to
+//! measure against.
 
 use std::time::Duration;
 
@@ -29,16 +32,15 @@ use crate::sync::{AtomicU64, Ordering};
 
 /// How many of the last stops' membarrier times the choice looks at.
 pub(crate) const WINDOW: usize = 8;
-/// Default of `TRICOLOR_MEMBARRIER_MAX_US`: above bare metal's few microseconds, below the
-/// 20-60 us a VM's interrupt round took, and a fifth of the 50 us stop target.
-pub(crate) const DEFAULT_MAX: Duration = Duration::from_micros(10);
-/// `MAX_NANOS` for "never switch".
+/// `MAX_NANOS` for "never switch", the default (`TRICOLOR_MEMBARRIER_MAX_US=off`). For a
+/// program that wants shorter stops, 10 us sits above bare metal's few microseconds and
+/// below a VM's round.
 const NEVER: u64 = u64::MAX;
 
 /// The threshold in nanoseconds, or `NEVER`. Relaxed: set by the configuration before the
 /// collector's first stop (`ensure_started` reads the environment before it starts the
 /// collector thread); a later setter is picked up at the next stop.
-static MAX_NANOS: AtomicU64 = AtomicU64::new(DEFAULT_MAX.as_nanos() as u64);
+static MAX_NANOS: AtomicU64 = AtomicU64::new(NEVER);
 /// The recent membarrier times; taken by the stopping thread only.
 static RECENT: Mutex<Recent> = Mutex::new(Recent::new());
 /// The median of the window that made the process switch, in nanoseconds; 0 while it has
