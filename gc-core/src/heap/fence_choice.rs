@@ -37,9 +37,9 @@ pub(crate) const WINDOW: usize = 8;
 /// below a VM's round.
 const NEVER: u64 = u64::MAX;
 
-/// The threshold in nanoseconds, or `NEVER`. Relaxed: set by the configuration before the
-/// collector's first stop (`ensure_started` reads the environment before it starts the
-/// collector thread); a later setter is picked up at the next stop.
+/// The threshold in nanoseconds, or `NEVER`. Relaxed: set once, from the environment,
+/// before the collector's first stop (`ensure_started` reads the environment before it
+/// starts the collector thread, the only thread that stops the world).
 static MAX_NANOS: AtomicU64 = AtomicU64::new(NEVER);
 /// The recent membarrier times; taken by the stopping thread only.
 static RECENT: Mutex<Recent> = Mutex::new(Recent::new());
