@@ -8,7 +8,8 @@
 //! central list is now on its *unswept* half, where allocation does not take it). Then,
 //! with the world running, in `Sweep`:
 //! 0. The collector takes the unswept spans (`heap::unswept_managed_spans`, a walk of the
-//!    central lists under their locks) and marks each as *being swept*
+//!    central lists under their locks, which it lets waiting threads take every 256 spans:
+//!    `central.rs`, "Locking") and marks each as *being swept*
 //!    (`heap::begin_sweeping`, the span's `sweep_gen`). These spans, and only these, hold
 //!    the objects this sweep frees.
 //! 1. **Drop pass** (`drop_pass.rs`), in chunks of spans claimed from a shared cursor by
