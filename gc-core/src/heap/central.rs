@@ -43,7 +43,7 @@
 //!
 //! The sweep's walk of the unswept lists (`unswept_spans`, once per cycle) is the one long
 //! holder: on W3 at 64 MiB, 16,000 spans of one class took 70-700 us, and every thread
-//! cache that needed a span waited for it inside its op (so a stop waited too). The walk
+//! cache that needed a span waited for it, stalling its mutator. The walk
 //! lets waiters in every `WALK_CHUNK` spans (`MutexGuard::bump`) and goes on only if
 //! neither list it walks changed meanwhile: each list counts its pushes and removals
 //! (`SpanList::version`), and a span's links change only through those. So the spans it
