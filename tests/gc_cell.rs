@@ -153,10 +153,12 @@ fn borrow_waits_for_another_threads_borrow_mut() {
     });
 }
 
-/// The collector's read (`trace_edges` on the cell takes and releases a reader, or skips a
-/// mutably borrowed cell) races a mutator that rotates the contents under `borrow_mut` and
-/// readers that check no writer is active. A failed collector read must not release a
-/// reader it never added (a bug exactly like this existed).
+/// The collector's read (`trace_edges` on the cell holds the cell against writers for one
+/// trace, or skips a mutably borrowed cell) races a mutator that rotates the contents under
+/// `borrow_mut` and readers that check no writer is active. Two collector reads run at
+/// once, so one takes the flag's fast path and the other falls back to a reader
+/// (gc_cell/flag.rs). A failed collector read must not release a reader it never added (a
+/// bug exactly like this existed).
 #[test]
 fn collector_reads_race_mutator_borrows() {
     const N: usize = 16;
@@ -177,21 +179,23 @@ fn collector_reads_race_mutator_borrows() {
     );
     let deadline = Instant::now() + Duration::from_millis(1500);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            while !stop.load(Ordering::Relaxed) {
-                let edges = gc::__private::trace_edges(&*cell);
-                match edges.len() {
-                    0 => skipped_reads.fetch_add(1, Ordering::Relaxed),
-                    N => {
-                        for e in &edges {
-                            assert!(addrs.contains(&(e.as_ptr() as usize)), "foreign edge");
+        for _ in 0..2 {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let edges = gc::__private::trace_edges(&*cell);
+                    match edges.len() {
+                        0 => skipped_reads.fetch_add(1, Ordering::Relaxed),
+                        N => {
+                            for e in &edges {
+                                assert!(addrs.contains(&(e.as_ptr() as usize)), "foreign edge");
+                            }
+                            full_reads.fetch_add(1, Ordering::Relaxed)
                         }
-                        full_reads.fetch_add(1, Ordering::Relaxed)
-                    }
-                    n => panic!("collector read saw a half-written value: {n} edges"),
-                };
-            }
-        });
+                        n => panic!("collector read saw a half-written value: {n} edges"),
+                    };
+                }
+            });
+        }
         s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
                 let r = cell.borrow();

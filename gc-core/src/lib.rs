@@ -23,7 +23,7 @@
 //! # The loom build
 //! Under `--cfg tricolor_loom` (`.ci/loom.sh`) the crate compiles only `sync` and the
 //! protocol modules: the op / stop protocol and the threads' buffers (`heap/safepoint.rs`),
-//! the free pass's gate against straddling sweep assists (`heap/free_pass.rs`), the phase word (`collector/phase.rs`), the mark work list and termination test
+//! the free pass's gate against straddling sweep assists (`heap/free_pass.rs`), `GcCell`'s borrow flag (`gc_cell/flag.rs`), the phase word (`collector/phase.rs`), the mark work list and termination test
 //! (`collector/work.rs`) and the count-zero hand-off (`reclaim/queue.rs`: the queueing
 //! step, the thread buffer and the global queue). Their state is in plain structs whose methods are the shipped logic; the loom
 //! models in `gc-core/tests/loom_protocol.rs` are compiled as this crate's unit tests in
@@ -71,6 +71,12 @@ pub use os::{process_peak_rss_bytes, process_rss_bytes};
 mod heap {
     pub(crate) mod free_pass;
     pub(crate) mod safepoint;
+}
+
+/// The loom build's `GcCell`: only its borrow flag (crate docs, "The loom build").
+#[cfg(tricolor_loom)]
+mod gc_cell {
+    pub(crate) mod flag;
 }
 
 /// The loom build's collector: only the phase word and the work list (crate docs, "The

@@ -123,8 +123,8 @@ pub(crate) use loom::cell::UnsafeCell;
 
 #[cfg(tricolor_loom)]
 pub(crate) use self::loom_shims::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, SegQueue};
-// The models' own state (object headers, cell flags) needs this as well.
-#[cfg(all(tricolor_loom, test))]
+// `GcCell`'s flag (`gc_cell/flag.rs`) and the models' own state (object headers).
+#[cfg(tricolor_loom)]
 pub(crate) use self::loom_shims::AtomicU32;
 
 /// loom's primitives behind the normal build's API (module docs).

@@ -13,12 +13,13 @@
 //! discarding the threads' buffers (`Stopped::take_mark_buffers`,
 //! `ZeroQueue::discard_all` over `Stopped::for_each_reclaim_buffer`), the phase word's loads and stores, the barrier's push
 //! (`WorkList::push_from_mutator`), a worker's push and pop (`LocalWork`), the termination
-//! test (`WorkList::try_terminate`), the free pass's gate (`FreePass::open` / `close` /
+//! test (`WorkList::try_terminate`), `GcCell`'s borrow flag (`CellFlag`), the free pass's gate (`FreePass::open` / `close` /
 //! `assist_if_open`), and the count-zero queueing step
 //! (`reclaim/queue.rs`: `queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
 //!
 //! What is still restated is marked `restated:` with the function it mirrors: the
-//! `GcCell` flag and barrier (`gc_cell.rs`), the handle counts and mark bits of object
+//! `GcCell` barrier around its shipped flag (`gc_cell/mod.rs`; the flag itself,
+//! `gc_cell/flag.rs`, is shipped code), the handle counts and mark bits of object
 //! headers (`Gc::clone` / `Gc::drop`, `Span::mark`), the count and roots passes
 //! (`mark.rs`), drop glue and frees, and the loops of `cycle.rs` that call the shipped
 //! steps. Those live in modules that need the heap (spans, headers, thread locals), which
@@ -92,6 +93,7 @@ use loom::thread;
 
 use crate::collector::phase::{Phase, PhaseCell};
 use crate::collector::work::{LocalWork, WorkList};
+use crate::gc_cell::flag::{CellFlag, WRITER};
 use crate::heap::free_pass::FreePass;
 use crate::heap::safepoint::{InOp, Mutator, Safepoint, Stopped};
 use crate::reclaim::{
@@ -99,7 +101,7 @@ use crate::reclaim::{
     ZERO_BATCH,
 };
 use crate::sync::Ordering::{Acquire, Relaxed, Release, SeqCst};
-use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
+use crate::sync::{fence, AtomicBool, AtomicU32, AtomicU64};
 
 /// Runs `f` under loom with a preemption bound (default 3; `LOOM_MAX_PREEMPTIONS` wins)
 /// and prints how many executions it explored (`--nocapture` shows it).
@@ -324,74 +326,48 @@ fn shade_into(local: &mut LocalWork<'_>, object: &Object) {
     }
 }
 
-// ===== GcCell (restated: gc_cell.rs) =======================================================
+// ===== GcCell (its flag shipped: gc_cell/flag.rs; the rest restated: gc_cell/mod.rs) ======
 
-const WRITER: usize = 1 << (usize::BITS - 1);
 const EMPTY: usize = 0;
 
-/// restated: a `GcCell<Option<Gc<Y>>>`, its flag and its value (two words, so a torn read
-/// would show).
+/// A `GcCell<Option<Gc<Y>>>`: the shipped borrow flag and a value (two words, so a torn
+/// read would show).
 struct CellModel {
-    /// `GcCell::state`.
-    state: AtomicUsize,
+    /// `GcCell::flag`, shipped.
+    flag: CellFlag,
     /// `GcCell::value`: (the handle, a second word written with it).
     value: UnsafeCell<(usize, usize)>,
 }
 
 impl CellModel {
     fn holding(handle: usize) -> CellModel {
+        CellModel::with_flag(CellFlag::new(), handle)
+    }
+
+    fn with_flag(flag: CellFlag, handle: usize) -> CellModel {
         CellModel {
-            state: AtomicUsize::new(0),
+            flag,
             value: UnsafeCell::new((handle, handle)),
         }
     }
 
-    /// `GcCell::try_take_writer`: `compare_exchange(0, WRITER, SeqCst, Relaxed)`.
+    /// `GcCell::try_take_writer`: the shipped `CellFlag::try_take_writer`.
     fn try_take_writer(&self) -> bool {
-        self.state
-            .compare_exchange(0, WRITER, SeqCst, Relaxed)
-            .is_ok()
+        self.flag.try_take_writer()
     }
 
-    /// `impl Drop for GcRefMut`: `state.swap(0, Release)`, asserting it was `WRITER`.
+    /// `impl Drop for GcRefMut`: the shipped `CellFlag::release_writer`, asserting the
+    /// state was `WRITER`.
     fn release_writer(&self) {
-        let old = self.state.swap(0, Release);
+        let old = self.flag.release_writer();
         assert_eq!(old, WRITER, "state corrupt at mutable borrow end");
     }
 
-    /// `GcCell::try_add_reader` (as `collector_read` uses it).
-    fn try_add_reader(&self) -> bool {
-        let mut state = self.state.load(Relaxed);
-        loop {
-            if state & WRITER != 0 {
-                return false;
-            }
-            // `compare_exchange_weak(state, state + 1, Acquire, Relaxed)`
-            match self
-                .state
-                .compare_exchange_weak(state, state + 1, Acquire, Relaxed)
-            {
-                Ok(_) => return true,
-                Err(now) => state = now,
-            }
-        }
-    }
-
-    /// `impl Drop for CollectorRead`: `state.fetch_sub(1, Release)`.
-    fn release_reader(&self) {
-        let old = self.state.fetch_sub(1, Release);
-        assert!(
-            old & !WRITER != 0 && old & WRITER == 0,
-            "reader count corrupt"
-        );
-    }
-
-    /// `impl Trace for GcCell` on the collector: `collector_read()`, trace the value, drop
-    /// the read. `hold` runs while the read is held. Returns `Some(handle)` if read.
+    /// `impl Trace for GcCell` on the collector (restated: `collector_read()`, trace the
+    /// value, drop the read, over the shipped `CellFlag::collector_begin` / `collector_end`).
+    /// `hold` runs while the read is held. Returns `Some(handle)` if read.
     fn collector_trace(&self, hold: impl FnOnce()) -> Option<usize> {
-        if !self.try_add_reader() {
-            return None;
-        }
+        let held = self.flag.collector_begin().expect("too many readers")?;
         // SAFETY: a loom `UnsafeCell` access; loom checks that it is ordered with every
         // other access to the cell.
         let first = self.value.with(|v| unsafe { (*v).0 });
@@ -399,7 +375,12 @@ impl CellModel {
         // SAFETY: as above.
         let second = self.value.with(|v| unsafe { (*v).1 });
         assert_eq!(first, second, "the collector saw a half-written value");
-        self.release_reader();
+        if let Some(old) = self.flag.collector_end(held) {
+            assert!(
+                old & !WRITER != 0 && old & WRITER == 0,
+                "reader count corrupt"
+            );
+        }
         Some(first)
     }
 
@@ -422,7 +403,7 @@ impl CellModel {
     }
 }
 
-/// Which `borrow_mut` a model runs (all restated from `gc_cell.rs`).
+/// Which `borrow_mut` a model runs (all restated from `gc_cell/mod.rs`, over the shipped flag).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum BorrowMut {
     /// As shipped (`try_take_writer_with_barrier`): `enter_op(); CAS; if ok &&
@@ -543,7 +524,8 @@ fn barrier_vs_counting(how: BorrowMut, long_read: bool) {
     }
 
     let moved_out = thread.join().unwrap();
-    assert_eq!(cell.state.load(Relaxed), 0, "borrow flag not released");
+    assert_eq!(cell.flag.state(), 0, "borrow flag not released");
+    assert!(cell.try_take_writer(), "a collector read not released");
     if counted && moved_out {
         assert!(
             y.is_marked(),
@@ -582,6 +564,71 @@ fn handle_moved_out_while_cell_is_counted() {
 #[should_panic]
 fn control_long_read_with_barrier_deciding_before_the_flag_fails() {
     model(|| barrier_vs_counting(BorrowMut::DecideBeforeFlag, true));
+}
+
+// ===== Model 2b: a writer vs collector reads of one cell ===================================
+
+/// The body of model 2b. Two collector threads each trace a cell (the shipped
+/// `CellFlag::collector_begin` / `collector_end` around a read of the value, as
+/// `GcCell::trace` does), so one takes the flag's fast path and the other, when they
+/// overlap, falls back to a reader of `state`; the main thread is a mutator that tries
+/// once to borrow the cell mutably (`try_take_writer`, as `try_borrow_mut` does) and, if
+/// it got it, rewrites both words of the value. Properties: loom's `UnsafeCell` finds
+/// every read and the write ordered (no data race) and no read sees half a write; a
+/// collector read that skipped the cell saw a writer that then wrote (a skip is safe only
+/// with that writer's barrier behind it, gc_cell/flag.rs); afterwards both words of the
+/// flag are free.
+fn writer_vs_collector_reads(flag: CellFlag) {
+    let cell = Arc::new(CellModel::with_flag(flag, Y));
+    let collectors: Vec<_> = (0..2)
+        .map(|_| {
+            let cell = cell.clone();
+            thread::spawn(move || cell.collector_trace(|| {}))
+        })
+        .collect();
+    let took = cell.try_take_writer();
+    if took {
+        // SAFETY: a loom `UnsafeCell` access (as in `CellModel::collector_trace`).
+        cell.value.with_mut(|v| unsafe { *v = (EMPTY, EMPTY) });
+        cell.release_writer();
+    }
+    for collector in collectors {
+        match collector.join().unwrap() {
+            None => assert!(
+                took,
+                "a read skipped the cell for a writer that never wrote"
+            ),
+            Some(read) => assert!(read == Y || read == EMPTY),
+        }
+    }
+    assert_eq!(cell.flag.state(), 0, "borrow flag not released");
+    assert!(cell.try_take_writer(), "a collector read not released");
+}
+
+/// **Model 2b: a writer vs collector reads of one cell** (see `writer_vs_collector_reads`),
+/// the shipped flag.
+#[test]
+fn cell_flag_writer_vs_collector_reads() {
+    model(|| writer_vs_collector_reads(CellFlag::new()));
+}
+
+/// Control for model 2b: a writer that does not load the collector's word after taking
+/// `state` (`CellFlag::without_collector_check`) writes while a fast-path collector read
+/// reads. Must keep failing.
+#[test]
+#[should_panic]
+fn control_writer_ignoring_collector_reads_fails() {
+    model(|| writer_vs_collector_reads(CellFlag::without_collector_check()));
+}
+
+/// Control for model 2b, the flag as first written (`CellFlag::giving_the_flag_back`): a
+/// writer that finds a collector read gives `WRITER` back and fails. A read that saw
+/// `WRITER` in between skipped the cell, and nobody runs the barrier that skip relies on.
+/// Must keep failing.
+#[test]
+#[should_panic]
+fn control_writer_giving_the_flag_back_fails() {
+    model(|| writer_vs_collector_reads(CellFlag::giving_the_flag_back()));
 }
 
 // ===== Model 3: clone during the phase change ==============================================

@@ -45,9 +45,10 @@
 //!   sets the bit (atomic OR) if it was clear.
 //!
 //! What remains per object is mostly the user's `Trace`, once in step 1 and once in step
-//! 3: for a `GcCell<Vec<Gc<_>>>`, the cell's reader count taken and released with two
-//! atomic read-modify-writes (each a full barrier on x86, so misses before it are not
-//! overlapped with work after it), and the `Vec`'s buffer, a random line outside the heap.
+//! 3: for a `GcCell<Vec<Gc<_>>>`, the cell's collector word taken with one
+//! compare-and-swap (a full barrier on x86, so misses before it are not overlapped with
+//! work after it) and given back with a plain store (`gc_cell/flag.rs`), and the `Vec`'s
+//! buffer, a random line outside the heap.
 //!
 //! # Why the roots are right (the full argument is in docs/collector.md)
 //! Let `t` be the moment the roots pass reads `handles(y)`. Every handle counted in

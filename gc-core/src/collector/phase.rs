@@ -18,7 +18,7 @@
 //!     with `SeqCst` and later reads counts with `SeqCst`. So either the clone sees `Mark`
 //!     and shades, or the roots pass's read sees the new count. On x86 both sides are the
 //!     instructions they would be anyway (`lock xadd` and a plain `mov`).
-//!     (`GcCell::borrow_mut` runs its flag and barrier inside an op instead; gc_cell.rs.)
+//!     (`GcCell::borrow_mut` runs its flag and barrier inside an op instead; gc_cell/mod.rs.)
 //! (2) Inside an op the phase is loaded `Relaxed`: the op protocol (heap `safepoint.rs`,
 //!     fact 1) already orders it after the collector's store.
 //! (3) The phase word also counts phase changes (a generation), for `Gc::drop`, which reads

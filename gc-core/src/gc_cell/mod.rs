@@ -9,10 +9,11 @@
 //!   cell's type name instead of deadlocking, like `RefCell`. The writer records its thread
 //!   token; shared borrows are remembered in a small thread-local list.
 //! - `try_borrow` / `try_borrow_mut` never wait.
-//! - The collector reads a cell by adding a reader (`collector_read`) for the duration of
-//!   one trace, and skips a cell that is mutably borrowed. A mutator that wants to write
-//!   waits for that short read; the collector never waits for a mutator and never sees a
-//!   half-written value.
+//! - The collector holds a cell for the duration of one trace (`collector_read`) through
+//!   a second word of the flag, with one read-modify-write and a plain store
+//!   (`flag.rs` says how that excludes writers), and skips a cell that is mutably
+//!   borrowed. A mutator that wants to write waits for that short read; the collector
+//!   never waits for a mutator and never sees a half-written value.
 //!
 //! # The barrier
 //! `borrow_mut` during `Mark` shades every handle the value holds *before* the mutation
@@ -33,7 +34,8 @@
 //!     skips the cell) or sees the cell after the write; and mark termination cannot fall
 //!     between the flag and the shading.
 //! (2) Releasing a borrow stores/subtracts with Release; acquiring uses Acquire, so the
-//!     value's writes are visible to the next borrower, the collector included.
+//!     value's writes are visible to the next borrower, the collector included (whose
+//!     fast path, and why it excludes writers, is in `flag.rs`).
 
 use core::cell::{RefCell, UnsafeCell};
 use core::fmt;
@@ -47,8 +49,9 @@ use crate::heap;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::trace::{Trace, Tracer};
 
-const WRITER: usize = 1 << (usize::BITS - 1);
-const MAX_READERS: usize = WRITER - 1;
+pub(crate) mod flag;
+
+use flag::{CellFlag, CollectorHold, Reader, WRITER};
 
 thread_local! {
     /// A per-thread address used as the thread's token (never 0).
@@ -100,7 +103,7 @@ fn backoff(spins: &mut u32) {
 /// assert_eq!(*list.borrow(), vec![1, 2, 3]);
 /// ```
 pub struct GcCell<T: ?Sized> {
-    state: AtomicUsize,
+    flag: CellFlag,
     writer: AtomicUsize,
     value: UnsafeCell<T>,
 }
@@ -160,7 +163,7 @@ impl<T> GcCell<T> {
     /// ```
     pub const fn new(value: T) -> GcCell<T> {
         GcCell {
-            state: AtomicUsize::new(0),
+            flag: CellFlag::new(),
             writer: AtomicUsize::new(0),
             value: UnsafeCell::new(value),
         }
@@ -196,27 +199,20 @@ impl<T: ?Sized> GcCell<T> {
 
     /// Adds a reader if no writer holds the cell.
     fn try_add_reader(&self) -> bool {
-        let mut state = self.state.load(Ordering::Relaxed);
-        loop {
-            if state & WRITER != 0 {
-                return false;
-            }
-            assert!(
-                state < MAX_READERS,
-                "tricolor-gc: too many borrows of GcCell<{}>",
-                self.type_name()
-            );
-            // Acquire: fact (2).
-            match self.state.compare_exchange_weak(
-                state,
-                state + 1,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return true,
-                Err(now) => state = now,
-            }
+        // Acquire inside: fact (2).
+        match self.flag.try_add_reader() {
+            Reader::Added => true,
+            Reader::WriterHolds => false,
+            Reader::Full => self.too_many_borrows(),
         }
+    }
+
+    #[cold]
+    fn too_many_borrows(&self) -> ! {
+        panic!(
+            "tricolor-gc: too many borrows of GcCell<{}>",
+            self.type_name()
+        )
     }
 
     /// Borrows the value immutably, waiting while another thread holds it mutably.
@@ -284,10 +280,8 @@ impl<T: ?Sized> GcCell<T> {
     }
 
     fn try_take_writer(&self) -> bool {
-        // SeqCst: fact (1).
-        self.state
-            .compare_exchange(0, WRITER, Ordering::SeqCst, Ordering::Relaxed)
-            .is_ok()
+        // SeqCst inside: fact (1); fails while a collector read holds the cell too.
+        self.flag.try_take_writer()
     }
 
     /// Borrows the value mutably, waiting while other threads (or the collector, briefly)
@@ -313,7 +307,7 @@ impl<T: ?Sized> GcCell<T> {
             if let Some(guard) = self.try_take_writer_with_barrier() {
                 return guard;
             }
-            let state = self.state.load(Ordering::Relaxed);
+            let state = self.flag.state();
             if state & WRITER != 0 && self.writer.load(Ordering::Relaxed) == my_token() {
                 panic!(
                     "tricolor-gc: GcCell<{}> is already mutably borrowed on this thread",
@@ -330,10 +324,13 @@ impl<T: ?Sized> GcCell<T> {
         }
     }
 
-    /// Borrows the value mutably if nobody holds it; never waits.
+    /// Borrows the value mutably if no other borrow holds it; never waits for another
+    /// borrow. If the collector is reading the cell at that moment, it waits for that
+    /// read, which is one trace of the value and never waits for anything itself.
     ///
     /// # Errors
-    /// [`BorrowMutError`] if the cell is borrowed (by anyone, the collector included).
+    /// [`BorrowMutError`] if the cell is borrowed (by this thread or another; a collector
+    /// read that fell back to a shared borrow counts as one).
     ///
     /// # Panics
     /// In debug builds and with the `debug-heap` feature, if the cell lies in a freed
@@ -358,7 +355,8 @@ impl<T: ?Sized> GcCell<T> {
         })
     }
 
-    /// Takes the writer flag, if free, and runs the deletion barrier; never waits.
+    /// Takes the writer flag, if no borrow holds it, and runs the deletion barrier; waits
+    /// only for a collector read (`flag.rs`).
     ///
     /// For a value that can hold handles, the flag is taken *inside an op*, and the barrier
     /// runs in the same op. That is what makes a skipped cell safe: mark termination stops
@@ -414,12 +412,9 @@ impl<T: ?Sized> GcCell<T> {
     /// The collector's read: a shared borrow for one trace, or `None` if a writer holds
     /// the cell (the cell is then skipped; see the module docs).
     fn collector_read(&self) -> Option<CollectorRead<'_, T>> {
-        // Not `then_some`: its argument is built eagerly, and dropping an unused
-        // `CollectorRead` would release a reader that was never added.
-        if self.try_add_reader() {
-            Some(CollectorRead { cell: self })
-        } else {
-            None
+        match self.flag.collector_begin() {
+            Ok(hold) => hold.map(|hold| CollectorRead { cell: self, hold }),
+            Err(()) => self.too_many_borrows(),
         }
     }
 }
@@ -436,12 +431,15 @@ fn shade_contents<T: Trace + ?Sized>(op: &heap::Op, value: &T) {
 
 struct CollectorRead<'a, T: ?Sized> {
     cell: &'a GcCell<T>,
+    hold: CollectorHold,
 }
 
 impl<T: ?Sized> Drop for CollectorRead<'_, T> {
     fn drop(&mut self) {
-        // Release: fact (2).
-        let old = self.cell.state.fetch_sub(1, Ordering::Release);
+        // Release inside: fact (2).
+        let Some(old) = self.cell.flag.collector_end(self.hold) else {
+            return;
+        };
         debug_assert!(
             old & !WRITER != 0 && old & WRITER == 0,
             "tricolor-gc: GcCell<{}> reader count corrupt ({old:#x}) at collector read end",
@@ -474,8 +472,8 @@ impl<T: ?Sized> Deref for GcRef<'_, T> {
 impl<T: ?Sized> Drop for GcRef<'_, T> {
     fn drop(&mut self) {
         forget_shared(self.cell.addr());
-        // Release: fact (2).
-        let old = self.cell.state.fetch_sub(1, Ordering::Release);
+        // Release inside: fact (2).
+        let old = self.cell.flag.release_reader();
         debug_assert!(
             old & !WRITER != 0 && old & WRITER == 0,
             "tricolor-gc: GcCell<{}> reader count corrupt ({old:#x}) at borrow end",
@@ -513,8 +511,8 @@ impl<T: ?Sized> DerefMut for GcRefMut<'_, T> {
 impl<T: ?Sized> Drop for GcRefMut<'_, T> {
     fn drop(&mut self) {
         self.cell.writer.store(0, Ordering::Relaxed);
-        // Release: fact (2).
-        let old = self.cell.state.swap(0, Ordering::Release);
+        // Release inside: fact (2).
+        let old = self.cell.flag.release_writer();
         debug_assert!(
             old == WRITER,
             "tricolor-gc: GcCell<{}> state corrupt ({old:#x}) at mutable borrow end",
