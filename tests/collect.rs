@@ -364,6 +364,73 @@ fn panicking_trace_never_frees_live_objects() {
     assert_eq!(gc::stats().heap_objects, base);
 }
 
+/// A hand-written `Trace` that, while armed, panics on every second call: in a cycle the
+/// count pass's trace (the first call) reports the child, so the child looks held only
+/// from the heap, and the marking trace (the second) panics before it reports it.
+struct MarkingBomb {
+    armed: &'static AtomicBool,
+    calls: AtomicUsize,
+    child: Gc<Node>,
+    _tick: Tick,
+}
+
+// SAFETY: reports its one handle once (or panics before reporting anything); its only
+// state is a call counter, no handle.
+unsafe impl Trace for MarkingBomb {
+    fn trace(&self, tracer: &mut Tracer) {
+        if self.armed.load(Ordering::SeqCst) && self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+            panic!("MarkingBomb::trace exploded while marking (deliberately)");
+        }
+        self.child.trace(tracer);
+    }
+}
+
+/// A `Trace` that panics while marking, not while counting, abandons the cycle, whether
+/// the bomb is a root (shaded by the roots pass) or reached from one (shaded by a trace),
+/// one at a time. Without the abandon, the ring under the bomb, whose handles are all
+/// counted inside the heap and are never shaded, would be freed. (The panicking `Trace`
+/// of the test above also panics while counting, which makes its targets roots: that
+/// test passes even without the abandon.)
+#[test]
+fn trace_panicking_while_marking_never_frees_live_objects() {
+    let _g = serial();
+    let base = quiet_objects();
+    let bomb = |first, c| MarkingBomb {
+        armed: Box::leak(Box::new(AtomicBool::new(false))),
+        calls: AtomicUsize::new(0),
+        child: ring(first, 10, c),
+        _tick: Tick(c),
+    };
+    let (c_root, c_inner) = (counter(), counter());
+    // A bomb held from outside the heap (a root) and one held only through a cell.
+    let root_bomb = Gc::new(bomb(0, c_root));
+    let holder = Gc::new(GcCell::new(Some(Gc::new(bomb(100, c_inner)))));
+    let inner_bomb = || holder.borrow().as_ref().unwrap().clone();
+    for armed in [root_bomb.clone(), inner_bomb()] {
+        armed.armed.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            gc::collect();
+            assert_eq!(
+                drops(c_root),
+                0,
+                "a root's marking panic freed a live object"
+            );
+            assert_eq!(drops(c_inner), 0, "a marking panic freed a live object");
+            check_ring(&root_bomb.child, 0, 10);
+            check_ring(&inner_bomb().child, 100, 10);
+        }
+        armed.armed.store(false, Ordering::SeqCst);
+        // Counted and then marked (and so exploded) in both cycles.
+        assert!(armed.calls.load(Ordering::SeqCst) >= 4);
+    }
+    gc::collect();
+    assert_eq!(gc::stats().heap_objects, base + 23);
+    drop((root_bomb, holder));
+    gc::collect();
+    assert_eq!((drops(c_root), drops(c_inner)), (11, 11));
+    assert_eq!(gc::stats().heap_objects, base);
+}
+
 #[test]
 fn dead_panicking_trace_is_freed_while_still_armed() {
     let _g = serial();

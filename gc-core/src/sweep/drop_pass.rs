@@ -128,40 +128,51 @@ impl DropPass {
             self.bitmap_only.fetch_add(1, Ordering::Relaxed);
             return;
         }
-        span.for_each_allocated(|slot| {
-            if span.is_marked(slot) {
-                return;
-            }
-            let header = header_at(span, slot);
-            let Some(info) = header.info() else {
-                return;
-            };
-            if info.needs_drop {
-                let object = NonNull::from(header);
-                // SAFETY: the object is unmarked after mark termination: unreachable, and
-                // only the thread that claimed this chunk visits the slot, once, so the
-                // value is dropped exactly once.
-                let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.drop_value)(object) }));
-                if result.is_err() {
-                    // Relaxed: a count read after the pass.
-                    self.drop_panics.fetch_add(1, Ordering::Relaxed);
-                    eprintln!(
-                        "tricolor-gc: a destructor of {} panicked during sweeping; the object was freed and sweeping went on",
-                        (info.name)()
-                    );
-                }
-            }
-            // Relaxed: the slot is unreachable; the free pass, which makes it reusable,
-            // starts after this chunk's SeqCst finish (module docs), and the span's
-            // hand-over to allocation goes through the central lock.
-            header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
-            if DEBUG_HEAP {
-                // SAFETY: the object's value was dropped above (or needs no drop), its
-                // `info` is null, and nothing reads it any more: a handle released by drop
-                // glue touches nothing of an object that dies in this sweep (`sweep/`),
-                // and the slot is reused only after the free pass.
-                unsafe { header::poison_freed(header, info) };
+        // A word (64 slots) at a time: its dead slots are the allocated ones its mark word
+        // does not show, so a span with no dead object costs a few loads per 64 slots.
+        span.for_each_allocated_word(|word, allocated| {
+            let mut dead = allocated & !span.mark_word(word);
+            while dead != 0 {
+                let slot = word * 64 + dead.trailing_zeros() as usize;
+                dead &= dead - 1;
+                self.drop_dead(span, slot);
             }
         });
+    }
+
+    /// Drops the dead object in `slot` of `span` (allocated, unmarked after mark
+    /// termination) unless its header is already null, and nulls the header.
+    #[inline]
+    fn drop_dead(&self, span: &Span, slot: usize) {
+        let header = header_at(span, slot);
+        let Some(info) = header.info() else {
+            return;
+        };
+        if info.needs_drop {
+            let object = NonNull::from(header);
+            // SAFETY: the object is unmarked after mark termination: unreachable, and
+            // only the thread that claimed this chunk visits the slot, once, so the
+            // value is dropped exactly once.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe { (info.drop_value)(object) }));
+            if result.is_err() {
+                // Relaxed: a count read after the pass.
+                self.drop_panics.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "tricolor-gc: a destructor of {} panicked during sweeping; the object was freed and sweeping went on",
+                    (info.name)()
+                );
+            }
+        }
+        // Relaxed: the slot is unreachable; the free pass, which makes it reusable,
+        // starts after this chunk's SeqCst finish (module docs), and the span's
+        // hand-over to allocation goes through the central lock.
+        header.info.store(core::ptr::null_mut(), Ordering::Relaxed);
+        if DEBUG_HEAP {
+            // SAFETY: the object's value was dropped above (or needs no drop), its
+            // `info` is null, and nothing reads it any more: a handle released by drop
+            // glue touches nothing of an object that dies in this sweep (`sweep/`),
+            // and the slot is reused only after the free pass.
+            unsafe { header::poison_freed(header, info) };
+        }
     }
 }
