@@ -10,9 +10,10 @@
 //!   gives it back with a plain Release store, where a reader of `state` pays two
 //!   read-modify-writes (each a full barrier on x86; issue #11 item 7, BENCHMARKS.md §14).
 //!
-//! A collector read that finds `collector` taken (another collector thread reads the same
-//! cell: a user's `unsafe impl Trace` may report one cell from two objects) falls back to
-//! adding a reader to `state`, so any number of collector reads may hold the cell at once.
+//! A collector read that finds `collector` taken falls back to adding a reader to `state`,
+//! so any number of collector reads may hold the cell at once. No path reads one cell
+//! twice at once today (`Trace` rule 1 gives every cell one owner, and each step traces
+//! an object on one thread), but the flag's correctness does not rest on that.
 //!
 //! # Why a writer and a collector read never overlap (Dekker's pattern)
 //! - The writer ([`CellFlag::try_take_writer`]) swaps `state` from 0 to `WRITER` (`SeqCst`
@@ -26,7 +27,8 @@
 //! thread's program order. If the writer's load of `collector` comes before the
 //! collector's swap in S, then so does the writer's swap, and the collector's load of
 //! `state` (after its swap) reads `WRITER` or a later value: the collector skips, or the
-//! writer already gave the cell back. Otherwise the collector's swap comes first and the
+//! writer has already finished and released the cell (its Release swap, read by the
+//! collector's load, orders its writes before the collector's reads). Otherwise the collector's swap comes first and the
 //! writer's load reads 1 (or the 0 that collector read stored when it ended, which
 //! happens-after every read of the value it made: Release, read by the writer's
 //! Acquire-including load). Either way the value's reads and writes are ordered, and
@@ -45,7 +47,7 @@
 //! reach. So every `WRITER` a collector read can see belongs to a take that succeeds. The
 //! wait is short and cannot deadlock: a collector read holds `collector` for one trace of
 //! the value, and a trace waits for nothing (a nested cell that is held is skipped, and
-//! `Trace` has no impl for locks, trace.rs). It happens inside the writer's op, so a stop
+//! `Trace` rule 3 forbids blocking on a lock a mutator may hold). It happens inside the writer's op, so a stop
 //! of the world may wait for it as well, for that one trace. The loom control
 //! `control_writer_giving_the_flag_back_fails` keeps the version that gave the flag back.
 //!
@@ -57,8 +59,9 @@
 //! `SeqCst` swap.
 //!
 //! loom checks this (`tests/loom_protocol.rs`, `cell_flag_writer_vs_collector_reads`, over
-//! the shipped methods, with two collector reads so the fallback runs too; its control
-//! removes the writer's load of `collector` and must fail). loom 0.7 does not implement
+//! the shipped methods, with two collector reads so the fallback runs too; its controls, a
+//! writer without its load of `collector` and a writer that gives its flag back, must
+//! fail). loom 0.7 does not implement
 //! the total order S of `SeqCst` accesses (it treats them as acquire/release, so it
 //! reports this very pattern, store buffering, as a race: tokio-rs/loom#180), but it does
 //! implement `fence(SeqCst)` exactly. So in the loom build, and only there, each side
