@@ -27,7 +27,11 @@
 //!    panics at its first read, with a `tricolor-gc: use after free` message naming the
 //!    slot's address and the type, instead of reading poison or a new object that reused
 //!    the slot. (A slot reused by an object of the same type is not detected, and for a
-//!    cell, whose enclosing type is unknown, a slot reused by any object.)
+//!    cell, whose enclosing type is unknown, a slot reused by any object.) A cell in heap
+//!    memory that no in-use span owns (its object was freed and then its span, whose pages
+//!    went back to the page heap, still mapped and still poisoned) panics the same way:
+//!    no live object is ever there, and its flag, poison, would look like a writer
+//!    forever (the borrow would wait for ever).
 //!
 //! In release builds without the feature `DEBUG_HEAP` is a `false` constant, and every
 //! use is an `if DEBUG_HEAP` that the compiler removes: no load, no branch.
@@ -223,14 +227,21 @@ fn handle_check_failed(
 }
 
 /// Debug heap: panics if the `GcCell<T>` at `cell` lies inside a managed slot that holds no
-/// live object (module docs, step 2). A cell elsewhere (a local, the Rust heap) is not
+/// live object, or in heap memory that no span owns (module docs, step 2). A cell
+/// elsewhere (a local, the Rust heap) or in an unmanaged span (the raw allocator's) is not
 /// checked.
 #[inline(never)]
 pub(crate) fn check_cell(cell: usize, type_name: &str, what: &str) {
-    let Some((span, slot)) = crate::heap::managed_object(cell) else {
+    let Some((span, slot)) = crate::heap::managed_object(cell).filter(|(span, _)| span.is_in_use())
+    else {
+        if crate::heap::in_arena(cell) {
+            panic!(
+                "tricolor-gc: use after free: {what} of a GcCell<{type_name}> at {cell:#x}, in                  heap memory that no span owns: its object was freed, and then its span"
+            );
+        }
         return;
     };
-    if !span.is_in_use() || !span.is_managed() {
+    if !span.is_managed() {
         return;
     }
     let start = span.slot_addr(slot);

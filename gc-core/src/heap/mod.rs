@@ -523,6 +523,12 @@ pub(crate) use sweep_state::{
     close_free_pass, open_free_pass, take as take_sweep_totals, wait_for_sweepers,
 };
 
+/// Whether `addr` lies in the heap's own address space (an arena), whether or not a span
+/// owns its page now (the debug heap: a cell there with no span is in freed memory).
+pub(crate) fn in_arena(addr: usize) -> bool {
+    arena::arena_of(addr).is_some()
+}
+
 /// The span and slot of the managed object starting at `addr`, without validating that
 /// the slot is allocated (the caller holds a handle to it).
 #[inline]
