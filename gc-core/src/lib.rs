@@ -23,11 +23,13 @@
 //! # The loom build
 //! Under `--cfg tricolor_loom` (`.ci/loom.sh`) the crate compiles only `sync` and the
 //! protocol modules: the op / stop protocol and the threads' buffers (`heap/safepoint.rs`),
-//! the free pass's gate against straddling sweep assists (`heap/free_pass.rs`), `GcCell`'s borrow flag (`gc_cell/flag.rs`), the phase word (`collector/phase.rs`), the mark work list and termination test
-//! (`collector/work.rs`) and the count-zero hand-off (`reclaim/queue.rs`: the queueing
-//! step, the thread buffer and the global queue). Their state is in plain structs whose methods are the shipped logic; the loom
-//! models in `gc-core/tests/loom_protocol.rs` are compiled as this crate's unit tests in
-//! that build, build fresh instances per execution and call those methods.
+//! the free pass's gate against straddling sweep assists (`heap/free_pass.rs`), `GcCell`'s
+//! borrow flag (`gc_cell/flag.rs`), the phase word (`collector/phase.rs`), the mark work
+//! list and termination test (`collector/work.rs`) and the count-zero hand-off
+//! (`reclaim/queue.rs`: the queueing step, the thread buffer and the global queue). Their
+//! state is in plain structs whose methods are the shipped logic; the loom models in
+//! `gc-core/tests/loom_protocol.rs` are compiled as this crate's unit tests in that build,
+//! build fresh instances per execution and call those methods.
 //! `docs/collector.md`, "What the loom models check", says what stays modelled and why.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]

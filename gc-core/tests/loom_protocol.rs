@@ -13,8 +13,8 @@
 //! discarding the threads' buffers (`Stopped::take_mark_buffers`,
 //! `ZeroQueue::discard_all` over `Stopped::for_each_reclaim_buffer`), the phase word's loads and stores, the barrier's push
 //! (`WorkList::push_from_mutator`), a worker's push and pop (`LocalWork`), the termination
-//! test (`WorkList::try_terminate`), `GcCell`'s borrow flag (`CellFlag`), the free pass's gate (`FreePass::open` / `close` /
-//! `assist_if_open`), and the count-zero queueing step
+//! test (`WorkList::try_terminate`), `GcCell`'s borrow flag (`CellFlag`), the free pass's
+//! gate (`FreePass::open` / `close` / `assist_if_open`), and the count-zero queueing step
 //! (`reclaim/queue.rs`: `queue_if_unchanged`, `ZeroQueue::push` / `flush` / `take`).
 //!
 //! What is still restated is marked `restated:` with the function it mirrors: the

@@ -236,7 +236,8 @@ pub(crate) fn check_cell(cell: usize, type_name: &str, what: &str) {
     else {
         if crate::heap::in_arena(cell) {
             panic!(
-                "tricolor-gc: use after free: {what} of a GcCell<{type_name}> at {cell:#x}, in                  heap memory that no span owns: its object was freed, and then its span"
+                "tricolor-gc: use after free: {what} of a GcCell<{type_name}> at {cell:#x}, in \
+                 heap memory that no span owns: its object was freed, and then its span"
             );
         }
         return;

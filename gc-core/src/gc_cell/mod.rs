@@ -8,7 +8,8 @@
 //! - On the thread that already holds a conflicting borrow, the call panics with the
 //!   cell's type name instead of deadlocking, like `RefCell`. The writer records its thread
 //!   token; shared borrows are remembered in a small thread-local list.
-//! - `try_borrow` / `try_borrow_mut` never wait.
+//! - `try_borrow` never waits; `try_borrow_mut` waits only for a collector read of the
+//!   cell in progress (one trace, below), never for another borrow.
 //! - The collector holds a cell for the duration of one trace (`collector_read`) through
 //!   a second word of the flag, with one read-modify-write and a plain store
 //!   (`flag.rs` says how that excludes writers), and skips a cell that is mutably
@@ -280,7 +281,9 @@ impl<T: ?Sized> GcCell<T> {
     }
 
     fn try_take_writer(&self) -> bool {
-        // SeqCst inside: fact (1); fails while a collector read holds the cell too.
+        // SeqCst inside: fact (1). Fails while a reader (a mutator's, or a collector read
+        // that fell back to one) or a writer holds the cell; waits for a collector read on
+        // the flag's fast path (`flag.rs`).
         self.flag.try_take_writer()
     }
 
