@@ -7,9 +7,10 @@
 //!    huge object that does not fit one. Arenas are never unmapped, so any pointer this
 //!    module ever handed out stays a mapped address for the life of the process.
 //! 2. The arena map is one flat array with an entry per possible arena unit of the 48-bit
-//!    user address space (2^22 entries, 32 MiB of *reserved* address space; the kernel
-//!    commits only the pages of the array that are written, i.e. a few KiB for a normal
-//!    heap). Entry `addr >> ARENA_SHIFT` points at the arena's metadata, or is null.
+//!    user address space (2^22 entries of two words, 64 MiB of *reserved* address space;
+//!    the kernel commits only the pages of the array that are written, i.e. a few KiB for
+//!    a normal heap), reserved when the first arena is. Entry `addr >> ARENA_SHIFT` points
+//!    at the arena's metadata and at its page map, or holds two nulls.
 //! 3. Each arena's metadata holds the page map proper: for every 8 KiB page, a pointer to
 //!    the span that owns it, or null for a free page. Spans set every one of their pages
 //!    (so interior pointers resolve in O(1), as in Go) and clear them when they are freed.
@@ -17,6 +18,12 @@
 //! A lookup is therefore: range check, one load from the arena map, one load from the
 //! page map. An address outside every arena, or in a free page, gives `None`; nothing is
 //! ever read through a pointer that was not first found in these two tables.
+//!
+//! `span_of` runs on every edge the collector follows, so its loads form the shortest
+//! chain the layout allows: the map's address (a static, not a lazily initialised cell
+//! with its own check), then the entry's page-map pointer, stored *biased* by the arena's
+//! first page number so that `addr >> PAGE_SHIFT` indexes it directly, without a load of
+//! the arena's base first, then the page-map entry.
 //!
 //! # Memory ordering
 //! (1) A new arena's metadata is fully initialised before its arena-map entries are
@@ -94,35 +101,60 @@ impl Arena {
     }
 }
 
-/// The process-wide arena map (see the module docs, point 2).
-struct ArenaMap {
-    entries: NonNull<AtomicPtr<Arena>>,
+/// One entry of the arena map (module docs, point 2): both null, or both set.
+struct MapEntry {
+    /// The arena's metadata.
+    arena: AtomicPtr<Arena>,
+    /// The arena's page map, minus the arena's first page number (`base >> PAGE_SHIFT`),
+    /// so that adding `addr >> PAGE_SHIFT` gives the entry of `addr`'s page. Only ever
+    /// offset by a page number of this arena, which lands inside the page map.
+    pages: AtomicPtr<AtomicPtr<Span>>,
 }
 
-// SAFETY: the entries are atomics in a mapping that is never unmapped.
-unsafe impl Sync for ArenaMap {}
-// SAFETY: as above.
-unsafe impl Send for ArenaMap {}
+/// The arena map: `ARENA_MAP_LEN` entries in a mapping that is never unmapped, or null
+/// before the first arena. A static rather than a lazily initialised cell, so that a
+/// lookup's first load depends on nothing.
+static ARENA_MAP: core::sync::atomic::AtomicPtr<MapEntry> =
+    core::sync::atomic::AtomicPtr::new(ptr::null_mut());
 
-fn arena_map() -> &'static ArenaMap {
-    static MAP: std::sync::OnceLock<ArenaMap> = std::sync::OnceLock::new();
-    MAP.get_or_init(|| {
-        let bytes = ARENA_MAP_LEN * core::mem::size_of::<AtomicPtr<Arena>>();
-        let entries = os::reserve_aligned(bytes, os::OS_PAGE_BYTES).unwrap_or_else(|| {
+/// The map entry of arena unit `unit`, if the map exists.
+#[inline]
+fn map_entry(unit: usize) -> Option<&'static MapEntry> {
+    debug_assert!(unit < ARENA_MAP_LEN);
+    // Acquire: pairs with the Release that published the mapping (`arena_map`).
+    let entries = ARENA_MAP.load(core::sync::atomic::Ordering::Acquire);
+    if entries.is_null() {
+        return None;
+    }
+    // SAFETY: `unit < ARENA_MAP_LEN` and the mapping holds that many zeroed entries (two
+    // null atomic pointers each) for the life of the process.
+    Some(unsafe { &*entries.add(unit) })
+}
+
+/// The arena map, reserved on first use. Called from `new_arena`, under the page heap
+/// lock; tests call `new_arena` directly on several threads, hence the exchange.
+fn arena_map() -> NonNull<MapEntry> {
+    use core::sync::atomic::Ordering as StdOrdering;
+    if let Some(entries) = NonNull::new(ARENA_MAP.load(StdOrdering::Acquire)) {
+        return entries;
+    }
+    let bytes = ARENA_MAP_LEN * core::mem::size_of::<MapEntry>();
+    let entries = os::reserve_aligned(bytes, os::OS_PAGE_BYTES)
+        .unwrap_or_else(|| {
             panic!("tricolor-gc: cannot reserve {bytes} bytes of address space for the arena map")
-        });
-        ArenaMap {
-            entries: entries.cast(),
-        }
-    })
-}
-
-impl ArenaMap {
-    #[inline]
-    fn entry(&self, unit: usize) -> &AtomicPtr<Arena> {
-        debug_assert!(unit < ARENA_MAP_LEN);
-        // SAFETY: `unit < ARENA_MAP_LEN` and the mapping holds that many zeroed entries.
-        unsafe { &*self.entries.as_ptr().add(unit) }
+        })
+        .cast::<MapEntry>();
+    // Release: the zeroed mapping before any lookup through it. A thread that lost the
+    // race leaves its reservation unused (address space only; tests alone can race).
+    match ARENA_MAP.compare_exchange(
+        ptr::null_mut(),
+        entries.as_ptr(),
+        StdOrdering::AcqRel,
+        StdOrdering::Acquire,
+    ) {
+        Ok(_) => entries,
+        // SAFETY: a non-null value was stored by the winner.
+        Err(winner) => unsafe { NonNull::new_unchecked(winner) },
     }
 }
 
@@ -147,9 +179,13 @@ pub(crate) fn new_arena(units: usize) -> Option<&'static Arena> {
         return None;
     }
     let map = arena_map();
+    let biased = arena.spans.as_ptr().wrapping_sub(arena.base >> PAGE_SHIFT);
     for unit in first_unit..first_unit + units {
-        // Release: publishes the arena's metadata to `lookup` (fact (1)).
-        map.entry(unit).store(arena, Ordering::Release);
+        // SAFETY: `unit < ARENA_MAP_LEN` (checked above), in the mapping of `arena_map`.
+        let entry = unsafe { &*map.as_ptr().add(unit) };
+        // Release: publishes the arena's metadata and page map to lookups (fact (1)).
+        entry.pages.store(biased, Ordering::Release);
+        entry.arena.store(arena, Ordering::Release);
     }
     Some(arena)
 }
@@ -161,8 +197,8 @@ pub(crate) fn arena_of(addr: usize) -> Option<&'static Arena> {
         return None;
     }
     // Acquire: pairs with the Release in `new_arena` (fact (1)).
-    let arena = arena_map()
-        .entry(addr >> ARENA_SHIFT)
+    let arena = map_entry(addr >> ARENA_SHIFT)?
+        .arena
         .load(Ordering::Acquire);
     // SAFETY: non-null entries point at leaked, never-freed `Arena`s.
     unsafe { arena.as_ref() }
@@ -173,8 +209,22 @@ pub(crate) fn arena_of(addr: usize) -> Option<&'static Arena> {
 /// callers validate.
 #[inline]
 pub(crate) fn span_of(addr: usize) -> Option<NonNull<Span>> {
-    let arena = arena_of(addr)?;
-    arena.span_at((addr - arena.base) >> PAGE_SHIFT)
+    if addr >> ADDRESS_BITS != 0 {
+        return None;
+    }
+    // Acquire: pairs with the Release in `new_arena` (fact (1)).
+    let biased = map_entry(addr >> ARENA_SHIFT)?
+        .pages
+        .load(Ordering::Acquire);
+    if biased.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `pages` is the page map of the arena holding `addr`, biased by
+    // the arena's first page number (`MapEntry::pages`): adding `addr`'s page number gives
+    // the entry of that page, inside the page map, which stays mapped for the process.
+    let entry = unsafe { &*biased.wrapping_add(addr >> PAGE_SHIFT) };
+    // Acquire: pairs with the Release in `set_pages` (fact (2)).
+    NonNull::new(entry.load(Ordering::Acquire))
 }
 
 /// Null, for page-map stores that clear.
@@ -211,5 +261,32 @@ mod tests {
             arena_of(arena.base + 2 * ARENA_BYTES).map_or(ptr::null(), |a| a),
             arena
         ));
+    }
+
+    #[test]
+    fn span_of_finds_the_span_of_a_page_in_any_unit_of_an_arena() {
+        // The entry's page-map pointer is biased by the arena's first page; a page of the
+        // second unit must land on its own page-map entry, not the first unit's.
+        let arena = new_arena(2).expect("reserve 128 MiB");
+        let span = Box::leak(Box::new(Span::new_free()));
+        let page = PAGES_PER_ARENA + 3;
+        arena.set_pages(page, 2, span);
+        let span_ptr: *const Span = span;
+        for probe in [
+            arena.page_addr(page),
+            arena.page_addr(page) + 17,
+            arena.page_addr(page + 1) + PAGE_BYTES - 1,
+        ] {
+            let found = span_of(probe).expect("a span owns the page");
+            assert!(ptr::eq(found.as_ptr(), span_ptr), "{probe:#x}");
+        }
+        assert!(span_of(arena.page_addr(page - 1)).is_none());
+        assert!(span_of(arena.page_addr(page + 2)).is_none());
+        assert!(
+            span_of(arena.page_addr(3)).is_none(),
+            "the first unit's page 3 is free"
+        );
+        arena.set_pages(page, 2, NO_SPAN);
+        assert!(span_of(arena.page_addr(page)).is_none());
     }
 }

@@ -412,6 +412,17 @@ impl SizeClass {
         TABLE.objects_per_span[self.index()] as usize
     }
 
+    /// The reciprocal [`object_index`](SizeClass::object_index) multiplies by: 0 for
+    /// [`SizeClass::LARGE`], so that the product gives its one slot, index 0.
+    #[inline]
+    pub(crate) fn div_magic(self) -> u32 {
+        if self.is_large() {
+            0
+        } else {
+            TABLE.div_magic[self.index()]
+        }
+    }
+
     /// The index of the slot containing byte `offset` of a span of this class, i.e.
     /// `offset / object_bytes()`, computed by multiplying with a reciprocal (see the
     /// module docs for why it is exact). Always 0 for [`SizeClass::LARGE`].

@@ -147,6 +147,11 @@ pub(crate) struct Span {
     pages: AtomicUsize,
     elem_bytes: AtomicUsize,
     elem_count: AtomicU32,
+    /// The reciprocal that turns a byte offset into a slot index, `(offset * div_magic) >>
+    /// 32 == offset / elem_bytes` below the span's end (`SizeClass::div_magic`); 0 for a
+    /// large span, whose one slot is index 0. Kept here so that `slot_of`, on every
+    /// edge the collector follows, reads it beside `start` instead of through the class.
+    div_magic: AtomicU32,
     span_class: AtomicU8,
     /// 1 if the span holds collector-managed objects (see `heap::centrals`).
     managed: AtomicU8,
@@ -220,6 +225,7 @@ impl Span {
             pages: AtomicUsize::new(0),
             elem_bytes: AtomicUsize::new(0),
             elem_count: AtomicU32::new(0),
+            div_magic: AtomicU32::new(0),
             span_class: AtomicU8::new(0),
             managed: AtomicU8::new(0),
             in_use: AtomicU8::new(0),
@@ -269,6 +275,7 @@ impl Span {
         self.pages.store(pages, Ordering::Relaxed);
         self.elem_bytes.store(elem_bytes, Ordering::Relaxed);
         self.elem_count.store(elem_count as u32, Ordering::Relaxed);
+        self.div_magic.store(size.div_magic(), Ordering::Relaxed);
         self.span_class
             .store(class.index() as u8, Ordering::Relaxed);
         self.bitmap_words.store(words as u32, Ordering::Relaxed);
@@ -460,12 +467,9 @@ impl Span {
     #[inline]
     pub(crate) fn slot_of(&self, addr: usize) -> Option<usize> {
         let offset = addr.checked_sub(self.start())?;
-        let class = self.span_class().size_class();
-        let index = if class.is_large() {
-            0
-        } else {
-            class.object_index(offset)
-        };
+        // Exact below the span's end, which the check below requires.
+        let index =
+            ((offset as u64 * self.div_magic.load(Ordering::Relaxed) as u64) >> 32) as usize;
         (index < self.elem_count() && offset < self.pages() * PAGE_BYTES).then_some(index)
     }
 
@@ -1112,6 +1116,19 @@ mod tests {
         assert_eq!(old, 0b010, "the OR returns the word before it");
         assert_eq!(span.mark_word(0), 0b111);
         assert!(span.is_marked(2) && !span.is_marked(3));
+    }
+
+    #[test]
+    fn slot_of_a_large_span_is_its_one_slot_up_to_the_span_end() {
+        let span = Box::new(Span::new_free());
+        let pages = 3;
+        let memory = vec![0u8; (pages + 1) * PAGE_BYTES];
+        let start = (memory.as_ptr() as usize).next_multiple_of(PAGE_BYTES);
+        assert!(span.init(start, pages, SpanClass::new(SizeClass::LARGE, false)));
+        assert_eq!(span.slot_of(start), Some(0));
+        assert_eq!(span.slot_of(start + pages * PAGE_BYTES - 1), Some(0));
+        assert_eq!(span.slot_of(start + pages * PAGE_BYTES), None);
+        assert_eq!(span.slot_of(start - 1), None);
     }
 
     #[test]
