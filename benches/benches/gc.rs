@@ -20,6 +20,11 @@
 //!   The group's throughput is in nodes; each measured `collect()` is also timed on its
 //!   own, and a last line prints their median (warm-up included) in ns per live object.
 //!
+//! - `collect/tiny`: one `gc::collect()` on a heap of 16 small objects, before the quiet
+//!   graph is built: the fixed cost of a cycle that `collect()` pays whatever the heap
+//!   (its two stops, the hand-off to the collector thread and back, an empty sweep), which
+//!   an interpreter calling `collect()` often pays on every call.
+//!
 //! - `collect/garbage_leaves_64k`: one `gc::collect()` that frees cyclic garbage built
 //!   before it (outside the measurement): 8,192 nodes in rings of 8, each holding eight
 //!   drop-free leaves (`Gc<[u64; 8]>`), so 65,536 of the 73,728 dead objects need no drop
@@ -151,6 +156,7 @@ fn quiet_graph() -> Vec<Gc<GraphNode>> {
 
 fn collect_group(c: &mut Criterion) {
     let old = gc::set_gc_percent(-1);
+    collect_tiny(c);
     let root = quiet_graph();
     // Quiet: whatever earlier groups left is collected, the graph's objects are counted.
     gc::collect();
@@ -188,6 +194,38 @@ fn collect_group(c: &mut Criterion) {
     garbage_leaves(c);
     drop(black_box(root));
     gc::set_gc_percent(old);
+}
+
+/// `collect/tiny` (module docs).
+fn collect_tiny(c: &mut Criterion) {
+    let tiny: Vec<Gc<Bytes<2>>> = (0..16).map(|i| Gc::new(Bytes([i; 2]))).collect();
+    gc::collect();
+    let mut each = Vec::new();
+    let mut group = c.benchmark_group("collect");
+    group.bench_function("tiny", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                gc::collect();
+                let one = t.elapsed();
+                each.push(one);
+                total += one;
+            }
+            total
+        })
+    });
+    group.finish();
+    // Empty when a filter left the bench out.
+    if !each.is_empty() {
+        each.sort();
+        println!(
+            "collect/tiny: median of {} collect() calls {:.1} us",
+            each.len(),
+            each[each.len() / 2].as_secs_f64() * 1e6
+        );
+    }
+    drop(black_box(tiny));
 }
 
 /// A garbage ring's node: eight drop-free leaves and the next node.

@@ -49,6 +49,18 @@
 //! cycles some caller waits for. The collector thread sleeps on `WAKE` with a timeout so
 //! that a signal lost to the race between `on_heap_trigger` (which does not lock) and the
 //! wait costs at most one timeout period.
+//!
+//! **The hand-off of `collect()`.** A caller signals the collector thread and waits for
+//! `completed`; the collector thread wakes, runs the cycle, and wakes the caller. Each
+//! wake-up of a parked thread cost 38-44 us at the median on the 2-vCPU VM of
+//! BENCHMARKS.md §16, more than a small heap's whole cycle (about 30 us), so `collect()`
+//! on a tiny heap took 110 us. Both sides therefore spin for up to `HANDOFF_SPIN` before
+//! they park: the caller until `completed` (mirrored in `COMPLETED`) reaches its target,
+//! and the collector thread, after a requested cycle, until the next request (mirrored in
+//! `REQUESTED`), which catches back-to-back `collect()` calls (an interpreter's, or a
+//! test's). The spins yield their CPU after a few rounds, so on a machine with more busy
+//! threads than cores they delay no one by more than a scheduler round; the mirrors are
+//! hints only: every decision is re-checked under `CONTROL`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -67,10 +79,13 @@ use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
 use crate::reclaim::{self, ZERO_QUEUE};
 use crate::sweep;
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 
 /// How long the collector thread sleeps between checks when idle.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How long a `collect()` caller spins for its cycle, and the collector thread for the
+/// next request after a requested cycle, before parking (module docs, "The hand-off").
+const HANDOFF_SPIN: Duration = Duration::from_micros(100);
 /// Count-zero objects freed between two checks for a pending cycle.
 const RECLAIM_BATCH: usize = 16 * 1024;
 
@@ -93,6 +108,12 @@ static CONTROL: Mutex<ControlState> = Mutex::new(ControlState {
 static WAKE: Condvar = Condvar::new();
 /// Wakes `collect()` callers when a cycle completes.
 static DONE: Condvar = Condvar::new();
+/// `ControlState::completed`, for callers that spin before they park (a hint: stored
+/// under `CONTROL` after the field).
+static COMPLETED: AtomicU64 = AtomicU64::new(0);
+/// `ControlState::requested`, for the collector thread's spin after a requested cycle (a
+/// hint, as `COMPLETED`).
+static REQUESTED: AtomicU64 = AtomicU64::new(0);
 /// Set by the allocation trigger.
 static HEAP_TRIGGERED: AtomicBool = AtomicBool::new(false);
 /// Benchmarks only: while set, a cycle waits in `Mark` after its roots pass, so that
@@ -173,11 +194,18 @@ pub(crate) fn collect() {
     // From a destructor that this thread's reclaim batch runs, the batch leaves the gate
     // while the thread waits (R5b), so the requested cycle does not wait for it.
     let in_batch = reclaim::while_parked(|| {
+        let target = {
+            let mut state = CONTROL.lock();
+            // A running cycle may have started before this call: wait for the next one.
+            let target = state.completed + if state.running { 2 } else { 1 };
+            state.requested = state.requested.max(target);
+            REQUESTED.store(state.requested, Ordering::Relaxed);
+            WAKE.notify_one();
+            target
+        };
+        // Relaxed: a hint; the wait below decides under the lock.
+        spin_until_or(HANDOFF_SPIN, || COMPLETED.load(Ordering::Relaxed) >= target);
         let mut state = CONTROL.lock();
-        // A running cycle may have started before this call: wait for the next one.
-        let target = state.completed + if state.running { 2 } else { 1 };
-        state.requested = state.requested.max(target);
-        WAKE.notify_one();
         while state.completed < target {
             DONE.wait(&mut state);
         }
@@ -187,6 +215,21 @@ pub(crate) fn collect() {
     // wait for itself.
     if !in_batch {
         ZERO_QUEUE.wait_for_claimed_batches();
+    }
+}
+
+/// Spins (then yields, as `heap::safepoint::wait_until` does) until `done()` holds or
+/// `limit` has passed.
+fn spin_until_or(limit: Duration, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    let mut spins = 0u32;
+    while !done() && started.elapsed() < limit {
+        if spins < 64 {
+            core::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+        spins = spins.saturating_add(1);
     }
 }
 
@@ -215,6 +258,8 @@ fn collector_main() {
     let mut last_cycle = Instant::now();
     work::init();
     let workers = Workers::spawn(config::mark_workers());
+    // Set after a requested cycle: spin for the next request once before sleeping.
+    let mut spin_for_request = false;
     loop {
         let reason = {
             let mut state = CONTROL.lock();
@@ -256,15 +301,29 @@ fn collector_main() {
                     COUNTERS.lock().record_pause(stall);
                     continue;
                 }
+                if core::mem::take(&mut spin_for_request) {
+                    let completed = state.completed;
+                    parking_lot::MutexGuard::unlocked(&mut state, || {
+                        // Relaxed: hints; the loop re-checks both. (Count-zero batches
+                        // published meanwhile wait for the spin: at most `HANDOFF_SPIN`.)
+                        spin_until_or(HANDOFF_SPIN, || {
+                            REQUESTED.load(Ordering::Relaxed) > completed
+                                || HEAP_TRIGGERED.load(Ordering::Relaxed)
+                        });
+                    });
+                    continue;
+                }
                 WAKE.wait_for(&mut state, IDLE_POLL);
             }
         };
         CONTROL.lock().running = true;
         fatal::abort_on_panic("a collection cycle", || run_cycle(reason, &workers));
         last_cycle = Instant::now();
+        spin_for_request = reason == Reason::Requested;
         let mut state = CONTROL.lock();
         state.running = false;
         state.completed += 1;
+        COMPLETED.store(state.completed, Ordering::Relaxed);
         DONE.notify_all();
     }
 }
