@@ -86,6 +86,10 @@ const IDLE_POLL: Duration = Duration::from_millis(50);
 /// How long a `collect()` caller spins for its cycle, and the collector thread for the
 /// next request after a requested cycle, before parking (module docs, "The hand-off").
 const HANDOFF_SPIN: Duration = Duration::from_micros(100);
+/// The fewest unswept spans for which a cycle's sweep wakes the mark workers to help (a
+/// span's sweep costs well under a microsecond by bitmap, a few with drop glue; a
+/// worker's wake-up tens on a VM), unless count-zero objects wait to be freed too.
+const SWEEP_HELP_MIN_SPANS: usize = 64;
 /// Count-zero objects freed between two checks for a pending cycle.
 const RECLAIM_BATCH: usize = 16 * 1024;
 
@@ -472,9 +476,19 @@ fn run_cycle(reason: Reason, workers: &Workers) {
     // 5. Sweep, while the mark workers free what `Mark` queued and the cycle kept (R1b)
     // and whatever else is published (reclaim/drain.rs, `help_during_sweep`).
     let t = Instant::now();
-    let report = sweep::sweep(|| workers.post(JobKind::Sweep, None));
+    let mut helped = false;
+    let report = sweep::sweep(|spans| {
+        // Waking a worker costs tens of microseconds on a VM (the hand-off measured in
+        // the module docs); a sweep this small is over before the worker would arrive.
+        if spans >= SWEEP_HELP_MIN_SPANS || !ZERO_QUEUE.is_empty() {
+            workers.post(JobKind::Sweep, None);
+            helped = true;
+        }
+    });
     trace.sweep = t.elapsed();
-    trace.reclaimed_by_workers = workers.wait().traced;
+    if helped {
+        trace.reclaimed_by_workers = workers.wait().traced;
+    }
     trace.freed = report.freed_objects;
     trace.swept_spans = (report.spans_swept, report.bitmap_only_spans);
     trace.drop_panics = report.drop_panics;

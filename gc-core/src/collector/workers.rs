@@ -27,7 +27,8 @@
 //! the two thread wake-ups per step (post, finish), measured at 9 us per step on an idle
 //! 2-core VM and 55 us on a busy one: 27 to 165 us per cycle. The worker thread then runs
 //! only `Sweep`, which overlaps the collector's own work: chunks of the sweep's drop pass, its
-//! free pass, then freeing published count-zero objects.
+//! free pass, then freeing published count-zero objects (posted only for a sweep of at
+//! least `SWEEP_HELP_MIN_SPANS` spans, or with count-zero objects waiting: `cycle.rs`).
 //! The collector thread counts with atomic adds even alone, since joiners may count beside
 //! it (measured on W3: 5% of the count pass).
 //!

@@ -163,18 +163,20 @@ const STAGE_FREEING: u8 = 1;
 const STAGE_DONE: u8 = 2;
 
 /// Runs both passes of the module docs (the collector thread, in `Sweep`), after calling
-/// `start_helpers` (which posts [`help_sweep`] to the mark workers). Returns when every
+/// `start_helpers` with the number of spans to sweep (it posts [`help_sweep`] to the mark
+/// workers, unless so few spans do not pay for their wake-up). Returns when every
 /// unswept span is swept; the caller then waits for its helpers, which are done with the
 /// sweep's passes by then (at most they still free count-zero objects).
-pub(crate) fn sweep(start_helpers: impl FnOnce()) -> SweepReport {
+pub(crate) fn sweep(start_helpers: impl FnOnce(usize)) -> SweepReport {
     let spans = heap::unswept_managed_spans();
+    let span_count = spans.len();
     heap::begin_sweeping(&spans);
     let pass = Arc::new(DropPass::new(spans));
     *CURRENT.lock() = Some(pass.clone());
     DROPPING.store(true, Ordering::Relaxed);
     // Release: a helper that sees this stage finds the pass in `CURRENT`.
     STAGE.store(STAGE_DROPPING, Ordering::Release);
-    start_helpers();
+    start_helpers(span_count);
     run_drop_chunks(&pass, usize::MAX);
     *CURRENT.lock() = None;
     // Chunks that helpers and allocating threads took may still run.
