@@ -165,24 +165,9 @@ fn collect_group(c: &mut Criterion) {
     let mut each = Vec::new();
     let mut group = c.benchmark_group("collect");
     group.throughput(Throughput::Elements(QUIET_NODES as u64));
-    group.bench_function("quiet_32k", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                gc::collect();
-                let one = t.elapsed();
-                each.push(one);
-                total += one;
-            }
-            total
-        })
-    });
+    group.bench_function("quiet_32k", |b| timed_collects(b, &mut each));
     group.finish();
-    // Empty when a filter left the bench out.
-    if !each.is_empty() {
-        each.sort();
-        let median = each[each.len() / 2];
+    if let Some(median) = median(&mut each) {
         println!(
             "collect/quiet_32k: median of {} collect() calls {:.3} ms = {:.1} ns per live \
              object ({live} objects in the heap)",
@@ -196,33 +181,40 @@ fn collect_group(c: &mut Criterion) {
     gc::set_gc_percent(old);
 }
 
+/// Times each `gc::collect()` of a measurement on its own too, into `each`.
+fn timed_collects(b: &mut criterion::Bencher, each: &mut Vec<Duration>) {
+    b.iter_custom(|iters| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let t = Instant::now();
+            gc::collect();
+            let one = t.elapsed();
+            each.push(one);
+            total += one;
+        }
+        total
+    })
+}
+
+/// The median of `times` (sorted in place); `None` when a filter left the bench out.
+fn median(times: &mut [Duration]) -> Option<Duration> {
+    times.sort();
+    times.get(times.len() / 2).copied()
+}
+
 /// `collect/tiny` (module docs).
 fn collect_tiny(c: &mut Criterion) {
     let tiny: Vec<Gc<Bytes<2>>> = (0..16).map(|i| Gc::new(Bytes([i; 2]))).collect();
     gc::collect();
     let mut each = Vec::new();
     let mut group = c.benchmark_group("collect");
-    group.bench_function("tiny", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                gc::collect();
-                let one = t.elapsed();
-                each.push(one);
-                total += one;
-            }
-            total
-        })
-    });
+    group.bench_function("tiny", |b| timed_collects(b, &mut each));
     group.finish();
-    // Empty when a filter left the bench out.
-    if !each.is_empty() {
-        each.sort();
+    if let Some(median) = median(&mut each) {
         println!(
             "collect/tiny: median of {} collect() calls {:.1} us",
             each.len(),
-            each[each.len() / 2].as_secs_f64() * 1e6
+            median.as_secs_f64() * 1e6
         );
     }
     drop(black_box(tiny));
