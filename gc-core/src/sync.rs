@@ -254,6 +254,15 @@ mod loom_shims {
     }
 }
 
+/// [`spin_until`], giving up once `limit` has passed: for a wait that parks on a condition
+/// variable afterwards (`collector/cycle.rs`, "The hand-off"). Not in the loom build,
+/// which has no clock.
+#[cfg(not(tricolor_loom))]
+pub(crate) fn spin_until_or(limit: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    spin_until(|| done() || started.elapsed() >= limit);
+}
+
 /// Waits until `done()` holds: spins briefly, then yields the CPU between checks. For the
 /// short waits of the collector's hand-offs (a sweep's last chunks, a span a thread is
 /// sweeping, an assist leaving a joined job), where the awaited thread is running.

@@ -79,7 +79,7 @@ use super::workers::{JobKind, SpanSnapshot, Workers};
 use crate::heap;
 use crate::reclaim::{self, ZERO_QUEUE};
 use crate::sweep;
-use crate::sync::{AtomicBool, AtomicU64, Ordering};
+use crate::sync::{spin_until_or, AtomicBool, AtomicU64, Ordering};
 
 /// How long the collector thread sleeps between checks when idle.
 const IDLE_POLL: Duration = Duration::from_millis(50);
@@ -219,21 +219,6 @@ pub(crate) fn collect() {
     // wait for itself.
     if !in_batch {
         ZERO_QUEUE.wait_for_claimed_batches();
-    }
-}
-
-/// Spins (then yields, as `heap::safepoint::wait_until` does) until `done()` holds or
-/// `limit` has passed.
-fn spin_until_or(limit: Duration, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    let mut spins = 0u32;
-    while !done() && started.elapsed() < limit {
-        if spins < 64 {
-            core::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
-        }
-        spins = spins.saturating_add(1);
     }
 }
 

@@ -413,7 +413,9 @@ impl SizeClass {
     }
 
     /// The reciprocal [`object_index`](SizeClass::object_index) multiplies by: 0 for
-    /// [`SizeClass::LARGE`], so that the product gives its one slot, index 0.
+    /// [`SizeClass::LARGE`], so that the product gives its one slot, index 0. Spans keep a
+    /// copy (`Span::slot_of` multiplies by it the same way), so the exhaustive test of
+    /// `object_index` checks what they use.
     #[inline]
     pub(crate) fn div_magic(self) -> u32 {
         if self.is_large() {
@@ -436,7 +438,7 @@ impl SizeClass {
             "tricolor-gc: offset {offset} outside a span of size class {}",
             self.0
         );
-        ((offset as u64 * TABLE.div_magic[self.index()] as u64) >> 32) as usize
+        ((offset as u64 * self.div_magic() as u64) >> 32) as usize
     }
 }
 
